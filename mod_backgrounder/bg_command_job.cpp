@@ -1,0 +1,412 @@
+#include "bg_command_job.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "bg_duration.h"
+#include "bg_env.h"
+#include "bg_output.h"
+
+extern char** environ;
+
+namespace bg {
+namespace {
+
+// Messages on the status pipe, written with single write() calls (atomic:
+// smaller than PIPE_BUF).
+enum MsgKind : int32_t { kMsgExecFailed = 1, kMsgExited = 2, kMsgForkFailed = 3 };
+struct Msg {
+  int32_t kind;
+  int32_t value;
+};
+
+// Everything the forked processes need, prepared before fork(): after it only
+// async-signal-safe system calls are made.
+struct SpawnArgs {
+  const char* path;
+  char* const* argv;
+  char* const* envp;
+  int devnull, out_w, err_w, status_w;
+  pid_t httpd_pid;
+  int maxfd;  // for closing descriptors when close_range() is unavailable
+  struct sigaction dfl;
+  sigset_t none;
+  sigset_t keeper_waits;
+};
+
+void WriteMsg(int fd, int32_t kind, int32_t value) {
+  Msg m{kind, value};
+  ssize_t r;
+  do {
+    r = write(fd, &m, sizeof m);
+  } while (r < 0 && errno == EINTR);
+}
+
+void CloseRange(unsigned int first, unsigned int last, int maxfd) {
+  if (first > last) return;
+  if (syscall(SYS_close_range, first, last, 0) == 0) return;
+  for (unsigned int fd = first; fd <= last && fd < static_cast<unsigned int>(maxfd); ++fd) close(static_cast<int>(fd));
+}
+
+// Closes every descriptor from 3 up, except `keep`.
+void CloseAllBut(int keep, int maxfd) {
+  CloseRange(3, static_cast<unsigned int>(keep) - 1, maxfd);
+  CloseRange(static_cast<unsigned int>(keep) + 1, ~0U, maxfd);
+}
+
+[[noreturn]] void JobMain(const SpawnArgs& a, pid_t keeper) {
+  setpgid(0, 0);
+  prctl(PR_SET_PDEATHSIG, SIGKILL);  // if the keeper dies, so does the job
+  if (getppid() != keeper) _exit(127);
+  if (dup2(a.devnull, 0) < 0 || dup2(a.out_w, 1) < 0 || dup2(a.err_w, 2) < 0) {
+    WriteMsg(a.status_w, kMsgExecFailed, errno);
+    _exit(127);
+  }
+  CloseAllBut(a.status_w, a.maxfd);  // status_w is close-on-exec
+  // httpd ignores some signals (SIGPIPE); ignored dispositions survive exec.
+  for (int sig = 1; sig < NSIG; ++sig) {
+    if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &a.dfl, nullptr);
+  }
+  sigprocmask(SIG_SETMASK, &a.none, nullptr);
+  execve(a.path, a.argv, a.envp);
+  WriteMsg(a.status_w, kMsgExecFailed, errno);
+  _exit(127);
+}
+
+[[noreturn]] void KeeperMain(const SpawnArgs& a) {
+  // Every signal is blocked here (inherited from the run thread); the keeper
+  // takes them with sigtimedwait. SIGCHLD must not be ignored, or the job
+  // would be reaped automatically and its status lost.
+  sigaction(SIGCHLD, &a.dfl, nullptr);
+  // Leave httpd's process group: signals httpd sends to its group (prefork's
+  // killpg on restart) must reach the job only through the keeper's decision.
+  setpgid(0, 0);
+  prctl(PR_SET_PDEATHSIG, SIGHUP);
+  if (getppid() != a.httpd_pid) _exit(1);
+  const pid_t self = getpid();
+  const pid_t job = fork();
+  if (job == 0) JobMain(a, self);
+  if (job < 0) {
+    WriteMsg(a.status_w, kMsgForkFailed, errno);
+    _exit(1);
+  }
+  setpgid(job, job);  // also done by the job itself; whichever comes first
+  CloseAllBut(a.status_w, a.maxfd);
+  for (;;) {
+    struct timespec ts = {1, 0};
+    siginfo_t info;
+    const int sig = sigtimedwait(&a.keeper_waits, &info, &ts);
+    if (sig == SIGTERM) {
+      kill(-job, SIGTERM);
+    } else if (sig == SIGUSR2 || sig == SIGHUP) {  // SIGHUP: the httpd child died
+      kill(-job, SIGKILL);
+    }
+    siginfo_t si;
+    memset(&si, 0, sizeof si);
+    if (waitid(P_PID, static_cast<id_t>(job), &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == job) {
+      // The leader has exited but is not reaped, so its process group id
+      // cannot be reused: kill what it left behind, then reap it.
+      kill(-job, SIGKILL);
+      int status = 0;
+      while (waitpid(job, &status, 0) < 0 && errno == EINTR) {
+      }
+      WriteMsg(a.status_w, kMsgExited, status);
+      _exit(0);
+    }
+  }
+}
+
+std::string SignalName(int sig) {
+  const char* abbrev = sigabbrev_np(sig);
+  return abbrev ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
+}
+
+void SetNonBlocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
+}  // namespace
+
+std::string ResolveProgram(const std::string& program, const std::string& path) {
+  if (program.empty()) return std::string();
+  if (program.find('/') != std::string::npos) return program;
+  size_t start = 0;
+  while (start <= path.size()) {
+    size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    std::string dir = path.substr(start, end - start);
+    if (dir.empty()) dir = ".";
+    std::string candidate = dir + "/" + program;
+    struct stat st;
+    if (stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) && access(candidate.c_str(), X_OK) == 0) {
+      return candidate;
+    }
+    start = end + 1;
+  }
+  return std::string();
+}
+
+RunResult CommandRunner::Run(const RunContext& ctx, RunControl* control) {
+  RunResult res;
+  const JobSpec& spec = *ctx.spec;
+  const std::string& name = spec.name;
+  const int64_t started = MonotonicMs();
+
+  // Environment: httpd's, with our variables replacing any of the same name.
+  std::vector<std::string> env;
+  for (char** e = environ; e && *e; ++e) {
+    if (strncmp(*e, "BACKGROUNDER_", 13) != 0) env.emplace_back(*e);
+  }
+  env.push_back("BACKGROUNDER_JOB=" + name);
+  env.push_back("BACKGROUNDER_SLOT=" + std::to_string(ctx.slot));
+  env.push_back("BACKGROUNDER_SLOT_START=" + std::to_string(ctx.slot_start_ms));
+  env.push_back("BACKGROUNDER_TOKEN=" + std::to_string(ctx.token));
+  env.push_back("BACKGROUNDER_NODE=" + ctx.node);
+  const char* path_env = getenv("PATH");
+  const std::string search_path = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
+  const std::string program = ResolveProgram(spec.argv[0], search_path);
+  if (program.empty()) {
+    res.outcome = RunOutcome::kFailure;
+    res.detail = "program '" + spec.argv[0] + "' not found in PATH (" + search_path + ")";
+    return res;
+  }
+  std::vector<char*> argv;
+  for (const std::string& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  std::vector<char*> envp;
+  for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
+
+  int out[2] = {-1, -1}, err[2] = {-1, -1}, status[2] = {-1, -1};
+  const int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (devnull < 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 || pipe2(status, O_CLOEXEC) != 0) {
+    const int e = errno;
+    for (int fd : {devnull, out[0], out[1], err[0], err[1], status[0], status[1]}) {
+      if (fd >= 0) close(fd);
+    }
+    res.outcome = RunOutcome::kFailure;
+    res.detail = std::string("cannot create pipes: ") + strerror(e);
+    return res;
+  }
+
+  SpawnArgs a;
+  a.path = program.c_str();
+  a.argv = argv.data();
+  a.envp = envp.data();
+  a.devnull = devnull;
+  a.out_w = out[1];
+  a.err_w = err[1];
+  a.status_w = status[1];
+  a.httpd_pid = getpid();
+  long open_max = sysconf(_SC_OPEN_MAX);
+  a.maxfd = open_max > 0 && open_max < 65536 ? static_cast<int>(open_max) : 65536;
+  memset(&a.dfl, 0, sizeof a.dfl);
+  a.dfl.sa_handler = SIG_DFL;
+  sigemptyset(&a.dfl.sa_mask);
+  sigemptyset(&a.none);
+  sigemptyset(&a.keeper_waits);
+  for (int sig : {SIGCHLD, SIGHUP, SIGTERM, SIGUSR2}) sigaddset(&a.keeper_waits, sig);
+
+  // Block every signal in this thread while forking, so the keeper starts
+  // with all of them blocked whatever this thread's mask was.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  const pid_t keeper = fork();
+  if (keeper == 0) KeeperMain(a);
+  const int fork_errno = errno;
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  close(devnull);
+  close(out[1]);
+  close(err[1]);
+  close(status[1]);
+  if (keeper < 0) {
+    close(out[0]);
+    close(err[0]);
+    close(status[0]);
+    res.outcome = RunOutcome::kFailure;
+    res.detail = std::string("cannot fork: ") + strerror(fork_errno);
+    return res;
+  }
+  SetNonBlocking(out[0]);
+  SetNonBlocking(err[0]);
+  SetNonBlocking(status[0]);
+
+  Logger* log = log_;
+  OutputCollector output(
+      [log, &name](OutputCollector::Stream stream, const std::string& line) {
+        const bool is_err = stream == OutputCollector::kStderr;
+        const LogLevel level = is_err ? LogLevel::kWarn : LogLevel::kInfo;
+        if (log->Enabled(level)) log->Log(level, "job " + name + (is_err ? " [stderr] " : " [stdout] ") + line);
+      },
+      options_.max_logged_bytes, options_.max_line_bytes, options_.tail_bytes);
+
+  int fds[3] = {out[0], err[0], status[0]};
+  bool have_status = false;
+  int wait_status = 0;
+  int exec_errno = 0;
+  int spawn_errno = 0;
+  char msgbuf[sizeof(Msg) * 4];
+  size_t msglen = 0;
+
+  RunOutcome cancel_outcome = RunOutcome::kRunning;  // kRunning: not cancelled
+  int64_t term_at = -1, kill_at = -1, killed_at = -1, keeper_killed_at = -1, ended_at = -1;
+  const int64_t timeout_at = started + spec.timeout_ms;
+
+  while (fds[0] >= 0 || fds[1] >= 0 || fds[2] >= 0) {
+    const int64_t now = MonotonicMs();
+    // Decide whether to cancel, or to make a cancellation harder.
+    const CancelReason reason = control->cancel_reason();
+    RunOutcome want = RunOutcome::kRunning;
+    int64_t grace = ctx.kill_grace_ms;
+    if (reason == CancelReason::kHardStop) {
+      want = RunOutcome::kInterrupted;
+      grace = ctx.hard_grace_ms;
+    } else if (reason == CancelReason::kLeaseLost || now >= control->lease_deadline_ms()) {
+      want = RunOutcome::kLeaseLost;
+    } else if (now >= timeout_at) {
+      want = RunOutcome::kTimeout;
+    }
+    if (!have_status && want != RunOutcome::kRunning) {
+      if (term_at < 0) {
+        cancel_outcome = want;
+        term_at = now;
+        kill_at = now + grace;
+        kill(keeper, SIGTERM);
+      } else if (want == RunOutcome::kInterrupted && cancel_outcome != RunOutcome::kInterrupted) {
+        cancel_outcome = want;  // a hard stop during a timeout's grace shortens it
+        kill_at = std::min(kill_at, now + grace);
+      }
+    }
+    if (!have_status && kill_at >= 0 && killed_at < 0 && now >= kill_at) {
+      killed_at = now;
+      kill(keeper, SIGUSR2);
+    }
+    if (!have_status && killed_at >= 0 && keeper_killed_at < 0 && now >= killed_at + 2000) {
+      // The keeper does not answer: kill it; its job dies with it (PDEATHSIG).
+      keeper_killed_at = now;
+      kill(keeper, SIGKILL);
+    }
+    if (have_status && ended_at >= 0 && now >= ended_at + options_.drain_ms) {
+      // Something that escaped the process group still holds the pipes.
+      for (int i = 0; i < 2; ++i) {
+        if (fds[i] >= 0) {
+          output.Close(static_cast<OutputCollector::Stream>(i));
+          close(fds[i]);
+          fds[i] = -1;
+        }
+      }
+      if (fds[2] < 0) break;
+    }
+
+    int64_t next = now + 1000;
+    if (!have_status) {
+      if (term_at < 0) next = std::min({next, timeout_at, control->lease_deadline_ms()});
+      if (kill_at >= 0 && killed_at < 0) next = std::min(next, kill_at);
+      if (killed_at >= 0 && keeper_killed_at < 0) next = std::min(next, killed_at + 2000);
+    } else if (ended_at >= 0) {
+      next = std::min(next, ended_at + options_.drain_ms);
+    }
+    struct pollfd pfd[4];
+    int n = 0;
+    for (int i = 0; i < 3; ++i) pfd[n++] = {fds[i], POLLIN, 0};
+    pfd[n++] = {control->wake_fd(), POLLIN, 0};
+    int timeout = static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(next - now, 1000)));
+    if (poll(pfd, static_cast<nfds_t>(n), timeout) < 0 && errno != EINTR) break;
+    if (pfd[3].fd >= 0 && (pfd[3].revents & POLLIN)) {
+      uint64_t count;
+      while (read(pfd[3].fd, &count, sizeof count) > 0) {
+      }
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i] < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+      char buf[8192];
+      for (int rounds = 0; rounds < 16; ++rounds) {
+        ssize_t got = read(fds[i], buf, sizeof buf);
+        if (got > 0) {
+          output.Feed(static_cast<OutputCollector::Stream>(i), buf, static_cast<size_t>(got));
+          continue;
+        }
+        if (got < 0 && (errno == EAGAIN || errno == EINTR)) break;
+        output.Close(static_cast<OutputCollector::Stream>(i));  // EOF or error
+        close(fds[i]);
+        fds[i] = -1;
+        break;
+      }
+    }
+    if (fds[2] >= 0 && (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))) {
+      ssize_t got = read(fds[2], msgbuf + msglen, sizeof msgbuf - msglen);
+      if (got > 0) {
+        msglen += static_cast<size_t>(got);
+        while (msglen >= sizeof(Msg)) {
+          Msg m;
+          memcpy(&m, msgbuf, sizeof m);
+          memmove(msgbuf, msgbuf + sizeof m, msglen - sizeof m);
+          msglen -= sizeof m;
+          if (m.kind == kMsgExecFailed) exec_errno = m.value;
+          if (m.kind == kMsgForkFailed) spawn_errno = m.value;
+          if (m.kind == kMsgExited) {
+            have_status = true;
+            wait_status = m.value;
+          }
+        }
+      } else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
+        close(fds[2]);  // EOF: the keeper has exited (with or without a report)
+        fds[2] = -1;
+      }
+      if ((have_status || fds[2] < 0) && ended_at < 0) ended_at = MonotonicMs();
+    }
+  }
+  for (int fd : fds) {
+    if (fd >= 0) close(fd);
+  }
+  while (waitpid(keeper, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  output.Finish();
+
+  // Work out the outcome.
+  std::string how;
+  if (have_status && WIFEXITED(wait_status)) {
+    res.has_exit_code = true;
+    res.exit_code = WEXITSTATUS(wait_status);
+    how = "exit status " + std::to_string(res.exit_code);
+  } else if (have_status && WIFSIGNALED(wait_status)) {
+    res.has_exit_code = true;
+    res.exit_code = 128 + WTERMSIG(wait_status);
+    how = "killed by " + SignalName(WTERMSIG(wait_status));
+  } else {
+    how = "the keeper process was lost before it reported the exit status";
+  }
+  if (cancel_outcome != RunOutcome::kRunning) {
+    res.outcome = cancel_outcome;
+    std::string why = cancel_outcome == RunOutcome::kTimeout     ? "timeout=" + FormatDuration(spec.timeout_ms) + " reached"
+                      : cancel_outcome == RunOutcome::kLeaseLost ? "lease lost"
+                                                                 : "httpd is stopping";
+    res.detail = why + ": sent SIGTERM" + (killed_at >= 0 ? ", then SIGKILL" : "") + "; " + how;
+  } else if (exec_errno != 0) {
+    res.outcome = RunOutcome::kFailure;
+    res.detail = "cannot execute " + program + ": " + strerror(exec_errno);
+  } else if (spawn_errno != 0) {
+    res.outcome = RunOutcome::kFailure;
+    res.detail = std::string("cannot fork the job: ") + strerror(spawn_errno);
+  } else if (res.has_exit_code && res.exit_code == 0 && WIFEXITED(wait_status)) {
+    res.outcome = RunOutcome::kSuccess;
+    res.detail = how;
+  } else {
+    res.outcome = RunOutcome::kFailure;
+    res.detail = how;
+  }
+  res.output_tail = output.tail();
+  return res;
+}
+
+}  // namespace bg

@@ -1,0 +1,102 @@
+#include "bg_duration.h"
+
+#include <cctype>
+#include <cstdio>
+
+namespace bg {
+namespace {
+
+const char kAccepted[] =
+    "accepted: a number with a unit ms, s, m, h or d (250ms, 10s, 5m, 2h, 1d), "
+    "several such groups (1h30m), or a bare number of seconds";
+
+bool UnitMs(std::string_view unit, int64_t* ms) {
+  if (unit == "ms") { *ms = 1; return true; }
+  if (unit == "s") { *ms = 1000; return true; }
+  if (unit == "m") { *ms = 60 * 1000; return true; }
+  if (unit == "h") { *ms = 3600 * 1000; return true; }
+  if (unit == "d") { *ms = 24 * 3600 * 1000; return true; }
+  return false;
+}
+
+Status Bad(std::string_view text, const std::string& why) {
+  return Status::Error("invalid duration '" + std::string(text) + "': " + why + " (" + kAccepted + ")");
+}
+
+}  // namespace
+
+Status ParseDuration(std::string_view text, int64_t* ms) {
+  if (text.empty()) return Bad(text, "empty");
+  size_t i = 0;
+  int64_t total = 0;
+  bool any_unit = false;
+  bool bare = false;
+  while (i < text.size()) {
+    if (!std::isdigit(static_cast<unsigned char>(text[i]))) {
+      if (text[i] == '-') return Bad(text, "negative durations are not allowed");
+      return Bad(text, "expected a digit at '" + std::string(text.substr(i)) + "'");
+    }
+    int64_t number = 0;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+      number = number * 10 + (text[i] - '0');
+      if (number > kMaxDurationMs) return Bad(text, "too large");
+      ++i;
+    }
+    size_t unit_start = i;
+    while (i < text.size() && std::isalpha(static_cast<unsigned char>(text[i]))) ++i;
+    std::string_view unit = text.substr(unit_start, i - unit_start);
+    if (unit.empty()) {
+      if (i != text.size()) {
+        return Bad(text, "unexpected '" + std::string(text.substr(i)) + "'");
+      }
+      if (any_unit) return Bad(text, "the last number has no unit");
+      bare = true;
+      unit = "s";
+    }
+    int64_t factor = 0;
+    if (!UnitMs(unit, &factor)) {
+      return Bad(text, "unknown unit '" + std::string(unit) + "'");
+    }
+    if (number > (kMaxDurationMs - total) / factor) return Bad(text, "too large");
+    total += number * factor;
+    any_unit = any_unit || !bare;
+  }
+  *ms = total;
+  return Status::Ok();
+}
+
+std::string FormatDuration(int64_t ms) {
+  if (ms == 0) return "0s";
+  std::string out;
+  if (ms < 0) {
+    out = "-";
+    ms = -ms;
+  }
+  static constexpr struct { int64_t ms; const char* unit; } kUnits[] = {
+      {24LL * 3600 * 1000, "d"}, {3600LL * 1000, "h"}, {60LL * 1000, "m"}, {1000, "s"}, {1, "ms"}};
+  for (const auto& u : kUnits) {
+    if (ms >= u.ms) {
+      out += std::to_string(ms / u.ms) + u.unit;
+      ms %= u.ms;
+    }
+  }
+  return out;
+}
+
+std::string FormatElapsed(int64_t ms) {
+  char buf[64];
+  if (ms < 0) ms = 0;
+  if (ms < 1000) {
+    snprintf(buf, sizeof buf, "%lldms", static_cast<long long>(ms));
+  } else if (ms < 60 * 1000) {
+    snprintf(buf, sizeof buf, "%lld.%03llds", static_cast<long long>(ms / 1000), static_cast<long long>(ms % 1000));
+  } else if (ms < 3600 * 1000) {
+    snprintf(buf, sizeof buf, "%lldm%lld.%llds", static_cast<long long>(ms / 60000),
+             static_cast<long long>(ms / 1000 % 60), static_cast<long long>(ms % 1000 / 100));
+  } else {
+    snprintf(buf, sizeof buf, "%lldh%lldm", static_cast<long long>(ms / 3600000), static_cast<long long>(ms / 60000 % 60));
+  }
+  return buf;
+}
+
+}  // namespace bg

@@ -1,0 +1,116 @@
+// LeaseStore: the database that decides which node runs which slot.
+//
+// Every comparison of times happens inside the store on the database's clock
+// (see ../shared/design/lease.md): callers pass durations, never timestamps to
+// compare against. A lease row is identified by its key (the job name for
+// farm-wide jobs). The token increments with every successful acquisition and
+// travels with the run as its fencing token.
+//
+// Thread safety: a LeaseStore is used by one thread at a time.
+#ifndef BG_LEASE_STORE_H
+#define BG_LEASE_STORE_H
+
+#include <cstdint>
+#include <string>
+
+#include "bg_status.h"
+
+namespace bg {
+
+// How a run ended, as stored in the runs table and shown to operators.
+enum class RunOutcome {
+  kRunning,      // started, not yet ended (or its node died before recording the end)
+  kSuccess,      // exit status 0
+  kFailure,      // non-zero exit status, killed by a signal, or the program could not start
+  kTimeout,      // cancelled at its timeout
+  kLeaseLost,    // cancelled because its lease could not be renewed in time
+  kInterrupted,  // cancelled by a hard stop or restart of httpd
+};
+const char* RunOutcomeName(RunOutcome outcome);
+
+struct AcquireRequest {
+  std::string key;         // lease row
+  int64_t every_ms = 0;    // slot length
+  int64_t offset_ms = 0;   // slot shift
+  int64_t lease_ms = 0;    // lease length from the database's now
+  std::string holder;      // unique per acquisition (node, pid, generation, nonce)
+  std::string node;        // node name, for operators
+};
+
+struct AcquireResult {
+  bool acquired = false;
+  int64_t db_now_ms = 0;       // the database's clock when the statement ran
+  // Set when acquired:
+  int64_t token = 0;           // fencing token of this run
+  int64_t slot = 0;            // slot number (floor((now - offset) / every))
+  int64_t slot_start_ms = 0;   // start of that slot
+  int64_t expires_ms = 0;      // lease expiry on the database clock
+  // Set when not acquired:
+  bool missing = false;               // no row for the key (Seed it)
+  int64_t last_slot_start_ms = 0;     // start of the last slot that was started
+  int64_t lease_expires_ms = 0;       // expiry of the current lease (<= db_now_ms when free)
+};
+
+struct RenewResult {
+  bool renewed = false;   // false: the lease is no longer ours (token or holder changed)
+  int64_t db_now_ms = 0;  // set when renewed
+};
+
+// One run, as recorded in the history table.
+struct RunRecord {
+  std::string key;       // lease key
+  std::string job;       // job name
+  int64_t token = 0;
+  int64_t slot = 0;
+  int64_t slot_start_ms = 0;
+  std::string node;
+  std::string holder;
+  int64_t started_ms = 0;          // database clock
+  RunOutcome outcome = RunOutcome::kRunning;
+  bool has_exit_code = false;
+  int exit_code = 0;               // exit status, or 128 + signal number
+  std::string detail;              // one line for operators ("exit status 3", "killed by signal 9", ...)
+  std::string output_tail;         // last bytes of the run's output
+};
+
+class LeaseStore {
+ public:
+  LeaseStore() = default;
+  LeaseStore(const LeaseStore&) = delete;
+  LeaseStore& operator=(const LeaseStore&) = delete;
+  virtual ~LeaseStore() = default;
+
+  // Creates the tables if missing and checks the schema version. Idempotent.
+  // Refuses (Error, not Unavailable) a schema newer than this code knows.
+  virtual Status EnsureSchema() = 0;
+
+  // Creates the lease row for `key` unless it exists. A new row counts the
+  // current slot as started, so a new job first runs at the next slot start.
+  virtual Status Seed(const std::string& key, int64_t every_ms, int64_t offset_ms) = 0;
+
+  // One conditional update: succeeds only if the lease has expired and the
+  // current slot (on the database clock) is later than the last one started.
+  virtual Status Acquire(const AcquireRequest& request, AcquireResult* result) = 0;
+
+  // Extends the lease to now + lease_ms if token and holder still match.
+  virtual Status Renew(const std::string& key, int64_t token, const std::string& holder, int64_t lease_ms,
+                       RenewResult* result) = 0;
+
+  // Ends the lease if token and holder still match; *released says whether it did.
+  virtual Status Release(const std::string& key, int64_t token, const std::string& holder, RunOutcome outcome,
+                         bool* released) = 0;
+
+  // History: a row when a run starts (outcome running) and its end.
+  virtual Status RecordRunStart(const RunRecord& run) = 0;
+  virtual Status RecordRunEnd(const RunRecord& run) = 0;
+
+  // Drops the connection (after an error); the next call reconnects.
+  virtual void Disconnect() = 0;
+
+  // Number of statements sent to the database so far (for benchmarks and tests).
+  virtual uint64_t statements() const = 0;
+};
+
+}  // namespace bg
+
+#endif  // BG_LEASE_STORE_H

@@ -1,0 +1,59 @@
+// OutputCollector: turns a job's stdout and stderr into log lines and a tail.
+//
+// Lines are split on '\n' (a trailing '\r' is dropped), cut into pieces of at
+// most max_line bytes, made safe for a log (control characters and invalid
+// UTF-8 become \xHH) and handed to `emit`. At most max_logged bytes are emitted
+// per run; the rest is counted and reported once by Finish(). The last
+// tail_bytes of the combined output are kept for the run's history record.
+#ifndef BG_OUTPUT_H
+#define BG_OUTPUT_H
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace bg {
+
+// Escapes control characters (except tab, and newline if keep_newlines) and
+// bytes that are not part of valid UTF-8 as \xHH; a backslash stays as is.
+std::string SanitizeForLog(std::string_view text, bool keep_newlines);
+
+class OutputCollector {
+ public:
+  enum Stream { kStdout = 0, kStderr = 1 };
+  using EmitFn = std::function<void(Stream stream, const std::string& line)>;
+
+  OutputCollector(EmitFn emit, size_t max_logged, size_t max_line, size_t tail_bytes);
+  OutputCollector(const OutputCollector&) = delete;
+  OutputCollector& operator=(const OutputCollector&) = delete;
+
+  void Feed(Stream stream, const char* data, size_t n);
+  // The stream reached its end: emits its unterminated last line.
+  void Close(Stream stream);
+  // Reports what was not logged. Call once, after both streams are closed.
+  void Finish();
+
+  std::string tail() const;  // sanitized, newlines kept
+  uint64_t total_bytes() const { return total_; }
+  uint64_t unlogged_bytes() const { return unlogged_; }
+
+ private:
+  void EmitLine(Stream stream, std::string_view line);
+
+  EmitFn emit_;
+  const size_t max_logged_;
+  const size_t max_line_;
+  const size_t tail_bytes_;
+  std::string partial_[2];
+  std::string tail_;  // ring: we keep appending and trim from the front
+  uint64_t total_ = 0;
+  uint64_t logged_ = 0;
+  uint64_t unlogged_ = 0;
+  bool truncated_ = false;
+};
+
+}  // namespace bg
+
+#endif  // BG_OUTPUT_H

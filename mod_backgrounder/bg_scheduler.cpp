@@ -1,0 +1,448 @@
+#include "bg_scheduler.h"
+
+#include <algorithm>
+#include <cstdarg>
+#include <cstdio>
+#include <ctime>
+
+#include "bg_duration.h"
+#include "bg_slot.h"
+
+namespace bg {
+namespace {
+
+// Wake this long after an estimated slot start, so that an estimate of the
+// database clock that is off by a millisecond does not cost a retry.
+constexpr int64_t kWakeBiasMs = 2;
+// Never sleep longer than this in one go.
+constexpr int64_t kMaxSleepMs = 60000;
+// Retry a failed renewal, release or history write after this long.
+constexpr int64_t kRetryMs = 1000;
+constexpr int kMaxRecordAttempts = 5;
+
+std::string Format(const char* fmt, va_list ap) {
+  char buf[1024];
+  va_list copy;
+  va_copy(copy, ap);
+  int n = vsnprintf(buf, sizeof buf, fmt, copy);
+  va_end(copy);
+  if (n < 0) return std::string();
+  if (static_cast<size_t>(n) < sizeof buf) return std::string(buf, static_cast<size_t>(n));
+  std::string out(static_cast<size_t>(n) + 1, '\0');
+  vsnprintf(&out[0], out.size(), fmt, ap);
+  out.resize(static_cast<size_t>(n));
+  return out;
+}
+
+void Logf(Logger* log, LogLevel level, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
+void Logf(Logger* log, LogLevel level, const char* fmt, ...) {
+  if (!log->Enabled(level)) return;
+  va_list ap;
+  va_start(ap, fmt);
+  std::string msg = Format(fmt, ap);
+  va_end(ap);
+  log->Log(level, msg);
+}
+
+std::string UtcTime(int64_t ms) {
+  time_t secs = static_cast<time_t>(ms / 1000);
+  struct tm tm;
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+           tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
+  return buf;
+}
+
+}  // namespace
+
+void StopFlag::Request(StopMode mode) {
+  int want = static_cast<int>(mode);
+  int cur = mode_.load();
+  while (cur < want && !mode_.compare_exchange_weak(cur, want)) {
+  }
+  env_->Wake();
+}
+
+struct Scheduler::ActiveRun {
+  std::unique_ptr<bg::Run> run;
+  std::string holder;
+  int64_t started_mono = 0;
+  int64_t started_db_ms = 0;
+  int64_t renew_due = 0;
+  int64_t lease_deadline = 0;
+  // After the run ended: releasing the lease and recording the end.
+  bool finishing = false;
+  bool released = false;
+  bool recorded = false;
+  int record_attempts = 0;
+  int64_t retry_at = 0;
+};
+
+struct Scheduler::Job {
+  JobSpec spec;
+  std::string key;
+  bool seeded = false;
+  int64_t next_attempt = 0;
+  int64_t busy_poll_ms = 0;  // current retry interval while the lease is busy
+  std::unique_ptr<ActiveRun> active;
+};
+
+Scheduler::Scheduler(Env* env, LeaseStore* store, RunExecutor* executor, Logger* log, StopFlag* stop,
+                     SchedulerOptions options, std::vector<JobSpec> jobs)
+    : env_(env), store_(store), executor_(executor), log_(log), stop_(stop), options_(std::move(options)) {
+  for (JobSpec& spec : jobs) {
+    auto job = std::make_unique<Job>();
+    job->key = spec.name;
+    job->spec = std::move(spec);
+    jobs_.push_back(std::move(job));
+  }
+}
+
+Scheduler::~Scheduler() {
+  // Runs still in flight would reference freed memory: the owner must call
+  // Run() (or Step() until done()) before destroying the scheduler.
+  for (auto& job : jobs_) {
+    if (job->active && job->active->run) {
+      ActiveRun* ar = job->active.get();
+      if (!ar->finishing) {
+        ar->run->control.Cancel(CancelReason::kHardStop);
+        while (!ar->run->finished.load()) env_->WaitUntil(env_->NowMs() + 10);
+        executor_->Reap(ar->run.get());
+      }
+      executor_->ReleaseWakeFd(ar->run->control.wake_fd());
+    }
+  }
+}
+
+int64_t Scheduler::kill_grace_ms() const { return std::min(options_.lease_ms / 6, options_.kill_grace_max_ms); }
+int64_t Scheduler::hard_grace_ms() const { return std::min(kill_grace_ms(), options_.hard_grace_max_ms); }
+
+size_t Scheduler::running() const {
+  size_t n = 0;
+  for (const auto& job : jobs_) n += job->active ? 1 : 0;
+  return n;
+}
+
+void Scheduler::StoreError(const char* what, const Status& st, int64_t now) {
+  ++store_errors_;
+  if (store_failing_since_ < 0) {
+    store_failing_since_ = now;
+    store_last_error_log_ = now;
+    store_errors_unlogged_ = 0;
+    Logf(log_, LogLevel::kError, "store error during %s: %s; no job starts until the store answers again", what,
+         st.message().c_str());
+  } else if (now - store_last_error_log_ >= options_.error_log_interval_ms) {
+    Logf(log_, LogLevel::kError, "store still failing after %s (%lld more errors since the last report): %s: %s",
+         FormatElapsed(now - store_failing_since_).c_str(), static_cast<long long>(store_errors_unlogged_ + 1),
+         what, st.message().c_str());
+    store_last_error_log_ = now;
+    store_errors_unlogged_ = 0;
+  } else {
+    ++store_errors_unlogged_;
+  }
+  store_backoff_ms_ = store_backoff_ms_ ? std::min(store_backoff_ms_ * 2, options_.store_backoff_max_ms) : 1000;
+  store_retry_at_ = now + store_backoff_ms_;
+}
+
+void Scheduler::StoreOk(int64_t now) {
+  if (store_failing_since_ >= 0) {
+    Logf(log_, LogLevel::kNotice, "store answers again after %s (%lld errors)",
+         FormatElapsed(now - store_failing_since_).c_str(), static_cast<long long>(store_errors_));
+  }
+  store_failing_since_ = -1;
+  store_errors_ = 0;
+  store_backoff_ms_ = 0;
+  store_retry_at_ = 0;
+}
+
+void Scheduler::ObserveDbClock(int64_t db_now_ms, int64_t sent_ms, int64_t received_ms) {
+  db_offset_ms_ = db_now_ms - (sent_ms + received_ms) / 2;
+  have_db_clock_ = true;
+}
+
+int64_t Scheduler::Step() {
+  int64_t now = env_->NowMs();
+  if (stop_->mode() == StopMode::kNone && options_.still_eligible && !options_.still_eligible()) {
+    Logf(log_, LogLevel::kInfo, "a newer httpd generation is running: handing the scheduler over");
+    stop_->Request(StopMode::kGraceful);
+  }
+  const StopMode mode = stop_->mode();
+  if (mode != StopMode::kNone && !draining_) {
+    draining_ = true;
+    Logf(log_, LogLevel::kInfo, "scheduler stopping (%s) with %zu run(s) in progress",
+         mode == StopMode::kHard ? "hard stop: cancelling runs" : "graceful: letting runs finish", running());
+    if (mode == StopMode::kGraceful && on_graceful_stop_) on_graceful_stop_();
+  }
+  if (mode == StopMode::kHard && !hard_cancelled_) {
+    hard_cancelled_ = true;
+    for (auto& job : jobs_) {
+      if (job->active && !job->active->finishing) job->active->run->control.Cancel(CancelReason::kHardStop);
+    }
+  }
+  FinishRuns(now);
+  if (!hard_cancelled_) RenewLeases(env_->NowMs());
+  if (mode == StopMode::kNone) StartDueJobs(env_->NowMs());
+  now = env_->NowMs();
+  if (mode != StopMode::kNone && running() == 0) {
+    done_ = true;
+    return now;
+  }
+  return NextWake(now);
+}
+
+void Scheduler::Run() {
+  while (true) {
+    int64_t wake = Step();
+    if (done_) return;
+    env_->WaitUntil(wake);
+  }
+}
+
+void Scheduler::StartDueJobs(int64_t now) {
+  if (now < store_retry_at_) return;
+  for (auto& job : jobs_) {
+    if (job->active || now < job->next_attempt) continue;
+    TryStart(job.get());
+    if (store_failing_since_ >= 0) return;  // back off; do not hammer a failing store
+  }
+}
+
+void Scheduler::TryStart(Job* job) {
+  const JobSpec& spec = job->spec;
+  if (!job->seeded) {
+    Status st = store_->Seed(job->key, spec.every_ms, spec.offset_ms);
+    if (!st.ok()) {
+      StoreError("seeding a job", st, env_->NowMs());
+      return;
+    }
+    job->seeded = true;
+  }
+  AcquireRequest req;
+  req.key = job->key;
+  req.every_ms = spec.every_ms;
+  req.offset_ms = spec.offset_ms;
+  req.lease_ms = options_.lease_ms;
+  req.holder = options_.holder_prefix + ":" + env_->Nonce();
+  req.node = options_.node;
+  AcquireResult r;
+  const int64_t t0 = env_->NowMs();
+  Status st = store_->Acquire(req, &r);
+  const int64_t t1 = env_->NowMs();
+  if (!st.ok()) {
+    StoreError("acquire", st, t1);
+    return;
+  }
+  StoreOk(t1);
+  if (r.missing) {  // the row was deleted under us: seed it again at once
+    job->seeded = false;
+    job->next_attempt = t1;
+    return;
+  }
+  ObserveDbClock(r.db_now_ms, t0, t1);
+  if (!r.acquired) {
+    const int64_t current_start = CurrentSlotStart(r.db_now_ms, spec.every_ms, spec.offset_ms);
+    if (r.last_slot_start_ms >= current_start) {
+      job->busy_poll_ms = 0;
+      // This slot has started already (here or on another node). If the
+      // database clock went back, wait for the slot after the last one started.
+      const int64_t next_start = std::max(current_start, r.last_slot_start_ms) + spec.every_ms;
+      job->next_attempt = std::max(MonoFromDb(next_start) + kWakeBiasMs, t1 + 1);
+    } else {
+      // Due, but a previous run still holds the lease (it overran its slot,
+      // or its node died and the lease has yet to expire).
+      job->busy_poll_ms = job->busy_poll_ms ? std::min(job->busy_poll_ms * 2, options_.busy_poll_max_ms)
+                                            : options_.busy_poll_min_ms;
+      const int64_t expiry = MonoFromDb(r.lease_expires_ms) + kWakeBiasMs;
+      job->next_attempt = std::max(std::min(expiry, t1 + job->busy_poll_ms), t1 + 1);
+    }
+    return;
+  }
+
+  // Acquired: this node runs the slot.
+  job->busy_poll_ms = 0;
+  RunContext ctx;
+  ctx.spec = &job->spec;
+  ctx.node = options_.node;
+  ctx.slot = r.slot;
+  ctx.slot_start_ms = r.slot_start_ms;
+  ctx.token = r.token;
+  ctx.kill_grace_ms = kill_grace_ms();
+  ctx.hard_grace_ms = hard_grace_ms();
+  auto ar = std::make_unique<ActiveRun>();
+  ar->run = std::make_unique<bg::Run>(std::move(ctx), executor_->NewWakeFd());
+  ar->holder = req.holder;
+  ar->started_mono = t1;
+  ar->started_db_ms = r.db_now_ms;
+  ar->lease_deadline = t0 + options_.lease_ms - lease_margin_ms();
+  ar->run->control.set_lease_deadline_ms(ar->lease_deadline);
+  ar->renew_due = t0 + renew_interval_ms();
+
+  RunRecord rec;
+  rec.key = job->key;
+  rec.job = spec.name;
+  rec.token = r.token;
+  rec.slot = r.slot;
+  rec.slot_start_ms = r.slot_start_ms;
+  rec.node = options_.node;
+  rec.holder = req.holder;
+  rec.started_ms = r.db_now_ms;
+  st = store_->RecordRunStart(rec);
+  if (!st.ok()) {
+    // The lease is ours: run anyway; the end is recorded with a full insert.
+    StoreError("recording a run start", st, env_->NowMs());
+  }
+
+  Logf(log_, LogLevel::kInfo, "job %s: slot %lld (%s) started on %s with token %lld, %lld ms after the slot start",
+       spec.name.c_str(), static_cast<long long>(r.slot), UtcTime(r.slot_start_ms).c_str(), options_.node.c_str(),
+       static_cast<long long>(r.token), static_cast<long long>(r.db_now_ms - r.slot_start_ms));
+  st = executor_->Start(ar->run.get());
+  if (!st.ok()) {
+    Logf(log_, LogLevel::kError, "job %s: slot %lld could not start: %s", spec.name.c_str(),
+         static_cast<long long>(r.slot), st.message().c_str());
+    ar->run->result = RunResult();
+    ar->run->result.outcome = RunOutcome::kFailure;
+    ar->run->result.detail = "could not start: " + st.message();
+    ar->finishing = true;
+  }
+  job->active = std::move(ar);
+}
+
+void Scheduler::RenewLeases(int64_t now) {
+  for (auto& job : jobs_) {
+    ActiveRun* ar = job->active.get();
+    if (!ar || ar->finishing || now < ar->renew_due) continue;
+    RenewResult r;
+    const int64_t t0 = env_->NowMs();
+    Status st = store_->Renew(job->key, ar->run->ctx.token, ar->holder, options_.lease_ms, &r);
+    const int64_t t1 = env_->NowMs();
+    if (!st.ok()) {
+      StoreError("renewing a lease", st, t1);
+      // The runner cancels itself when the lease deadline passes.
+      ar->renew_due = t1 + std::min(kRetryMs, renew_interval_ms());
+      continue;
+    }
+    StoreOk(t1);
+    if (!r.renewed) {
+      Logf(log_, LogLevel::kError,
+           "job %s: lease for slot %lld (token %lld) is no longer ours; cancelling the run",
+           job->spec.name.c_str(), static_cast<long long>(ar->run->ctx.slot),
+           static_cast<long long>(ar->run->ctx.token));
+      ar->run->control.Cancel(CancelReason::kLeaseLost);
+      ar->renew_due = INT64_MAX;
+      continue;
+    }
+    ObserveDbClock(r.db_now_ms, t0, t1);
+    ar->lease_deadline = t0 + options_.lease_ms - lease_margin_ms();
+    ar->run->control.set_lease_deadline_ms(ar->lease_deadline);
+    ar->renew_due = t0 + renew_interval_ms();
+  }
+}
+
+void Scheduler::FinishRuns(int64_t now) {
+  for (auto& job : jobs_) {
+    ActiveRun* ar = job->active.get();
+    if (!ar) continue;
+    if (!ar->finishing) {
+      if (!ar->run->finished.load()) continue;
+      executor_->Reap(ar->run.get());
+      ar->finishing = true;
+      const RunResult& res = ar->run->result;
+      const std::string took = FormatElapsed(now - ar->started_mono);
+      LogLevel level = LogLevel::kWarn;
+      if (res.outcome == RunOutcome::kSuccess) level = LogLevel::kInfo;
+      if (res.outcome == RunOutcome::kLeaseLost) level = LogLevel::kError;
+      Logf(log_, level, "job %s: slot %lld (token %lld) ended after %s: %s%s%s", job->spec.name.c_str(),
+           static_cast<long long>(ar->run->ctx.slot), static_cast<long long>(ar->run->ctx.token), took.c_str(),
+           RunOutcomeName(res.outcome), res.detail.empty() ? "" : ", ", res.detail.c_str());
+    }
+    if (!FinishOne(job.get(), env_->NowMs())) continue;
+    // Next attempt: the slot after the one that just ran (at once if that
+    // slot has begun already, e.g. after an overrun).
+    const JobSpec& spec = job->spec;
+    const int64_t next_start = ar->run->ctx.slot_start_ms + spec.every_ms;
+    job->next_attempt = have_db_clock_ ? MonoFromDb(next_start) + kWakeBiasMs : env_->NowMs();
+    executor_->ReleaseWakeFd(ar->run->control.wake_fd());
+    job->active.reset();
+  }
+}
+
+bool Scheduler::FinishOne(Job* job, int64_t now) {
+  ActiveRun* ar = job->active.get();
+  if (now < ar->retry_at) return false;
+  const RunResult& res = ar->run->result;
+  if (!ar->released) {
+    bool released = false;
+    Status st = store_->Release(job->key, ar->run->ctx.token, ar->holder, res.outcome, &released);
+    const int64_t t = env_->NowMs();
+    if (st.ok()) {
+      StoreOk(t);
+      ar->released = true;
+      if (!released) {
+        Logf(log_, LogLevel::kWarn, "job %s: lease for token %lld was no longer ours when the run ended",
+             job->spec.name.c_str(), static_cast<long long>(ar->run->ctx.token));
+      }
+    } else {
+      StoreError("releasing a lease", st, t);
+      if (hard_cancelled_ || t >= ar->lease_deadline) {
+        Logf(log_, LogLevel::kWarn, "job %s: could not release the lease for token %lld; it expires by itself",
+             job->spec.name.c_str(), static_cast<long long>(ar->run->ctx.token));
+        ar->released = true;
+      } else {
+        ar->retry_at = t + kRetryMs;
+        return false;
+      }
+    }
+  }
+  if (!ar->recorded) {
+    RunRecord rec;
+    rec.key = job->key;
+    rec.job = job->spec.name;
+    rec.token = ar->run->ctx.token;
+    rec.slot = ar->run->ctx.slot;
+    rec.slot_start_ms = ar->run->ctx.slot_start_ms;
+    rec.node = options_.node;
+    rec.holder = ar->holder;
+    rec.started_ms = ar->started_db_ms;
+    rec.outcome = res.outcome;
+    rec.has_exit_code = res.has_exit_code;
+    rec.exit_code = res.exit_code;
+    rec.detail = res.detail;
+    rec.output_tail = res.output_tail;
+    Status st = store_->RecordRunEnd(rec);
+    const int64_t t = env_->NowMs();
+    if (st.ok()) {
+      StoreOk(t);
+      ar->recorded = true;
+    } else {
+      StoreError("recording a run end", st, t);
+      if (hard_cancelled_ || ++ar->record_attempts >= kMaxRecordAttempts) {
+        Logf(log_, LogLevel::kWarn, "job %s: the end of the run with token %lld is not recorded in the history",
+             job->spec.name.c_str(), static_cast<long long>(ar->run->ctx.token));
+        ar->recorded = true;
+      } else {
+        ar->retry_at = t + kRetryMs * ar->record_attempts;
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+int64_t Scheduler::NextWake(int64_t now) const {
+  int64_t wake = now + kMaxSleepMs;
+  if (!draining_ && options_.still_eligible) wake = now + options_.eligibility_check_ms;
+  for (const auto& job : jobs_) {
+    const ActiveRun* ar = job->active.get();
+    if (!ar) {
+      if (!draining_) wake = std::min(wake, std::max(job->next_attempt, store_retry_at_));
+    } else if (ar->finishing) {
+      wake = std::min(wake, ar->retry_at);
+    } else if (!hard_cancelled_) {
+      wake = std::min(wake, ar->renew_due);
+    }
+  }
+  return std::max(wake, now);
+}
+
+}  // namespace bg

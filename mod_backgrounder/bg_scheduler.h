@@ -1,0 +1,152 @@
+// Scheduler: starts each job when its slot comes due, under a database lease.
+//
+// One Scheduler runs on one thread (the active scheduler thread of an httpd
+// child). It holds no database connection of its own: it uses the LeaseStore
+// it is given, which only this thread touches. Runs execute concurrently on
+// their own threads (RunExecutor); the scheduler renews their leases every
+// lease/3, releases them when they end and records them in the history.
+//
+// Guarantees (with a store that honours the LeaseStore contract):
+// - a job starts at most once per slot and never twice at the same time,
+//   whatever the nodes' clocks say (slots are computed by the database);
+// - a run whose lease cannot be renewed is cancelled before the lease
+//   expires in the database (the runner enforces a local deadline of
+//   send time + 2/3 lease, then SIGKILLs after at most lease/6);
+// - on a store error no job starts; acquisitions back off up to 30 s and
+//   resume by themselves; errors are logged at a bounded rate.
+#ifndef BG_SCHEDULER_H
+#define BG_SCHEDULER_H
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bg_env.h"
+#include "bg_job_spec.h"
+#include "bg_lease_store.h"
+#include "bg_logger.h"
+#include "bg_run.h"
+
+namespace bg {
+
+enum class StopMode : int {
+  kNone = 0,
+  kGraceful = 1,  // start nothing new; let running jobs finish (renewing their leases)
+  kHard = 2,      // cancel running jobs at once and release their leases
+};
+
+// A stop request shared between the thread that asks and the scheduler thread.
+// Request() is async-signal-safe: an atomic store and Env::Wake().
+class StopFlag {
+ public:
+  explicit StopFlag(Env* env) : env_(env) {}
+  StopFlag(const StopFlag&) = delete;
+  StopFlag& operator=(const StopFlag&) = delete;
+  // Raises the mode (none < graceful < hard); never lowers it.
+  void Request(StopMode mode);
+  StopMode mode() const { return static_cast<StopMode>(mode_.load()); }
+
+ private:
+  Env* const env_;
+  std::atomic<int> mode_{0};
+};
+
+struct SchedulerOptions {
+  std::string node;            // this node's name (BackgrounderNode)
+  std::string holder_prefix;   // "node:pid:generation"; a nonce is appended per acquisition
+  int64_t lease_ms = 30000;    // >= 3000
+  int64_t kill_grace_max_ms = 5000;
+  int64_t hard_grace_max_ms = 1000;
+  // While a previous run (here or elsewhere) still holds the lease of a due
+  // slot, retry after busy_poll_min_ms, doubling up to busy_poll_max_ms.
+  int64_t busy_poll_min_ms = 250;
+  int64_t busy_poll_max_ms = 2000;
+  int64_t store_backoff_max_ms = 30000;
+  int64_t error_log_interval_ms = 60000;
+  // Asked at least every eligibility_check_ms while no stop is requested;
+  // false (e.g. a newer httpd generation runs) acts as a graceful stop.
+  std::function<bool()> still_eligible;
+  int64_t eligibility_check_ms = 250;
+};
+
+class Scheduler {
+ public:
+  // None of the pointers is owned; all must outlive the Scheduler.
+  Scheduler(Env* env, LeaseStore* store, RunExecutor* executor, Logger* log, StopFlag* stop,
+            SchedulerOptions options, std::vector<JobSpec> jobs);
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Called once when a graceful stop is first seen, to hand the host's active
+  // role to another scheduler (a new generation) while our runs drain. On a
+  // hard stop the role is kept until done(), so that no other scheduler of
+  // the same (stopping) instance starts a run meanwhile.
+  void set_on_graceful_stop(std::function<void()> fn) { on_graceful_stop_ = std::move(fn); }
+
+  // One pass: finishes ended runs, renews leases, starts due jobs. Returns the
+  // monotonic time at which the next pass is due.
+  int64_t Step();
+  // True once a stop was requested and every run has ended and been released.
+  bool done() const { return done_; }
+  // Step() and Env::WaitUntil() until done().
+  void Run();
+
+  // Introspection for tests and the status page.
+  size_t running() const;
+  int64_t db_clock_offset_ms() const { return db_offset_ms_; }
+
+  // Lease timings derived from lease_ms.
+  int64_t renew_interval_ms() const { return options_.lease_ms / 3; }
+  int64_t lease_margin_ms() const { return options_.lease_ms / 3; }
+  int64_t kill_grace_ms() const;
+  int64_t hard_grace_ms() const;
+
+ private:
+  struct Job;
+  struct ActiveRun;
+
+  // Store error bookkeeping: logs the first error of an outage at once, then
+  // at most one line per error_log_interval_ms, and the recovery.
+  void StoreError(const char* what, const Status& st, int64_t now);
+  void StoreOk(int64_t now);
+  void ObserveDbClock(int64_t db_now_ms, int64_t sent_ms, int64_t received_ms);
+  int64_t MonoFromDb(int64_t db_ms) const { return db_ms - db_offset_ms_; }
+
+  void StartDueJobs(int64_t now);
+  void TryStart(Job* job);
+  void RenewLeases(int64_t now);
+  void FinishRuns(int64_t now);
+  bool FinishOne(Job* job, int64_t now);  // true when the run is released and recorded
+  int64_t NextWake(int64_t now) const;
+
+  Env* const env_;
+  LeaseStore* const store_;
+  RunExecutor* const executor_;
+  Logger* const log_;
+  StopFlag* const stop_;
+  const SchedulerOptions options_;
+  std::vector<std::unique_ptr<Job>> jobs_;
+  std::function<void()> on_graceful_stop_;
+
+  bool draining_ = false;
+  bool hard_cancelled_ = false;
+  bool done_ = false;
+  int64_t db_offset_ms_ = 0;
+  bool have_db_clock_ = false;
+
+  // Store health.
+  int64_t store_retry_at_ = 0;
+  int64_t store_backoff_ms_ = 0;
+  int64_t store_failing_since_ = -1;
+  int64_t store_errors_ = 0;
+  int64_t store_errors_unlogged_ = 0;
+  int64_t store_last_error_log_ = 0;
+};
+
+}  // namespace bg
+
+#endif  // BG_SCHEDULER_H

@@ -1,0 +1,162 @@
+// mod_backgrounder: recurring background jobs inside httpd, coordinated
+// across a web farm through leases in a SQL database.
+//
+// This file: the module record, the hooks that run in the parent
+// (pre_config, check_config, post_config) and the logging bridge. The child
+// lifecycle lives in mod_backgrounder_child.cpp, the directives in
+// mod_backgrounder_config.cpp, everything else in the httpd-free bg_* core.
+#include <apr_dbd.h>
+#include <apr_strings.h>
+#include <ap_mpm.h>
+#include <http_core.h>
+#include <http_main.h>
+#include <mpm_common.h>
+#include <unixd.h>
+
+#include <fcntl.h>
+#include <grp.h>
+#include <unistd.h>
+
+#include <exception>
+#include <memory>
+
+#include "bg_duration.h"
+#include "bg_sql_store.h"
+#include "bg_sqlite_location.h"
+#include "mod_backgrounder.h"
+
+APLOG_USE_MODULE(backgrounder);
+
+namespace bg {
+
+bool HttpdLogger::Enabled(LogLevel level) const { return APLOG_IS_LEVEL(s_, static_cast<int>(level)); }
+
+void HttpdLogger::Log(LogLevel level, const std::string& message) {
+  ap_log_error(APLOG_MARK, static_cast<int>(level), 0, s_, "%s", message.c_str());
+}
+
+namespace {
+
+// Who the children will run as (httpd's User and Group when started as root).
+ChildIdentity ChildUser() {
+  ChildIdentity who;
+  who.switches_user = geteuid() == 0;
+  if (!who.switches_user) {
+    who.uid = geteuid();
+    who.gid = getegid();
+    return who;
+  }
+  who.user = ap_unixd_config.user_name ? ap_unixd_config.user_name : "?";
+  who.uid = ap_unixd_config.user_id;
+  who.gid = ap_unixd_config.group_id;
+  int n = 64;
+  std::vector<gid_t> groups(static_cast<size_t>(n));
+  if (getgrouplist(who.user.c_str(), who.gid, groups.data(), &n) < 0 && n > 64) {
+    groups.resize(static_cast<size_t>(n));
+    getgrouplist(who.user.c_str(), who.gid, groups.data(), &n);
+  }
+  groups.resize(static_cast<size_t>(std::max(n, 0)));
+  who.groups = std::move(groups);
+  return who;
+}
+
+const char* StoreWhere(const ServerConfig* conf, apr_pool_t* p) {
+  if (conf->store_where) return apr_pstrcat(p, "BackgrounderStore at ", conf->store_where, nullptr);
+  return "BackgrounderStore (default " BG_DEFAULT_STORE_PATH ")";
+}
+
+int PreConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t*) {
+  apr_status_t rv = apr_dbd_init(pconf);
+  if (rv != APR_SUCCESS) {
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, rv, nullptr, "mod_backgrounder: apr_dbd_init failed");
+    return !OK;
+  }
+  return OK;
+}
+
+// Read-only checks that also run for `apachectl configtest`.
+int CheckConfig(apr_pool_t*, apr_pool_t*, apr_pool_t* ptemp, server_rec* s) {
+  try {
+    ServerConfig* conf = GetServerConfig(s);
+    if (conf->jobs->empty() && !conf->store_where) return OK;
+    Status st = CheckSqliteLocation(StorePath(conf), ChildUser());
+    if (!st.ok()) {
+      ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr, "%s: %s", StoreWhere(conf, ptemp),
+                   st.message().c_str());
+      return !OK;
+    }
+    return OK;
+  } catch (...) {
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr, "mod_backgrounder: internal error in check_config");
+    return !OK;
+  }
+}
+
+// In the parent, on every start and restart (not on the first of the two
+// configuration passes): create the store's directory and file for the
+// children, create or check the tables, create the scheduler lock file.
+// Failures here are logged but do not stop httpd from serving: jobs simply do
+// not run until the store works, and the children keep retrying.
+int PostConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s) {
+  if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) return OK;
+  try {
+    ServerConfig* conf = GetServerConfig(s);
+    conf->lock_path = ap_runtime_dir_relative(pconf, "backgrounder-scheduler.lock");
+    if (conf->jobs->empty()) return OK;
+    const char* path = StorePath(conf);
+    Status st = PrepareSqliteLocation(path, ChildUser());
+    if (st.ok()) {
+      std::unique_ptr<SqlLeaseStore> store;
+      st = SqlLeaseStore::Create(ptemp, "sqlite3", path, std::string("sqlite3:") + path, &store);
+      if (st.ok()) st = store->EnsureSchema();
+    }
+    if (!st.ok()) {
+      ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                   "%s: %s; no job will run until this is fixed (httpd keeps serving requests)",
+                   StoreWhere(conf, ptemp), st.message().c_str());
+    }
+    int fd = open(conf->lock_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      ap_log_error(APLOG_MARK, APLOG_ERR, errno, s, "mod_backgrounder: cannot create the scheduler lock file %s",
+                   conf->lock_path);
+    } else {
+      close(fd);
+    }
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "mod_backgrounder: %" APR_SIZE_T_FMT " job(s), store sqlite3:%s, node %s, lease %s",
+                 conf->jobs->size(), path, NodeName(conf, ptemp), FormatDuration(LeaseMs(conf)).c_str());
+  } catch (...) {
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "mod_backgrounder: internal error in post_config");
+  }
+  return OK;
+}
+
+void RegisterHooks(apr_pool_t*) {
+  ap_hook_pre_config(PreConfig, nullptr, nullptr, APR_HOOK_MIDDLE);
+  ap_hook_check_config(CheckConfig, nullptr, nullptr, APR_HOOK_MIDDLE);
+  ap_hook_post_config(PostConfig, nullptr, nullptr, APR_HOOK_MIDDLE);
+  // After mod_dbd's child_init, so that a later `BackgrounderStore dbd` can
+  // take connections from mod_dbd's per-child pool.
+  static const char* const after_dbd[] = {"mod_dbd.c", nullptr};
+  ap_hook_child_init(ChildInit, after_dbd, nullptr, APR_HOOK_MIDDLE);
+#if AP_MODULE_MAGIC_AT_LEAST(20120211, 110)
+  ap_hook_child_stopping(ChildStopping, nullptr, nullptr, APR_HOOK_MIDDLE);
+#endif
+}
+
+}  // namespace
+}  // namespace bg
+
+extern "C" {
+module AP_MODULE_DECLARE_DATA backgrounder_module = {
+    STANDARD20_MODULE_STUFF,
+    nullptr,                  // create per-directory config
+    nullptr,                  // merge per-directory config
+    bg::CreateServerConfig,   // create per-server config
+    nullptr,                  // merge per-server config (directives are global)
+    bg::kDirectives,
+    bg::RegisterHooks,
+#if defined(AP_MODULE_FLAG_NONE)
+    AP_MODULE_FLAG_NONE
+#endif
+};
+}

@@ -1,0 +1,61 @@
+// httpd glue shared by the mod_backgrounder_*.cpp files. Only these files
+// include httpd headers; the bg_*.h core does not.
+#ifndef MOD_BACKGROUNDER_H
+#define MOD_BACKGROUNDER_H
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+
+#include <string>
+#include <vector>
+
+#include "bg_job_spec.h"
+#include "bg_logger.h"
+
+extern "C" module AP_MODULE_DECLARE_DATA backgrounder_module;
+
+namespace bg {
+
+// Server configuration (main server only: every directive is global).
+struct ServerConfig {
+  const char* store_driver = nullptr;  // "sqlite3"; null: default
+  const char* store_path = nullptr;    // absolute; null: default
+  const char* store_where = nullptr;   // "line N of FILE" of BackgrounderStore
+  const char* node = nullptr;          // null: host name
+  apr_int64_t lease_ms = 0;            // 0: default
+  std::vector<JobSpec>* jobs = nullptr;
+  std::vector<std::string>* job_where = nullptr;  // parallel to jobs
+  const char* lock_path = nullptr;     // set in post_config
+};
+
+constexpr apr_int64_t kDefaultLeaseMs = 30000;
+constexpr apr_int64_t kMinLeaseMs = 3000;
+constexpr apr_int64_t kMaxLeaseMs = 3600 * 1000;
+
+ServerConfig* GetServerConfig(server_rec* s);
+const char* StorePath(const ServerConfig* conf);
+const char* NodeName(const ServerConfig* conf, apr_pool_t* p);
+apr_int64_t LeaseMs(const ServerConfig* conf);
+
+extern const command_rec kDirectives[];
+void* CreateServerConfig(apr_pool_t* p, server_rec* s);
+
+// Logger that writes to httpd's error log under this module's LogLevel.
+class HttpdLogger final : public Logger {
+ public:
+  explicit HttpdLogger(server_rec* s) : s_(s) {}
+  bool Enabled(LogLevel level) const override;
+  void Log(LogLevel level, const std::string& message) override;
+
+ private:
+  server_rec* const s_;
+};
+
+// Child lifecycle (mod_backgrounder_child.cpp).
+void ChildInit(apr_pool_t* pchild, server_rec* s);
+void ChildStopping(apr_pool_t* pchild, int graceful);
+
+}  // namespace bg
+
+#endif  // MOD_BACKGROUNDER_H
