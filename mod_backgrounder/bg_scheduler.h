@@ -12,7 +12,7 @@
 // - a run whose lease cannot be renewed is cancelled before the lease
 //   expires in the database (the runner enforces a local deadline of
 //   send time + 2/3 lease, then SIGKILLs after at most lease/6);
-// - on a store error no job starts; acquisitions back off up to 30 s and
+// - on a store error no job starts; acquisitions back off up to 5 s and
 //   resume by themselves; errors are logged at a bounded rate.
 #ifndef BG_SCHEDULER_H
 #define BG_SCHEDULER_H
@@ -63,8 +63,8 @@ struct SchedulerOptions {
   // While a previous run (here or elsewhere) still holds the lease of a due
   // slot, retry after busy_poll_min_ms, doubling up to busy_poll_max_ms.
   int64_t busy_poll_min_ms = 250;
-  int64_t busy_poll_max_ms = 2000;
-  int64_t store_backoff_max_ms = 30000;
+  int64_t busy_poll_max_ms = 1000;
+  int64_t store_backoff_max_ms = 5000;
   int64_t error_log_interval_ms = 60000;
   // Asked at least every eligibility_check_ms while no stop is requested;
   // false (e.g. a newer httpd generation runs) acts as a graceful stop.

@@ -1,0 +1,355 @@
+// CommandRunner with real processes.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/wait.h>
+
+#include <thread>
+
+#include "bg_command_job.h"
+#include "bg_env.h"
+#include "test_util.h"
+
+using bg::CancelReason;
+using bg::CommandRunner;
+using bg::CommandRunnerOptions;
+using bg::JobSpec;
+using bg::LogLevel;
+using bg::RunContext;
+using bg::RunControl;
+using bg::RunOutcome;
+using bg::RunResult;
+
+namespace {
+
+struct Fixture {
+  std::string dir;
+  testutil::CaptureLogger log;
+};
+
+int Setup(void** state) {
+  auto* f = new Fixture();
+  f->dir = testutil::MakeTempDir();
+  *state = f;
+  return 0;
+}
+
+int Teardown(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  testutil::RemoveTree(f->dir);
+  delete f;
+  return 0;
+}
+
+JobSpec Spec(const std::string& name, std::vector<std::string> argv, int64_t timeout_ms = 10000) {
+  JobSpec s;
+  s.name = name;
+  s.every_ms = 60000;
+  s.timeout_ms = timeout_ms;
+  s.argv = std::move(argv);
+  for (const auto& a : s.argv) s.run += a + " ";
+  return s;
+}
+
+RunContext Ctx(const JobSpec* spec) {
+  RunContext c;
+  c.spec = spec;
+  c.node = "node-7";
+  c.slot = 123;
+  c.slot_start_ms = 123000;
+  c.token = 45;
+  c.kill_grace_ms = 500;
+  c.hard_grace_ms = 300;
+  return c;
+}
+
+// Writes an executable shell script and returns its path.
+std::string Script(Fixture* f, const std::string& name, const std::string& body) {
+  const std::string path = f->dir + "/" + name;
+  testutil::WriteFile(path, "#!/bin/sh\n" + body, 0755);
+  return path;
+}
+
+// Alive and not a zombie (an orphan's zombie may linger where PID 1 does not
+// reap, as in some containers; it runs nothing).
+bool Alive(pid_t pid) {
+  if (kill(pid, 0) != 0) return false;
+  std::string stat = testutil::ReadFile("/proc/" + std::to_string(pid) + "/stat");
+  size_t paren = stat.rfind(')');
+  return paren == std::string::npos || paren + 2 >= stat.size() || stat[paren + 2] != 'Z';
+}
+
+pid_t ReadPid(const std::string& path) { return static_cast<pid_t>(atol(testutil::ReadFile(path).c_str())); }
+
+// Waits up to `ms` for `pid` to disappear.
+bool GoneWithin(pid_t pid, int ms) {
+  for (int waited = 0; waited < ms; waited += 10) {
+    if (!Alive(pid)) return true;
+    usleep(10000);
+  }
+  return !Alive(pid);
+}
+
+RunResult RunJob(Fixture* f, const JobSpec& spec, RunControl* control = nullptr) {
+  RunControl local;
+  CommandRunner runner(&f->log, CommandRunnerOptions());
+  RunContext ctx = Ctx(&spec);
+  return runner.Run(ctx, control ? control : &local);
+}
+
+}  // namespace
+
+static void test_success_output_and_environment(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  std::string s = Script(f, "env.sh",
+                         "echo job=$BACKGROUNDER_JOB slot=$BACKGROUNDER_SLOT start=$BACKGROUNDER_SLOT_START "
+                         "token=$BACKGROUNDER_TOKEN node=$BACKGROUNDER_NODE\n"
+                         "echo 'to stderr' >&2\n"
+                         "printf 'no newline'\n");
+  setenv("BACKGROUNDER_TOKEN", "stale-from-httpd-env", 1);  // ours must win
+  JobSpec spec = Spec("envjob", {s});
+  RunResult r = RunJob(f, spec);
+  unsetenv("BACKGROUNDER_TOKEN");
+  assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kSuccess));
+  assert_true(r.has_exit_code);
+  assert_int_equal(r.exit_code, 0);
+  assert_string_equal(r.detail.c_str(), "exit status 0");
+  assert_int_equal(f->log.Count("job envjob [stdout] job=envjob slot=123 start=123000 token=45 node=node-7"), 1);
+  assert_int_equal(f->log.Count("job envjob [stderr] to stderr"), 1);
+  assert_int_equal(f->log.Count("job envjob [stdout] no newline"), 1);
+  for (const auto& l : f->log.lines()) {
+    if (l.second.find("[stderr]") != std::string::npos) assert_int_equal(static_cast<int>(l.first), static_cast<int>(LogLevel::kWarn));
+    if (l.second.find("[stdout]") != std::string::npos) assert_int_equal(static_cast<int>(l.first), static_cast<int>(LogLevel::kInfo));
+  }
+  assert_contains(r.output_tail, "to stderr\n");
+  assert_contains(r.output_tail, "no newline");
+}
+
+static void test_arguments_are_not_a_shell(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  const std::string out = f->dir + "/args";
+  JobSpec spec = Spec("args", {"/bin/sh", "-c", "printf '%s|' \"$@\" > " + out, "sh", "$HOME", "*", "a b"});
+  RunResult r = RunJob(f, spec);
+  assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kSuccess));
+  assert_string_equal(testutil::ReadFile(out).c_str(), "$HOME|*|a b|");
+}
+
+static void test_path_lookup(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  JobSpec spec = Spec("true", {"true"});
+  RunResult r = RunJob(f, spec);
+  assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kSuccess));
+  assert_string_equal(bg::ResolveProgram("sh", "/nonexistent:/bin").c_str(), "/bin/sh");
+  assert_string_equal(bg::ResolveProgram("/x/y", "/bin").c_str(), "/x/y");
+  assert_string_equal(bg::ResolveProgram("no-such-program-here", "/bin:/usr/bin").c_str(), "");
+}
+
+static void test_failures(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  JobSpec exit3 = Spec("exit3", {Script(f, "exit3.sh", "exit 3\n")});
+  RunResult r = RunJob(f, exit3);
+  assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kFailure));
+  assert_int_equal(r.exit_code, 3);
+  assert_string_equal(r.detail.c_str(), "exit status 3");
+
+  JobSpec missing = Spec("missing", {"no-such-program-anywhere"});
+  r = RunJob(f, missing);
+  assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kFailure));
+  assert_contains(r.detail, "program 'no-such-program-anywhere' not found in PATH");
+
+  JobSpec absent = Spec("absent", {f->dir + "/absent"});
+  r = RunJob(f, absent);
+  assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kFailure));
+  assert_contains(r.detail, "cannot execute " + f->dir + "/absent: No such file or directory");
+  assert_int_equal(r.exit_code, 127);
+
+  const std::string noexec = f->dir + "/noexec.sh";
+  testutil::WriteFile(noexec, "#!/bin/sh\nexit 0\n", 0644);
+  JobSpec notexec = Spec("noexec", {noexec});
+  r = RunJob(f, notexec);
+  if (geteuid() != 0) {
+    assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kFailure));
+    assert_contains(r.detail, "Permission denied");
+  } else {
+    assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kFailure));  // root: EACCES too (no x bit)
+  }
+
+  JobSpec segv = Spec("segv", {Script(f, "segv.sh", "kill -SEGV $$\n")});
+  r = RunJob(f, segv);
+  assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kFailure));
+  assert_string_equal(r.detail.c_str(), "killed by SIGSEGV");
+  assert_int_equal(r.exit_code, 128 + SIGSEGV);
+}
+
+static void test_timeout_escalates_to_sigkill(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  const std::string pidfile = f->dir + "/pid";
+  JobSpec spec = Spec("stubborn", {Script(f, "stubborn.sh", "trap '' TERM\necho $$ > " + pidfile + "\nwhile :; do sleep 1; done\n")},
+                      700);
+  const int64_t t0 = bg::MonotonicMs();
+  RunResult r = RunJob(f, spec);
+  const int64_t took = bg::MonotonicMs() - t0;
+  assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kTimeout));
+  assert_contains(r.detail, "timeout=700ms reached: sent SIGTERM, then SIGKILL; killed by SIGKILL");
+  assert_true(took >= 700 + 500);  // timeout, then the grace
+  assert_true(took < 5000);        // generous liveness bound
+  assert_true(GoneWithin(ReadPid(pidfile), 1000));
+}
+
+static void test_timeout_sigterm_suffices(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  JobSpec spec = Spec("polite", {"/bin/sleep", "30"}, 300);
+  const int64_t t0 = bg::MonotonicMs();
+  RunResult r = RunJob(f, spec);
+  assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kTimeout));
+  assert_contains(r.detail, "sent SIGTERM; killed by SIGTERM");
+  assert_true(bg::MonotonicMs() - t0 < 3000);
+}
+
+static void test_hard_stop_cancels(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  const std::string pidfile = f->dir + "/pid";
+  JobSpec spec = Spec("victim", {Script(f, "victim.sh", "trap '' TERM\necho $$ > " + pidfile + "\nwhile :; do sleep 1; done\n")});
+  int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  RunControl control(fd);
+  std::thread canceller([&]() {
+    usleep(300 * 1000);
+    control.Cancel(CancelReason::kHardStop);
+  });
+  const int64_t t0 = bg::MonotonicMs();
+  RunResult r = RunJob(f, spec, &control);
+  const int64_t took = bg::MonotonicMs() - t0;
+  canceller.join();
+  close(fd);
+  assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kInterrupted));
+  assert_contains(r.detail, "httpd is stopping: sent SIGTERM, then SIGKILL");
+  assert_true(took >= 300 + 300);  // the hard grace
+  assert_true(took < 3000);
+  assert_true(GoneWithin(ReadPid(pidfile), 1000));
+}
+
+static void test_lease_deadline_cancels_without_scheduler(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  JobSpec spec = Spec("leased", {"/bin/sleep", "30"});
+  RunControl control;  // no wake fd: the runner must notice the deadline on its own
+  control.set_lease_deadline_ms(bg::MonotonicMs() + 300);
+  RunResult r = RunJob(f, spec, &control);
+  assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kLeaseLost));
+  assert_contains(r.detail, "lease lost");
+}
+
+static void test_leftovers_are_killed(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  const std::string pidfile = f->dir + "/grandchild";
+  // The grandchild keeps stdout open, and would run for 300 s.
+  JobSpec spec = Spec("parent", {Script(f, "parent.sh", "sleep 300 &\necho $! > " + pidfile + "\necho done\n")});
+  const int64_t t0 = bg::MonotonicMs();
+  RunResult r = RunJob(f, spec);
+  assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kSuccess));
+  assert_true(bg::MonotonicMs() - t0 < 3000);
+  assert_true(GoneWithin(ReadPid(pidfile), 1000));
+}
+
+static void test_stdin_fds_and_signals(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  // httpd ignores SIGPIPE and has descriptors open without close-on-exec.
+  struct sigaction ign = {}, old = {};
+  ign.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &ign, &old);
+  int leaked = open("/dev/null", O_RDONLY);  // no O_CLOEXEC
+  assert_true(leaked > 2);
+  const std::string out = f->dir + "/status";
+  JobSpec spec = Spec("hygiene", {Script(f, "hygiene.sh",
+                                         "read line; echo \"read=$?\" > " + out + "\n"
+                                         "grep -E '^Sig(Ign|Blk)' /proc/self/status >> " + out + "\n"
+                                         "ls /proc/self/fd | sort -n | tr '\\n' ' ' >> " + out + "\n")});
+  RunResult r = RunJob(f, spec);
+  close(leaked);
+  sigaction(SIGPIPE, &old, nullptr);
+  assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kSuccess));
+  std::string s = testutil::ReadFile(out);
+  assert_contains(s, "read=1");                      // EOF at once: stdin is /dev/null
+  assert_contains(s, "SigBlk:\t0000000000000000");  // nothing blocked
+  // Nothing ignored (SIGPIPE was), except perhaps glibc's two internal
+  // signals (32, 33), which sigaction() may not touch and which every new
+  // program's libc takes over at start-up anyway.
+  size_t at = s.find("SigIgn:\t");
+  assert_true(at != std::string::npos);
+  const unsigned long long ignored = strtoull(s.c_str() + at + 8, nullptr, 16);
+  assert_int_equal(ignored & ~((1ULL << 31) | (1ULL << 32)), 0);
+  // Only 0, 1, 2 and whatever ls itself opened (3): not the leaked descriptor.
+  assert_true(s.size() >= 8);
+  assert_string_equal(s.substr(s.size() - 8).c_str(), "0 1 2 3 ");
+}
+
+static void test_output_limit(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  JobSpec spec = Spec("chatty", {Script(f, "chatty.sh", "i=0; while [ $i -lt 3000 ]; do echo \"line $i of chatter\"; i=$((i+1)); done\n")});
+  CommandRunnerOptions opts;
+  opts.max_logged_bytes = 4096;
+  CommandRunner runner(&f->log, opts);
+  RunControl control;
+  RunContext ctx = Ctx(&spec);
+  RunResult r = runner.Run(ctx, &control);
+  assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kSuccess));
+  size_t logged = 0, lines = 0;
+  const std::string prefix = "job chatty [stdout] ";
+  for (const auto& l : f->log.lines()) {
+    if (l.second.compare(0, prefix.size(), prefix) != 0) continue;
+    logged += l.second.size() - prefix.size() + 1;  // the line and its newline
+    ++lines;
+  }
+  assert_true(logged <= 4096);
+  assert_true(lines > 150);  // lines are ~18 bytes: the limit was used, not undercut
+  assert_int_equal(f->log.Count("output truncated"), 1);
+  assert_contains(r.output_tail, "line 2999 of chatter");
+}
+
+// The httpd child dies by SIGKILL while its job runs: the keeper kills the
+// job's whole process group.
+static void test_job_dies_with_httpd_child(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  const std::string jobpid = f->dir + "/job", grandpid = f->dir + "/grand";
+  const std::string script =
+      Script(f, "orphan.sh", "trap '' TERM HUP\nsleep 300 &\necho $! > " + grandpid + "\necho $$ > " + jobpid +
+                                 "\nwhile :; do sleep 1; done\n");
+  pid_t child = fork();
+  if (child == 0) {
+    // The "httpd child": runs the job and is killed meanwhile.
+    testutil::CaptureLogger log;
+    JobSpec spec = Spec("orphan", {script}, 60000);
+    RunControl control;
+    CommandRunner runner(&log, CommandRunnerOptions());
+    RunContext ctx = Ctx(&spec);
+    runner.Run(ctx, &control);
+    _exit(0);
+  }
+  for (int i = 0; i < 300 && (testutil::ReadFile(jobpid).empty() || testutil::ReadFile(grandpid).empty()); ++i) {
+    usleep(10000);
+  }
+  pid_t job = ReadPid(jobpid), grand = ReadPid(grandpid);
+  assert_true(job > 0 && grand > 0);
+  assert_true(Alive(job));
+  kill(child, SIGKILL);
+  waitpid(child, nullptr, 0);
+  assert_true(GoneWithin(job, 2000));
+  assert_true(GoneWithin(grand, 2000));
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_success_output_and_environment, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_arguments_are_not_a_shell, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_path_lookup, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_failures, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_timeout_escalates_to_sigkill, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_timeout_sigterm_suffices, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_hard_stop_cancels, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_lease_deadline_cancels_without_scheduler, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_leftovers_are_killed, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_stdin_fds_and_signals, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_output_limit, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_job_dies_with_httpd_child, Setup, Teardown),
+  };
+  return cmocka_run_group_tests(tests, nullptr, nullptr);
+}

@@ -1,0 +1,102 @@
+#include "bg_job_spec.h"
+#include "test_util.h"
+
+using bg::JobSpec;
+using bg::ParseJobSpec;
+
+static JobSpec Parse(const char* args) {
+  JobSpec spec;
+  assert_ok(ParseJobSpec(args, &spec));
+  return spec;
+}
+
+static std::string Error(const char* args) {
+  JobSpec spec;
+  bg::Status st = ParseJobSpec(args, &spec);
+  if (st.ok()) fail_msg("expected an error for: %s", args);
+  return st.message();
+}
+
+static void test_full_spec(void**) {
+  JobSpec s = Parse("purge every=5m timeout=1m offset=30s run=\"/usr/local/bin/purge --old 7d\"");
+  assert_string_equal(s.name.c_str(), "purge");
+  assert_int_equal(s.every_ms, 300000);
+  assert_int_equal(s.timeout_ms, 60000);
+  assert_int_equal(s.offset_ms, 30000);
+  assert_int_equal(s.argv.size(), 3);
+  assert_string_equal(s.argv[0].c_str(), "/usr/local/bin/purge");
+  assert_string_equal(s.argv[2].c_str(), "7d");
+  assert_string_equal(s.run.c_str(), "/usr/local/bin/purge --old 7d");
+}
+
+static void test_defaults(void**) {
+  JobSpec s = Parse("warm every=1m run=/usr/bin/true");
+  assert_int_equal(s.timeout_ms, 60000);  // the interval
+  assert_int_equal(s.offset_ms, 0);
+  assert_int_equal(s.argv.size(), 1);
+  // Keys in any order.
+  s = Parse("x run=/bin/true every=2s");
+  assert_int_equal(s.every_ms, 2000);
+}
+
+static void test_names(void**) {
+  assert_ok(bg::ValidateJobName("a"));
+  assert_ok(bg::ValidateJobName("Cache.warm_2-x"));
+  assert_ok(bg::ValidateJobName(std::string(64, 'n')));
+  assert_error_contains(bg::ValidateJobName(std::string(65, 'n')), "1 to 64 characters");
+  assert_error_contains(bg::ValidateJobName(""), "invalid job name");
+  assert_contains(Error("bad/name every=1m run=/bin/true"), "invalid job name 'bad/name'");
+  assert_contains(Error("sp\\ ace every=1m run=/bin/true"), "invalid job name");
+  assert_contains(Error("\"two words\" every=1m run=/bin/true"), "invalid job name 'two words'");
+}
+
+static void test_missing_parts(void**) {
+  assert_contains(Error(""), "needs a job name and key=value arguments");
+  assert_contains(Error("every=5m run=/bin/true"), "the first argument of BackgrounderJob must be the job name");
+  assert_contains(Error("j run=/bin/true"), "job 'j' has no every=");
+  assert_contains(Error("j every=5m"), "job 'j' has no run=");
+  assert_contains(Error("j every=5m run=\"  \""), "run= names no program");
+  assert_contains(Error("j every= run=/bin/true"), "every= has an empty value");
+}
+
+static void test_unknown_and_duplicate_keys(void**) {
+  std::string e = Error("j evry=5m run=/bin/true");
+  assert_contains(e, "unknown key 'evry' in job 'j'");
+  assert_contains(e, "did you mean 'every'?");
+  assert_contains(e, "accepted keys are every, timeout, offset, run");
+  e = Error("j every=5m run=/bin/true colour=blue");
+  assert_contains(e, "unknown key 'colour'");
+  assert_true(e.find("did you mean") == std::string::npos);
+  assert_contains(Error("j every=5m every=6m run=/bin/true"), "key 'every' is given twice");
+  assert_contains(Error("j every=5m run=/bin/true stray"), "unexpected argument 'stray'");
+  assert_contains(Error("j every=5m run=/bin/true # nightly"), "httpd does not allow comments after a directive");
+}
+
+static void test_bad_durations(void**) {
+  assert_contains(Error("j every=five run=/bin/true"), "job 'j': every=: invalid duration 'five'");
+  assert_contains(Error("j every=0 run=/bin/true"), "the interval must be at least 1s");
+  assert_contains(Error("j every=0s run=/bin/true"), "the interval must be at least 1s");
+  assert_contains(Error("j every=500ms run=/bin/true"), "is too short");
+  assert_contains(Error("j every=-5m run=/bin/true"), "negative");
+  assert_contains(Error("j every=5m timeout=0 run=/bin/true"), "timeout=0 must be longer than zero");
+  assert_contains(Error("j every=5m timeout=x run=/bin/true"), "timeout=: invalid duration 'x'");
+  assert_contains(Error("j every=5m offset=5m run=/bin/true"), "offset=5m must be less than every=5m");
+  assert_contains(Error("j every=5m offset=1h run=/bin/true"), "offset=1h must be less than every=5m");
+  JobSpec s = Parse("j every=5m offset=4m59s run=/bin/true");
+  assert_int_equal(s.offset_ms, 299000);
+}
+
+static void test_quoting_errors(void**) {
+  assert_contains(Error("j every=5m run=\"/bin/echo"), "unterminated");
+  assert_contains(Error("j every=5m run=\"/bin/sh -c 'oops\""), "job 'j': run=: unterminated ' quote");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_full_spec),     cmocka_unit_test(test_defaults),
+      cmocka_unit_test(test_names),         cmocka_unit_test(test_missing_parts),
+      cmocka_unit_test(test_unknown_and_duplicate_keys), cmocka_unit_test(test_bad_durations),
+      cmocka_unit_test(test_quoting_errors),
+  };
+  return cmocka_run_group_tests(tests, nullptr, nullptr);
+}

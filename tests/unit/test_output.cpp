@@ -1,0 +1,99 @@
+#include "bg_output.h"
+#include "test_util.h"
+
+using bg::OutputCollector;
+using bg::SanitizeForLog;
+
+struct Captured {
+  std::vector<std::pair<int, std::string>> lines;
+  OutputCollector::EmitFn Fn() {
+    return [this](OutputCollector::Stream s, const std::string& line) { lines.push_back({s, line}); };
+  }
+};
+
+static void test_sanitize(void**) {
+  assert_string_equal(SanitizeForLog("plain text\twith tab", false).c_str(), "plain text\twith tab");
+  assert_string_equal(SanitizeForLog("bell\a esc\x1b[31m", false).c_str(), "bell\\x07 esc\\x1b[31m");
+  assert_string_equal(SanitizeForLog("a\nb", false).c_str(), "a\\x0ab");
+  assert_string_equal(SanitizeForLog("a\nb", true).c_str(), "a\nb");
+  assert_string_equal(SanitizeForLog("del\x7f", false).c_str(), "del\\x7f");
+  // Valid UTF-8 stays, invalid bytes are escaped.
+  assert_string_equal(SanitizeForLog("Gr\xc3\xbc\xc3\x9f \xe2\x82\xac", false).c_str(), "Gr\xc3\xbc\xc3\x9f \xe2\x82\xac");
+  assert_string_equal(SanitizeForLog("bad \xff\xc3", false).c_str(), "bad \\xff\\xc3");
+  assert_string_equal(SanitizeForLog("overlong \xc0\xaf", false).c_str(), "overlong \\xc0\\xaf");
+  assert_string_equal(SanitizeForLog("surrogate \xed\xa0\x80", false).c_str(), "surrogate \\xed\\xa0\\x80");
+  assert_string_equal(SanitizeForLog(std::string("nul\0x", 5), false).c_str(), "nul\\x00x");
+}
+
+static void test_lines_across_chunks(void**) {
+  Captured c;
+  OutputCollector out(c.Fn(), 1 << 20, 100, 64);
+  out.Feed(OutputCollector::kStdout, "hel", 3);
+  out.Feed(OutputCollector::kStderr, "err one\r\n", 9);
+  out.Feed(OutputCollector::kStdout, "lo\nwor", 6);
+  out.Feed(OutputCollector::kStdout, "ld", 2);
+  assert_int_equal(c.lines.size(), 2);
+  out.Close(OutputCollector::kStdout);
+  out.Close(OutputCollector::kStderr);
+  out.Finish();
+  assert_int_equal(c.lines.size(), 3);
+  assert_int_equal(c.lines[0].first, OutputCollector::kStderr);
+  assert_string_equal(c.lines[0].second.c_str(), "err one");  // CR dropped
+  assert_string_equal(c.lines[1].second.c_str(), "hello");
+  assert_string_equal(c.lines[2].second.c_str(), "world");  // unterminated last line
+  assert_int_equal(out.total_bytes(), 20);
+  assert_int_equal(out.unlogged_bytes(), 0);
+}
+
+static void test_long_lines_split(void**) {
+  Captured c;
+  OutputCollector out(c.Fn(), 1 << 20, 10, 64);
+  std::string long_line(25, 'x');
+  long_line += "\n";
+  out.Feed(OutputCollector::kStdout, long_line.data(), long_line.size());
+  out.Close(OutputCollector::kStdout);
+  assert_int_equal(c.lines.size(), 3);
+  assert_int_equal(c.lines[0].second.size(), 10);
+  assert_int_equal(c.lines[2].second.size(), 5);
+}
+
+static void test_limit(void**) {
+  Captured c;
+  OutputCollector out(c.Fn(), 100, 1000, 64);
+  std::string line(39, 'a');
+  line += "\n";  // 40 bytes with the newline
+  for (int i = 0; i < 10; ++i) out.Feed(OutputCollector::kStdout, line.data(), line.size());
+  out.Feed(OutputCollector::kStdout, "\n", 1);  // empty lines are not logged past the limit either
+  out.Close(OutputCollector::kStdout);
+  out.Finish();
+  // Two lines fit (80 bytes); the rest is counted, then reported once.
+  assert_int_equal(c.lines.size(), 3);
+  assert_contains(c.lines[2].second, "output truncated: 321 more bytes were not logged");
+  assert_int_equal(out.unlogged_bytes(), 321);
+  assert_int_equal(out.total_bytes(), 401);
+}
+
+static void test_tail(void**) {
+  Captured c;
+  OutputCollector out(c.Fn(), 10, 1000, 16);
+  for (int i = 0; i < 1000; ++i) {
+    std::string s = "line " + std::to_string(i) + "\n";
+    out.Feed(OutputCollector::kStdout, s.data(), s.size());
+  }
+  std::string tail = out.tail();
+  assert_true(tail.size() <= 16);
+  assert_contains(tail, "line 999\n");
+  Captured d;
+  OutputCollector out2(d.Fn(), 10, 1000, 16);
+  out2.Feed(OutputCollector::kStdout, "\x01\xff", 2);
+  assert_string_equal(out2.tail().c_str(), "\\x01\\xff");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_sanitize),   cmocka_unit_test(test_lines_across_chunks),
+      cmocka_unit_test(test_long_lines_split), cmocka_unit_test(test_limit),
+      cmocka_unit_test(test_tail),
+  };
+  return cmocka_run_group_tests(tests, nullptr, nullptr);
+}

@@ -1,0 +1,557 @@
+// The scheduler on a virtual clock: hours of schedule run in milliseconds.
+#include <algorithm>
+#include <climits>
+#include <map>
+#include <set>
+
+#include "bg_scheduler.h"
+#include "bg_slot.h"
+#include "fakes.h"
+#include "test_util.h"
+
+using bg::JobSpec;
+using bg::RunOutcome;
+using bg::Scheduler;
+using bg::SchedulerOptions;
+using bg::StopMode;
+using fakes::FakeClock;
+using fakes::FakeEnv;
+using fakes::FakeExecutor;
+using fakes::MemoryStore;
+
+namespace {
+
+constexpr int64_t kSec = 1000;
+constexpr int64_t kMin = 60 * kSec;
+constexpr int64_t kHour = 60 * kMin;
+
+JobSpec Job(const std::string& name, int64_t every, int64_t offset = 0) {
+  JobSpec s;
+  s.name = name;
+  s.every_ms = every;
+  s.offset_ms = offset;
+  s.timeout_ms = every;
+  s.argv = {"/bin/true"};
+  return s;
+}
+
+// One simulated httpd instance (or farm node).
+struct Node {
+  Node(FakeClock* clock, MemoryStore* store, std::vector<JobSpec> jobs, int id = 0, int64_t mono_offset = 0,
+       int64_t lease_ms = 30 * kSec)
+      : env(clock, mono_offset), exec(clock, &env, id), stop(&env) {
+    SchedulerOptions o;
+    o.node = "node-" + std::to_string(id);
+    o.holder_prefix = o.node + ":100:0";
+    o.lease_ms = lease_ms;
+    options = o;
+    sched = std::make_unique<Scheduler>(&env, store, &exec, &log, &stop, o, std::move(jobs));
+  }
+  FakeEnv env;
+  FakeExecutor exec;
+  bg::StopFlag stop;
+  testutil::CaptureLogger log;
+  SchedulerOptions options;
+  std::unique_ptr<Scheduler> sched;
+};
+
+// Steps every node, then advances the clock to the next thing due, until
+// `until` (true time).
+// Steps every node; if a node was woken meanwhile (a run ended), steps again
+// at the same instant, like the real wait loop would.
+int64_t StepAll(FakeClock* clock, const std::vector<Node*>& nodes) {
+  for (int round = 0; round < 100; ++round) {
+    int64_t next = INT64_MAX;
+    for (Node* n : nodes) {
+      n->env.TakeWoken();
+      if (n->sched->done()) continue;
+      next = std::min(next, n->sched->Step() - n->env.offset());
+    }
+    next = std::min(next, clock->NextDue());
+    bool woken = false;
+    for (Node* n : nodes) woken = n->env.TakeWoken() || woken;
+    if (!woken) return next;
+  }
+  fail_msg("the simulation does not settle");
+  return INT64_MAX;
+}
+
+void Simulate(FakeClock* clock, std::vector<Node*> nodes, int64_t until) {
+  while (clock->now() < until) {
+    const int64_t next = std::min(StepAll(clock, nodes), until);
+    clock->AdvanceTo(std::max(next, clock->now() + 1));
+  }
+}
+
+// Simulates until `done()` holds (checked after every step), at most `limit`.
+template <typename Pred>
+void RunUntil(FakeClock* clock, std::vector<Node*> nodes, Pred done, int64_t limit) {
+  const int64_t until = clock->now() + limit;
+  while (!done()) {
+    if (clock->now() >= until) fail_msg("condition not reached in time");
+    const int64_t next = std::min(StepAll(clock, nodes), until);
+    clock->AdvanceTo(std::max(next, clock->now() + 1));
+  }
+}
+
+// Stops every node (graceful or hard) and runs until all are done.
+void StopAll(FakeClock* clock, std::vector<Node*> nodes, StopMode mode, int64_t limit = 10 * kMin) {
+  for (Node* n : nodes) n->stop.Request(mode);
+  const int64_t until = clock->now() + limit;
+  while (clock->now() < until) {
+    const int64_t next = StepAll(clock, nodes);
+    bool all_done = true;
+    for (Node* n : nodes) all_done = all_done && n->sched->done();
+    if (all_done) return;
+    clock->AdvanceTo(std::max(next, clock->now() + 1));
+  }
+  fail_msg("schedulers did not stop");
+}
+
+std::vector<FakeExecutor::Started> RunsOf(const std::vector<FakeExecutor::Started>& log, const std::string& job) {
+  std::vector<FakeExecutor::Started> out;
+  for (const auto& s : log) {
+    if (s.job == job) out.push_back(s);
+  }
+  return out;
+}
+
+// Each slot at most once, tokens strictly increasing, never two at once.
+void AssertOncePerSlotNoOverlap(const std::vector<FakeExecutor::Started>& runs) {
+  std::set<int64_t> slots;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    if (!slots.insert(runs[i].slot).second) fail_msg("slot %lld ran twice", static_cast<long long>(runs[i].slot));
+    if (i > 0) {
+      assert_int_equal(runs[i].token, runs[i - 1].token + 1);
+      assert_true(runs[i].slot > runs[i - 1].slot);
+      if (runs[i - 1].end < 0 || runs[i].start < runs[i - 1].end) {
+        fail_msg("runs of slots %lld and %lld overlap", static_cast<long long>(runs[i - 1].slot),
+                 static_cast<long long>(runs[i].slot));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+static void test_three_hours_every_second(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  Node node(&clock, &store, {Job("tick", kSec)});
+  const int64_t t0 = clock.now();
+  Simulate(&clock, {&node}, t0 + 3 * kHour);
+  StopAll(&clock, {&node}, StopMode::kGraceful);
+  auto runs = RunsOf(*node.exec.log, "tick");
+  // The slot current at start-up counts as started; every later one runs.
+  assert_true(runs.size() >= 3 * 3600 - 1 && runs.size() <= 3 * 3600);
+  AssertOncePerSlotNoOverlap(runs);
+  for (size_t i = 1; i < runs.size(); ++i) assert_int_equal(runs[i].slot, runs[i - 1].slot + 1);
+  // Start precision: the store's clock and the node's agree, so starts land
+  // within a few ms of the slot boundary (the scheduler wakes 2 ms late on purpose).
+  for (const auto& r : runs) {
+    const int64_t lateness = r.start + store.db_offset_ms - r.slot_start_ms;
+    assert_true(lateness >= 0 && lateness <= 5);
+  }
+  assert_int_equal(runs.front().token, 1);
+  // Coordination cost: acquire, run start, release, run end per run.
+  const double per_run = static_cast<double>(store.statements()) / static_cast<double>(runs.size());
+  assert_true(per_run <= 4.01);
+  assert_int_equal(node.exec.in_flight(), 0);
+  assert_int_equal(static_cast<size_t>(node.exec.reaped), runs.size());
+  assert_int_equal(node.sched->running(), 0);
+  // Every run recorded as a success.
+  size_t ok = 0;
+  for (const auto& kv : store.runs) ok += kv.second.ended && kv.second.record.outcome == RunOutcome::kSuccess;
+  assert_int_equal(ok, runs.size());
+}
+
+static void test_offset_shifts_slots(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  Node node(&clock, &store, {Job("daily-ish", kHour, 15 * kMin)});
+  Simulate(&clock, {&node}, clock.now() + 5 * kHour + 1);
+  auto runs = RunsOf(*node.exec.log, "daily-ish");
+  assert_true(runs.size() >= 4 && runs.size() <= 5);
+  for (const auto& r : runs) {
+    assert_int_equal((r.slot_start_ms - 15 * kMin) % kHour, 0);
+    assert_true(r.start + store.db_offset_ms - r.slot_start_ms <= 5);
+  }
+}
+
+static void test_overrun_skips_slots_never_overlaps(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  Node node(&clock, &store, {Job("slow", kSec)});
+  node.exec.duration = [](const bg::Run&) { return int64_t{2500}; };
+  Simulate(&clock, {&node}, clock.now() + 60 * kSec);
+  auto runs = RunsOf(*node.exec.log, "slow");
+  assert_true(runs.size() >= 20);
+  AssertOncePerSlotNoOverlap(runs);
+  // A slot freed mid-slot is taken at once (here: right after the previous run).
+  for (size_t i = 1; i < runs.size(); ++i) {
+    if (runs[i - 1].end >= 0) assert_true(runs[i].start - runs[i - 1].end <= 5);
+  }
+}
+
+static void test_long_run_keeps_lease_by_renewing(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  Node node(&clock, &store, {Job("long", 10 * kMin)}, 0, 0, 6 * kSec);
+  node.exec.duration = [](const bg::Run&) { return 95 * kSec; };
+  RunUntil(&clock, {&node}, [&]() { return node.exec.in_flight() == 1; }, 11 * kMin);
+  Simulate(&clock, {&node}, clock.now() + 100 * kSec);
+  auto runs = RunsOf(*node.exec.log, "long");
+  assert_int_equal(runs.size(), 1);
+  assert_int_equal(static_cast<int>(runs[0].outcome), static_cast<int>(RunOutcome::kSuccess));
+  // lease 6 s renewed every 2 s over 95 s.
+  assert_true(store.calls["renew"] >= 45 && store.calls["renew"] <= 49);
+}
+
+static void test_jobs_run_concurrently(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  Node node(&clock, &store, {Job("fast", kSec), Job("slow", kSec)});
+  node.exec.duration = [](const bg::Run& r) { return r.ctx.spec->name == "slow" ? 7 * kSec : 100; };
+  Simulate(&clock, {&node}, clock.now() + 2 * kMin);
+  auto fast = RunsOf(*node.exec.log, "fast");
+  assert_true(fast.size() >= 119);
+  for (size_t i = 1; i < fast.size(); ++i) assert_int_equal(fast[i].slot, fast[i - 1].slot + 1);
+  AssertOncePerSlotNoOverlap(RunsOf(*node.exec.log, "slow"));
+}
+
+static void test_db_clock_jumps_forward_no_backlog(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  Node node(&clock, &store, {Job("j", kMin)});
+  const int64_t t0 = clock.now();
+  clock.At(t0 + 10 * kMin + 30 * kSec, [&]() { store.db_offset_ms += kHour; });
+  Simulate(&clock, {&node}, t0 + 20 * kMin);
+  auto runs = RunsOf(*node.exec.log, "j");
+  AssertOncePerSlotNoOverlap(runs);
+  // ~10 runs before the jump, one for the slot the jump landed in (not 60),
+  // then one per minute again.
+  assert_true(runs.size() >= 18 && runs.size() <= 21);
+  size_t big_gaps = 0;
+  for (size_t i = 1; i < runs.size(); ++i) big_gaps += runs[i].slot - runs[i - 1].slot > 1;
+  assert_int_equal(big_gaps, 1);
+}
+
+static void test_db_clock_jumps_backward_no_duplicate(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  Node node(&clock, &store, {Job("j", kMin)});
+  const int64_t t0 = clock.now();
+  const int64_t jump_at = t0 + 10 * kMin + 30 * kSec;
+  clock.At(jump_at, [&]() { store.db_offset_ms -= 5 * kMin; });
+  Simulate(&clock, {&node}, jump_at + 10 * kSec);
+  const uint64_t acquires_before = store.calls["acquire"];
+  Simulate(&clock, {&node}, jump_at + 4 * kMin);
+  // While the clock replays slots that have run, the scheduler sleeps until
+  // the slot after the last one started instead of knocking at every replayed slot.
+  assert_true(store.calls["acquire"] - acquires_before <= 1);
+  Simulate(&clock, {&node}, t0 + 30 * kMin);
+  auto runs = RunsOf(*node.exec.log, "j");
+  AssertOncePerSlotNoOverlap(runs);  // no slot twice although the clock replays five minutes
+  // Nothing runs until the database clock is past the last slot started.
+  for (const auto& r : runs) {
+    assert_false(r.start > jump_at && r.start < jump_at + 4 * kMin);
+  }
+  assert_true(runs.size() >= 23);
+}
+
+static void test_node_clocks_do_not_matter(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  std::vector<FakeExecutor::Started> farm;
+  // Three nodes whose monotonic clocks have wildly different origins.
+  Node a(&clock, &store, {Job("j", 5 * kSec), Job("k", 7 * kSec)}, 1, 5000000000LL);
+  Node b(&clock, &store, {Job("j", 5 * kSec), Job("k", 7 * kSec)}, 2, -3000000000LL);
+  Node c(&clock, &store, {Job("j", 5 * kSec), Job("k", 7 * kSec)}, 3, 123);
+  for (Node* n : {&a, &b, &c}) n->exec.log = &farm;
+  Simulate(&clock, {&a, &b, &c}, clock.now() + kHour);
+  for (const char* job : {"j", "k"}) {
+    auto runs = RunsOf(farm, job);
+    AssertOncePerSlotNoOverlap(runs);
+    const size_t expected = static_cast<size_t>(kHour / (job[0] == 'j' ? 5 * kSec : 7 * kSec));
+    assert_true(runs.size() + 2 >= expected && runs.size() <= expected);
+    for (size_t i = 1; i < runs.size(); ++i) assert_int_equal(runs[i].slot, runs[i - 1].slot + 1);
+    for (const auto& r : runs) assert_true(r.start + store.db_offset_ms - r.slot_start_ms <= 5);
+  }
+  // Losers pay at most two statements per slot.
+  const size_t total_runs = farm.size();
+  const size_t acquires = store.calls["acquire"];
+  assert_true(acquires <= 3 * total_runs + 20);
+}
+
+static void test_store_outage(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  Node node(&clock, &store, {Job("j", kSec)});
+  const int64_t t0 = clock.now();
+  const int64_t down_at = t0 + 30 * kSec + 500, up_at = down_at + 20 * kSec;
+  clock.At(down_at, [&]() { store.down = true; });
+  clock.At(up_at, [&]() { store.down = false; });
+  Simulate(&clock, {&node}, t0 + 90 * kSec);
+  auto runs = RunsOf(*node.exec.log, "j");
+  AssertOncePerSlotNoOverlap(runs);
+  int64_t first_after = -1;
+  for (const auto& r : runs) {
+    assert_false(r.start >= down_at && r.start < up_at);  // never without a lease
+    if (r.start >= up_at && first_after < 0) first_after = r.start;
+  }
+  assert_true(first_after >= 0);
+  assert_true(first_after - up_at <= 6 * kSec);  // backoff is capped at 5 s
+  // One error line at the start of the outage, one when it ends.
+  assert_int_equal(node.log.Count("store error during"), 1);
+  assert_int_equal(node.log.Count("store still failing"), 0);
+  assert_int_equal(node.log.Count("store answers again after"), 1);
+  // Bounded retries: with 1..5 s backoff, about 6 attempts in 20 s.
+  assert_true(store.calls["acquire"] < 31 * 2 + 45 * 2 + 12);
+}
+
+static void test_long_outage_logs_at_bounded_rate(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  Node node(&clock, &store, {Job("j", kSec), Job("k", kSec)});
+  const int64_t t0 = clock.now();
+  clock.At(t0 + 5 * kSec, [&]() { store.down = true; });
+  Simulate(&clock, {&node}, t0 + 5 * kSec);
+  const uint64_t calls_before = store.statements();
+  Simulate(&clock, {&node}, t0 + 10 * kMin);
+  // Backoff up to 5 s, and one failing call per attempt, not one per job.
+  assert_true(store.statements() - calls_before <= 595 / 5 + 6);
+  assert_int_equal(node.log.Count("store error during"), 1);
+  const size_t repeats = node.log.Count("store still failing");
+  assert_true(repeats >= 9 && repeats <= 10);  // one per minute
+  assert_true(node.log.lines().size() < 30);
+}
+
+static void test_outage_during_run_cancels_before_lease_expires(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  Node node(&clock, &store, {Job("long", kHour)}, 0, 0, 9 * kSec);
+  node.exec.duration = [](const bg::Run&) { return 10 * kMin; };
+  RunUntil(&clock, {&node}, [&]() { return node.exec.in_flight() == 1; }, kHour + kSec);
+  Simulate(&clock, {&node}, clock.now() + 30 * kSec);
+  auto runs = RunsOf(*node.exec.log, "long");
+  assert_int_equal(runs.size(), 1);
+  const int64_t down_at = clock.now();
+  const int64_t expires_db = store.rows["long"].expires_ms;
+  store.down = true;
+  Simulate(&clock, {&node}, clock.now() + 30 * kSec);
+  runs = RunsOf(*node.exec.log, "long");
+  assert_int_equal(static_cast<int>(runs[0].outcome), static_cast<int>(RunOutcome::kLeaseLost));
+  // Cancelled (and its kill delay over) before the lease ran out in the store.
+  assert_true(runs[0].end + store.db_offset_ms < expires_db);
+  assert_true(runs[0].end > down_at);
+}
+
+static void test_stolen_lease_cancels_run(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  Node node(&clock, &store, {Job("j", kHour)}, 0, 0, 9 * kSec);
+  node.exec.duration = [](const bg::Run&) { return 10 * kMin; };
+  RunUntil(&clock, {&node}, [&]() { return node.exec.in_flight() == 1; }, kHour + kSec);
+  Simulate(&clock, {&node}, clock.now() + 10 * kSec);
+  assert_int_equal(node.exec.in_flight(), 1);
+  // Someone else's acquisition (as after our node was paused past the lease).
+  store.rows["j"].token += 1;
+  store.rows["j"].holder = "intruder";
+  const int64_t stolen_at = clock.now();
+  Simulate(&clock, {&node}, clock.now() + 10 * kSec);
+  auto runs = RunsOf(*node.exec.log, "j");
+  assert_int_equal(static_cast<int>(runs[0].outcome), static_cast<int>(RunOutcome::kLeaseLost));
+  assert_true(runs[0].end - stolen_at <= 3 * kSec + node.exec.kill_delay_ms);  // next renewal
+  assert_int_equal(node.log.Count("is no longer ours; cancelling the run"), 1);
+  // Our release does not touch the intruder's lease.
+  assert_string_equal(store.rows["j"].holder.c_str(), "intruder");
+}
+
+static void test_graceful_stop_lets_run_finish(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  Node node(&clock, &store, {Job("j", 2 * kSec)}, 0, 0, 3 * kSec);
+  node.exec.duration = [](const bg::Run&) { return 10 * kSec; };
+  int handovers = 0;
+  node.sched->set_on_graceful_stop([&]() { ++handovers; });
+  Simulate(&clock, {&node}, clock.now() + 5 * kSec);
+  assert_int_equal(node.exec.in_flight(), 1);
+  const int64_t stop_at = clock.now();
+  StopAll(&clock, {&node}, StopMode::kGraceful);
+  auto runs = RunsOf(*node.exec.log, "j");
+  assert_int_equal(runs.size(), 1);  // nothing new started while draining
+  assert_int_equal(static_cast<int>(runs[0].outcome), static_cast<int>(RunOutcome::kSuccess));
+  assert_true(runs[0].end - runs[0].start == 10 * kSec);
+  assert_true(clock.now() >= stop_at);
+  assert_int_equal(handovers, 1);
+  assert_true(store.calls["renew"] >= 3);  // kept renewing while draining
+  assert_string_equal(store.rows["j"].holder.c_str(), "");
+  assert_string_equal(store.rows["j"].outcome.c_str(), "success");
+}
+
+static void test_hard_stop_cancels_and_releases(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  Node node(&clock, &store, {Job("j", 2 * kSec), Job("idle", kHour)});
+  node.exec.duration = [](const bg::Run&) { return kHour; };
+  int handovers = 0;
+  node.sched->set_on_graceful_stop([&]() { ++handovers; });
+  Simulate(&clock, {&node}, clock.now() + 5 * kSec);
+  const int64_t stop_at = clock.now();
+  StopAll(&clock, {&node}, StopMode::kHard);
+  assert_true(clock.now() - stop_at <= node.exec.kill_delay_ms + 5);
+  auto runs = RunsOf(*node.exec.log, "j");
+  assert_int_equal(static_cast<int>(runs.back().outcome), static_cast<int>(RunOutcome::kInterrupted));
+  assert_int_equal(handovers, 0);  // the role is kept until the runs are gone
+  assert_string_equal(store.rows["j"].holder.c_str(), "");
+  assert_string_equal(store.rows["j"].outcome.c_str(), "interrupted");
+  auto& rec = store.runs[std::make_pair(std::string("j"), runs.back().token)];
+  assert_true(rec.ended);
+  assert_int_equal(static_cast<int>(rec.record.outcome), static_cast<int>(RunOutcome::kInterrupted));
+}
+
+static void test_graceful_overlap_of_two_generations(void**) {
+  // The old generation drains a long run while the new one is already active
+  // on the same store: the lease alone keeps them apart.
+  FakeClock clock;
+  MemoryStore store(&clock);
+  std::vector<FakeExecutor::Started> timeline;
+  Node old_gen(&clock, &store, {Job("j", 2 * kSec)}, 1, 0, 3 * kSec);
+  old_gen.exec.log = &timeline;
+  old_gen.exec.duration = [](const bg::Run&) { return 7 * kSec; };
+  Simulate(&clock, {&old_gen}, clock.now() + 3 * kSec);
+  assert_int_equal(old_gen.exec.in_flight(), 1);
+  old_gen.stop.Request(StopMode::kGraceful);
+  Node new_gen(&clock, &store, {Job("j", 2 * kSec)}, 2, 77, 3 * kSec);
+  new_gen.exec.log = &timeline;
+  new_gen.exec.duration = [](const bg::Run&) { return 500; };
+  Simulate(&clock, {&old_gen, &new_gen}, clock.now() + 30 * kSec);
+  assert_true(old_gen.sched->done());
+  auto runs = RunsOf(timeline, "j");
+  AssertOncePerSlotNoOverlap(runs);
+  assert_int_equal(runs[0].node, 1);
+  assert_int_equal(static_cast<int>(runs[0].outcome), static_cast<int>(RunOutcome::kSuccess));
+  for (size_t i = 1; i < runs.size(); ++i) assert_int_equal(runs[i].node, 2);
+  // The first new-generation run starts soon after the old one released
+  // (busy polling backs off from 250 ms to 1 s).
+  assert_true(runs[1].start - runs[0].end <= 1000 + 5);
+}
+
+static void test_release_failure_is_retried(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  Node node(&clock, &store, {Job("j", 10 * kSec)}, 0, 0, 30 * kSec);
+  int failures = 0;
+  store.fail = [&](const std::string& op) { return op == "release" && failures++ < 2; };
+  Simulate(&clock, {&node}, clock.now() + 35 * kSec);
+  auto runs = RunsOf(*node.exec.log, "j");
+  assert_true(runs.size() >= 3);
+  AssertOncePerSlotNoOverlap(runs);
+  assert_int_equal(store.calls["release"], runs.size() + 2 - (node.exec.in_flight() ? 1 : 0));
+  assert_true((store.runs[std::make_pair(std::string("j"), runs[0].token)].ended));
+}
+
+static void test_missing_row_is_reseeded(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  Node node(&clock, &store, {Job("j", kSec)});
+  const int64_t t0 = clock.now();
+  clock.At(t0 + 10 * kSec + 500, [&]() { store.rows.clear(); });
+  Simulate(&clock, {&node}, t0 + 20 * kSec);
+  auto runs = RunsOf(*node.exec.log, "j");
+  assert_true(runs.size() >= 17);
+  assert_true(store.calls["seed"] >= 2);
+}
+
+static void test_start_failure_releases_and_records(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  Node node(&clock, &store, {Job("j", kSec)});
+  node.exec.fail_start = true;
+  Simulate(&clock, {&node}, clock.now() + 5 * kSec);
+  assert_true(store.calls["acquire"] >= 4);
+  assert_string_equal(store.rows["j"].holder.c_str(), "");
+  assert_string_equal(store.rows["j"].outcome.c_str(), "failure");
+  size_t failed = 0;
+  for (const auto& kv : store.runs) {
+    failed += kv.second.ended && kv.second.record.outcome == RunOutcome::kFailure &&
+              kv.second.record.detail.find("could not start") != std::string::npos;
+  }
+  assert_true(failed >= 4);
+}
+
+static void test_run_start_record_failure_still_runs(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  Node node(&clock, &store, {Job("j", kSec)});
+  store.fail = [](const std::string& op) { return op == "run_start"; };
+  Simulate(&clock, {&node}, clock.now() + 5 * kSec);
+  auto runs = RunsOf(*node.exec.log, "j");
+  assert_true(runs.size() >= 4);
+  for (const auto& r : runs) {
+    if (r.end < 0) continue;
+    assert_true((store.runs[std::make_pair(std::string("j"), r.token)].ended));  // recorded at the end instead
+  }
+}
+
+static void test_newer_generation_hands_over(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  bool current = true;
+  FakeEnv env(&clock);
+  FakeExecutor exec(&clock, &env);
+  bg::StopFlag stop(&env);
+  testutil::CaptureLogger log;
+  SchedulerOptions o;
+  o.node = "n";
+  o.holder_prefix = "n:1:0";
+  o.still_eligible = [&]() { return current; };
+  Scheduler sched(&env, &store, &exec, &log, &stop, o, {Job("j", kSec)});
+  int handovers = 0;
+  sched.set_on_graceful_stop([&]() { ++handovers; });
+  clock.At(clock.now() + 5 * kSec + 300, [&]() { current = false; });
+  sched.Run();  // returns by itself: the eligibility check stops it
+  assert_true(clock.now() < 1000000 + 7 * kSec);
+  assert_int_equal(handovers, 1);
+  assert_true(exec.reaped >= 3);
+  assert_int_equal(log.Count("a newer httpd generation is running"), 1);
+}
+
+static void test_run_with_real_wait_loop(void**) {
+  // Scheduler::Run with FakeEnv::WaitUntil, stopped by a timed event.
+  FakeClock clock;
+  MemoryStore store(&clock);
+  Node node(&clock, &store, {Job("j", kSec)});
+  clock.At(clock.now() + 10 * kMin + 500, [&]() { node.stop.Request(StopMode::kGraceful); });
+  node.sched->Run();
+  auto runs = RunsOf(*node.exec.log, "j");
+  assert_true(runs.size() >= 599 && runs.size() <= 600);
+  AssertOncePerSlotNoOverlap(runs);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_three_hours_every_second),
+      cmocka_unit_test(test_offset_shifts_slots),
+      cmocka_unit_test(test_overrun_skips_slots_never_overlaps),
+      cmocka_unit_test(test_long_run_keeps_lease_by_renewing),
+      cmocka_unit_test(test_jobs_run_concurrently),
+      cmocka_unit_test(test_db_clock_jumps_forward_no_backlog),
+      cmocka_unit_test(test_db_clock_jumps_backward_no_duplicate),
+      cmocka_unit_test(test_node_clocks_do_not_matter),
+      cmocka_unit_test(test_store_outage),
+      cmocka_unit_test(test_long_outage_logs_at_bounded_rate),
+      cmocka_unit_test(test_outage_during_run_cancels_before_lease_expires),
+      cmocka_unit_test(test_stolen_lease_cancels_run),
+      cmocka_unit_test(test_graceful_stop_lets_run_finish),
+      cmocka_unit_test(test_hard_stop_cancels_and_releases),
+      cmocka_unit_test(test_graceful_overlap_of_two_generations),
+      cmocka_unit_test(test_release_failure_is_retried),
+      cmocka_unit_test(test_missing_row_is_reseeded),
+      cmocka_unit_test(test_start_failure_releases_and_records),
+      cmocka_unit_test(test_run_start_record_failure_still_runs),
+      cmocka_unit_test(test_newer_generation_hands_over),
+      cmocka_unit_test(test_run_with_real_wait_loop),
+  };
+  return cmocka_run_group_tests(tests, nullptr, nullptr);
+}

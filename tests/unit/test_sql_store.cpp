@@ -1,0 +1,389 @@
+// SqlLeaseStore against a real SQLite database through apr_dbd.
+#include <apr_dbd.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+
+#include <memory>
+
+#include "bg_slot.h"
+#include "bg_sql_store.h"
+#include "test_util.h"
+
+using bg::AcquireRequest;
+using bg::AcquireResult;
+using bg::RenewResult;
+using bg::RunOutcome;
+using bg::RunRecord;
+using bg::SqlLeaseStore;
+
+namespace {
+
+struct Fixture {
+  apr_pool_t* pool = nullptr;
+  std::string dir;
+  std::string path;
+};
+
+int Setup(void** state) {
+  auto* f = new Fixture();
+  apr_pool_create(&f->pool, nullptr);
+  f->dir = testutil::MakeTempDir();
+  f->path = f->dir + "/bg.db";
+  *state = f;
+  return 0;
+}
+
+int Teardown(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  apr_pool_destroy(f->pool);
+  testutil::RemoveTree(f->dir);
+  delete f;
+  return 0;
+}
+
+std::unique_ptr<SqlLeaseStore> Open(Fixture* f, const std::string& path = "") {
+  std::unique_ptr<SqlLeaseStore> store;
+  const std::string p = path.empty() ? f->path : path;
+  assert_ok(SqlLeaseStore::Create(f->pool, "sqlite3", p, "sqlite3:" + p, &store));
+  return store;
+}
+
+int64_t WallMs() {
+  struct timeval tv;
+  gettimeofday(&tv, nullptr);
+  return static_cast<int64_t>(tv.tv_sec) * 1000 + tv.tv_usec / 1000;
+}
+
+// Sleeps until just after the next multiple of `every` on the wall clock
+// (which is SQLite's clock).
+void SleepToNextSlot(int64_t every) {
+  int64_t now = WallMs();
+  int64_t next = (now / every + 1) * every + 5;
+  usleep(static_cast<useconds_t>((next - now) * 1000));
+}
+
+AcquireRequest Req(const std::string& holder, int64_t every = 200, int64_t lease = 3000) {
+  AcquireRequest r;
+  r.key = "job";
+  r.every_ms = every;
+  r.offset_ms = 0;
+  r.lease_ms = lease;
+  r.holder = holder;
+  r.node = "node-a";
+  return r;
+}
+
+// Reads one integer with a plain query, outside the store under test.
+int64_t QueryInt(Fixture* f, const char* sql) {
+  const apr_dbd_driver_t* driver = nullptr;
+  apr_dbd_t* handle = nullptr;
+  assert_int_equal(apr_dbd_get_driver(f->pool, "sqlite3", &driver), APR_SUCCESS);
+  assert_int_equal(apr_dbd_open(driver, f->pool, f->path.c_str(), &handle), APR_SUCCESS);
+  apr_dbd_results_t* res = nullptr;
+  int rv = apr_dbd_select(driver, f->pool, handle, &res, sql, 0);
+  if (rv != 0) fail_msg("%s: %s", sql, apr_dbd_error(driver, handle, rv));
+  apr_dbd_row_t* row = nullptr;
+  int64_t v = -1;
+  if (apr_dbd_get_row(driver, f->pool, res, &row, -1) == 0) {
+    const char* s = apr_dbd_get_entry(driver, row, 0);
+    v = s ? strtoll(s, nullptr, 10) : -1;
+    while (apr_dbd_get_row(driver, f->pool, res, &row, -1) == 0) {
+    }
+  }
+  apr_dbd_close(driver, handle);
+  return v;
+}
+
+void Exec(Fixture* f, const char* sql) {
+  const apr_dbd_driver_t* driver = nullptr;
+  apr_dbd_t* handle = nullptr;
+  assert_int_equal(apr_dbd_get_driver(f->pool, "sqlite3", &driver), APR_SUCCESS);
+  assert_int_equal(apr_dbd_open(driver, f->pool, f->path.c_str(), &handle), APR_SUCCESS);
+  int n = 0;
+  int rv = apr_dbd_query(driver, handle, &n, sql);
+  if (rv != 0) fail_msg("%s: %s", sql, apr_dbd_error(driver, handle, rv));
+  apr_dbd_close(driver, handle);
+}
+
+}  // namespace
+
+static void test_schema_and_wal(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  auto store = Open(f);
+  assert_ok(store->EnsureSchema());
+  assert_ok(store->EnsureSchema());  // idempotent
+  assert_int_equal(QueryInt(f, "SELECT version FROM backgrounder_schema WHERE id = 1"), bg::kSchemaVersion);
+  assert_int_equal(QueryInt(f, "SELECT count(*) FROM sqlite_master WHERE name IN "
+                               "('backgrounder_jobs','backgrounder_runs','backgrounder_schema')"),
+                   3);
+  const apr_dbd_driver_t* driver = nullptr;
+  apr_dbd_t* handle = nullptr;
+  apr_dbd_get_driver(f->pool, "sqlite3", &driver);
+  apr_dbd_open(driver, f->pool, f->path.c_str(), &handle);
+  apr_dbd_results_t* res = nullptr;
+  apr_dbd_select(driver, f->pool, handle, &res, "PRAGMA journal_mode", 0);
+  apr_dbd_row_t* row = nullptr;
+  assert_int_equal(apr_dbd_get_row(driver, f->pool, res, &row, -1), 0);
+  assert_string_equal(apr_dbd_get_entry(driver, row, 0), "wal");
+  while (apr_dbd_get_row(driver, f->pool, res, &row, -1) == 0) {
+  }
+  apr_dbd_close(driver, handle);
+}
+
+static void test_newer_schema_refused(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  assert_ok(Open(f)->EnsureSchema());
+  Exec(f, "UPDATE backgrounder_schema SET version = 99 WHERE id = 1");
+  auto store = Open(f);
+  bg::Status st = store->EnsureSchema();
+  assert_false(st.ok());
+  assert_false(st.unavailable());  // not a transient error: retrying will not help
+  assert_contains(st.message(), "schema version 99");
+  assert_contains(st.message(), "newer than this mod_backgrounder understands");
+  // Nothing was touched.
+  assert_int_equal(QueryInt(f, "SELECT version FROM backgrounder_schema"), 99);
+  AcquireResult r;
+  assert_false(store->Acquire(Req("h"), &r).ok());
+}
+
+static void test_seed_counts_current_slot_as_started(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  auto store = Open(f);
+  const int64_t every = 60 * 60 * 1000;  // the current slot lasts well beyond this test
+  assert_ok(store->Seed("job", every, 0));
+  assert_ok(store->Seed("job", every, 0));  // idempotent
+  AcquireResult r;
+  assert_ok(store->Acquire(Req("h1", every), &r));
+  assert_false(r.acquired);
+  assert_false(r.missing);
+  assert_int_equal(r.last_slot_start_ms, bg::CurrentSlotStart(r.db_now_ms, every, 0));
+  assert_true(r.lease_expires_ms <= r.db_now_ms);
+  // The database clock is SQLite's, the local wall clock.
+  assert_true(llabs(r.db_now_ms - WallMs()) < 1000);
+}
+
+static void test_acquire_once_per_slot(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  auto a = Open(f);
+  auto b = Open(f);  // a second connection: another process, another node
+  assert_ok(a->Seed("job", 200, 0));
+  SleepToNextSlot(200);
+  AcquireResult ra, rb;
+  assert_ok(a->Acquire(Req("holder-a"), &ra));
+  assert_ok(b->Acquire(Req("holder-b"), &rb));
+  assert_true(ra.acquired);
+  assert_false(rb.acquired);
+  assert_int_equal(ra.token, 1);
+  assert_int_equal(ra.slot, bg::SlotOf(ra.db_now_ms, 200, 0));
+  assert_int_equal(ra.slot_start_ms, bg::CurrentSlotStart(ra.db_now_ms, 200, 0));
+  assert_int_equal(ra.expires_ms, ra.db_now_ms + 3000);
+  // b learns why: the lease is held and this slot has started.
+  assert_int_equal(rb.last_slot_start_ms, ra.slot_start_ms);
+  assert_true(rb.lease_expires_ms > rb.db_now_ms);
+  // Even when the slot passes, the lease (3 s) keeps others out.
+  SleepToNextSlot(200);
+  assert_ok(b->Acquire(Req("holder-b"), &rb));
+  assert_false(rb.acquired);
+  assert_true(rb.last_slot_start_ms < bg::CurrentSlotStart(rb.db_now_ms, 200, 0));
+  assert_int_equal(rb.lease_expires_ms, ra.expires_ms);
+}
+
+static void test_release_then_next_slot(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  auto a = Open(f);
+  assert_ok(a->Seed("job", 200, 0));
+  SleepToNextSlot(200);
+  AcquireResult r1;
+  assert_ok(a->Acquire(Req("h1"), &r1));
+  assert_true(r1.acquired);
+  bool released = false;
+  assert_ok(a->Release("job", r1.token, "someone-else", RunOutcome::kSuccess, &released));
+  assert_false(released);  // holder guard
+  assert_ok(a->Release("job", r1.token + 1, "h1", RunOutcome::kSuccess, &released));
+  assert_false(released);  // token guard
+  assert_ok(a->Release("job", r1.token, "h1", RunOutcome::kSuccess, &released));
+  assert_true(released);
+  // Released, but the slot has run: no second run in it.
+  AcquireResult r2;
+  assert_ok(a->Acquire(Req("h2"), &r2));
+  if (bg::CurrentSlotStart(r2.db_now_ms, 200, 0) == r1.slot_start_ms) {
+    assert_false(r2.acquired);
+    SleepToNextSlot(200);
+    assert_ok(a->Acquire(Req("h2"), &r2));
+  }
+  assert_true(r2.acquired);
+  assert_int_equal(r2.token, r1.token + 1);
+  assert_true(r2.slot > r1.slot);
+  assert_int_equal(QueryInt(f, "SELECT count(*) FROM backgrounder_jobs WHERE holder = 'h2'"), 1);
+}
+
+static void test_renew(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  auto a = Open(f);
+  assert_ok(a->Seed("job", 200, 0));
+  SleepToNextSlot(200);
+  AcquireResult r;
+  assert_ok(a->Acquire(Req("h1", 200, 400), &r));
+  assert_true(r.acquired);
+  RenewResult rr;
+  assert_ok(a->Renew("job", r.token, "intruder", 5000, &rr));
+  assert_false(rr.renewed);
+  assert_ok(a->Renew("job", r.token, "h1", 5000, &rr));
+  assert_true(rr.renewed);
+  assert_true(rr.db_now_ms >= r.db_now_ms);
+  assert_int_equal(QueryInt(f, "SELECT expires_ms FROM backgrounder_jobs WHERE name = 'job'"), rr.db_now_ms + 5000);
+  // Without the renewal the 400 ms lease would be gone by now.
+  usleep(600 * 1000);
+  AcquireResult other;
+  assert_ok(a->Acquire(Req("h2"), &other));
+  assert_false(other.acquired);
+}
+
+static void test_expired_lease_is_taken_over_and_old_holder_fenced(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  auto a = Open(f);
+  auto b = Open(f);
+  assert_ok(a->Seed("job", 200, 0));
+  SleepToNextSlot(200);
+  AcquireResult ra;
+  assert_ok(a->Acquire(Req("old", 200, 300), &ra));
+  assert_true(ra.acquired);
+  usleep(350 * 1000);  // the lease expires; a later slot has begun
+  AcquireResult rb;
+  assert_ok(b->Acquire(Req("new", 200, 3000), &rb));
+  assert_true(rb.acquired);
+  assert_int_equal(rb.token, ra.token + 1);
+  // The old holder's renew and release change nothing.
+  RenewResult rr;
+  assert_ok(a->Renew("job", ra.token, "old", 3000, &rr));
+  assert_false(rr.renewed);
+  bool released = true;
+  assert_ok(a->Release("job", ra.token, "old", RunOutcome::kSuccess, &released));
+  assert_false(released);
+  assert_int_equal(QueryInt(f, "SELECT expires_ms FROM backgrounder_jobs"), rb.expires_ms);
+  assert_int_equal(QueryInt(f, "SELECT token FROM backgrounder_jobs"), rb.token);
+}
+
+static void test_offset_and_interval_change(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  auto a = Open(f);
+  assert_ok(a->Seed("job", 200, 0));
+  SleepToNextSlot(200);
+  AcquireRequest req = Req("h1");
+  req.every_ms = 300;
+  req.offset_ms = 100;
+  AcquireResult r;
+  // A longer interval with an offset: slots are compared by their start
+  // time, so the change neither blocks the job nor makes it run twice.
+  for (int i = 0; i < 10 && !r.acquired; ++i) {
+    assert_ok(a->Acquire(req, &r));
+    if (!r.acquired) usleep(50 * 1000);
+  }
+  assert_true(r.acquired);
+  assert_int_equal((r.slot_start_ms - 100) % 300, 0);
+  assert_int_equal(r.slot, (r.slot_start_ms - 100) / 300);
+  bool released = false;
+  assert_ok(a->Release("job", r.token, "h1", RunOutcome::kSuccess, &released));
+  AcquireResult again;
+  assert_ok(a->Acquire(req, &again));
+  if (bg::CurrentSlotStart(again.db_now_ms, 300, 100) == r.slot_start_ms) assert_false(again.acquired);
+}
+
+static void test_missing_row(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  auto a = Open(f);
+  AcquireResult r;
+  assert_ok(a->Acquire(Req("h"), &r));
+  assert_false(r.acquired);
+  assert_true(r.missing);
+}
+
+static void test_run_records(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  auto a = Open(f);
+  assert_ok(a->EnsureSchema());
+  RunRecord rec;
+  rec.key = "job";
+  rec.job = "job";
+  rec.token = 7;
+  rec.slot = 42;
+  rec.slot_start_ms = 42000;
+  rec.node = "node-a";
+  rec.holder = "node-a:1:0:abc";
+  rec.started_ms = WallMs();
+  assert_ok(a->RecordRunStart(rec));
+  assert_int_equal(QueryInt(f, "SELECT count(*) FROM backgrounder_runs WHERE outcome = 'running' AND ended_ms IS NULL"), 1);
+  rec.outcome = RunOutcome::kFailure;
+  rec.has_exit_code = true;
+  rec.exit_code = 3;
+  rec.detail = "exit status 3";
+  rec.output_tail = "it's 100% \"quoted\"\n";
+  assert_ok(a->RecordRunEnd(rec));
+  assert_int_equal(QueryInt(f, "SELECT exit_code FROM backgrounder_runs WHERE token = 7 AND outcome = 'failure'"), 3);
+  assert_int_equal(QueryInt(f, "SELECT count(*) FROM backgrounder_runs WHERE output_tail = 'it''s 100% \"quoted\"\n'"), 1);
+  assert_true(QueryInt(f, "SELECT ended_ms FROM backgrounder_runs WHERE token = 7") >= rec.started_ms);
+  // An end without a recorded start becomes a complete row; no exit code is NULL.
+  rec.token = 8;
+  rec.outcome = RunOutcome::kInterrupted;
+  rec.has_exit_code = false;
+  assert_ok(a->RecordRunEnd(rec));
+  assert_int_equal(QueryInt(f, "SELECT count(*) FROM backgrounder_runs WHERE token = 8 AND outcome = 'interrupted' "
+                               "AND exit_code IS NULL AND started_ms > 0 AND ended_ms > 0"),
+                   1);
+}
+
+static void test_unavailable_and_reconnect(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  auto bad = Open(f, f->dir + "/no/such/dir/bg.db");
+  bg::Status st = bad->EnsureSchema();
+  assert_false(st.ok());
+  assert_true(st.unavailable());
+  assert_contains(st.message(), "sqlite3:" + f->dir + "/no/such/dir/bg.db");
+  // Once the directory exists, the same store works: it reconnects by itself.
+  mkdir((f->dir + "/no").c_str(), 0755);
+  mkdir((f->dir + "/no/such").c_str(), 0755);
+  mkdir((f->dir + "/no/such/dir").c_str(), 0755);
+  assert_ok(bad->Seed("job", 200, 0));
+}
+
+static void test_statement_count(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  auto a = Open(f);
+  assert_ok(a->Seed("job", 200, 0));
+  SleepToNextSlot(200);
+  const uint64_t before = a->statements();
+  AcquireResult r;
+  assert_ok(a->Acquire(Req("h1"), &r));
+  assert_true(r.acquired);
+  assert_int_equal(a->statements() - before, 1);  // a winner: one statement
+  AcquireResult r2;
+  const uint64_t before2 = a->statements();
+  assert_ok(a->Acquire(Req("h2"), &r2));
+  assert_false(r2.acquired);
+  assert_int_equal(a->statements() - before2, 2);  // a loser: the update and the read of why
+}
+
+int main(void) {
+  apr_initialize();
+  apr_pool_t* pool;
+  apr_pool_create(&pool, nullptr);
+  apr_dbd_init(pool);
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_schema_and_wal, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_newer_schema_refused, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_seed_counts_current_slot_as_started, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_acquire_once_per_slot, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_release_then_next_slot, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_renew, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_expired_lease_is_taken_over_and_old_holder_fenced, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_offset_and_interval_change, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_missing_row, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_run_records, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_unavailable_and_reconnect, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_statement_count, Setup, Teardown),
+  };
+  int rc = cmocka_run_group_tests(tests, nullptr, nullptr);
+  apr_pool_destroy(pool);
+  apr_terminate();
+  return rc;
+}
