@@ -2,6 +2,7 @@
 #include <apr_dbd.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 
 #include <memory>
 
@@ -363,6 +364,61 @@ static void test_statement_count(void** state) {
   assert_int_equal(a->statements() - before2, 2);  // a loser: the update and the read of why
 }
 
+// Several processes hammering one database (children of one httpd, or two
+// generations) never see "database is locked".
+static void test_contention_between_processes(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  assert_ok(Open(f)->EnsureSchema());
+  constexpr int kProcs = 6, kOps = 150;
+  std::vector<pid_t> pids;
+  for (int p = 0; p < kProcs; ++p) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      apr_pool_t* pool = nullptr;
+      apr_pool_create(&pool, nullptr);
+      std::unique_ptr<SqlLeaseStore> store;
+      if (!SqlLeaseStore::Create(pool, "sqlite3", f->path, "db", &store).ok()) _exit(10);
+      int errors = 0;
+      for (int i = 0; i < kOps; ++i) {
+        const std::string key = "job" + std::to_string(i % 3);
+        errors += !store->Seed(key, 50, 0).ok();
+        AcquireRequest r = Req("h" + std::to_string(p) + "-" + std::to_string(i), 50, 20);
+        r.key = key;
+        AcquireResult res;
+        errors += !store->Acquire(r, &res).ok();
+        if (res.acquired) {
+          RunRecord rec;
+          rec.key = rec.job = key;
+          rec.token = res.token;
+          rec.node = "n";
+          rec.holder = r.holder;
+          rec.started_ms = res.db_now_ms;
+          errors += !store->RecordRunStart(rec).ok();
+          bool released = false;
+          errors += !store->Release(key, res.token, r.holder, RunOutcome::kSuccess, &released).ok();
+          errors += !store->RecordRunEnd(rec).ok();
+        }
+        usleep(3000);  // spread the work over several 50 ms slots
+      }
+      _exit(errors > 100 ? 100 : errors);
+    }
+    pids.push_back(pid);
+  }
+  for (pid_t pid : pids) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    assert_true(WIFEXITED(status));
+    if (WEXITSTATUS(status) != 0) fail_msg("a process saw %d store errors", WEXITSTATUS(status));
+  }
+  // Tokens are unique per job: every acquisition was exclusive.
+  const int64_t runs = QueryInt(f, "SELECT count(*) FROM backgrounder_runs");
+  if (runs < 5) fail_msg("only %lld acquisitions: the test did not exercise contention", static_cast<long long>(runs));
+  assert_int_equal(runs,
+                   QueryInt(f, "SELECT count(DISTINCT lease_key || ':' || token) FROM backgrounder_runs"));
+  assert_int_equal(QueryInt(f, "SELECT sum(token) FROM backgrounder_jobs"),
+                   QueryInt(f, "SELECT count(*) FROM backgrounder_runs"));
+}
+
 int main(void) {
   apr_initialize();
   apr_pool_t* pool;
@@ -381,6 +437,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_run_records, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_unavailable_and_reconnect, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_statement_count, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_contention_between_processes, Setup, Teardown),
   };
   int rc = cmocka_run_group_tests(tests, nullptr, nullptr);
   apr_pool_destroy(pool);
