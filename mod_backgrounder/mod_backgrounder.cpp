@@ -78,7 +78,7 @@ int PreConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t*) {
 int CheckConfig(apr_pool_t*, apr_pool_t*, apr_pool_t* ptemp, server_rec* s) {
   try {
     ServerConfig* conf = GetServerConfig(s);
-    if (conf->jobs->empty() && !conf->store_where) return OK;
+    if (conf->jobs->jobs().empty() && !conf->store_where) return OK;
     Status st = CheckSqliteLocation(StorePath(conf), ChildUser());
     if (!st.ok()) {
       ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr, "%s: %s", StoreWhere(conf, ptemp),
@@ -102,7 +102,7 @@ int PostConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s)
   try {
     ServerConfig* conf = GetServerConfig(s);
     conf->lock_path = ap_runtime_dir_relative(pconf, "backgrounder-scheduler.lock");
-    if (conf->jobs->empty()) return OK;
+    if (conf->jobs->jobs().empty()) return OK;
     const char* path = StorePath(conf);
     Status st = PrepareSqliteLocation(path, ChildUser());
     if (st.ok()) {
@@ -123,7 +123,7 @@ int PostConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s)
       close(fd);
     }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "mod_backgrounder: %" APR_SIZE_T_FMT " job(s), store sqlite3:%s, node %s, lease %s",
-                 conf->jobs->size(), path, NodeName(conf, ptemp), FormatDuration(LeaseMs(conf)).c_str());
+                 conf->jobs->jobs().size(), path, NodeName(conf, ptemp), FormatDuration(LeaseMs(conf)).c_str());
   } catch (...) {
     ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "mod_backgrounder: internal error in post_config");
   }

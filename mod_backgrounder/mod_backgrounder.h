@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "bg_job_spec.h"
+#include "bg_directives.h"
 #include "bg_logger.h"
 
 extern "C" module AP_MODULE_DECLARE_DATA backgrounder_module;
@@ -24,14 +24,9 @@ struct ServerConfig {
   const char* store_where = nullptr;   // "line N of FILE" of BackgrounderStore
   const char* node = nullptr;          // null: host name
   apr_int64_t lease_ms = 0;            // 0: default
-  std::vector<JobSpec>* jobs = nullptr;
-  std::vector<std::string>* job_where = nullptr;  // parallel to jobs
+  JobTable* jobs = nullptr;
   const char* lock_path = nullptr;     // set in post_config
 };
-
-constexpr apr_int64_t kDefaultLeaseMs = 30000;
-constexpr apr_int64_t kMinLeaseMs = 3000;
-constexpr apr_int64_t kMaxLeaseMs = 3600 * 1000;
 
 ServerConfig* GetServerConfig(server_rec* s);
 const char* StorePath(const ServerConfig* conf);

@@ -62,10 +62,37 @@ bool StopSignalPending() {
   return sigismember(&pending, SIGTERM) == 1 || sigismember(&pending, SIGHUP) == 1;
 }
 
+// How a child learned that it stops, and how (for the debug log).
+enum StopWhy : int {
+  kWhyUnknown = 0,
+  kWhyStoppingGraceful,    // child_stopping(graceful=1): event, worker
+  kWhyStoppingHard,        // child_stopping(graceful=0): event, worker
+  kWhyForkedSignal,        // prefork: clean_child_exit from the SIGTERM/SIGHUP handler
+  kWhyForkedNoSignal,      // prefork: clean_child_exit from the main loop
+  kWhyNoStoppingHook,      // the pool cleanup ran without child_stopping
+  kWhySignalWhileWaiting,  // SIGTERM/SIGHUP from the parent while waiting for jobs
+  kWhyNewGeneration,       // a newer generation runs
+  kWhyMpmStopping,         // the MPM is stopping this child
+};
+
+const char* WhyText(int why) {
+  switch (why) {
+    case kWhyStoppingGraceful: return "child_stopping said graceful";
+    case kWhyStoppingHard: return "child_stopping said hard";
+    case kWhyForkedSignal: return "the child exits from its SIGTERM/SIGHUP handler";
+    case kWhyForkedNoSignal: return "the child exits without a stop signal";
+    case kWhyNoStoppingHook: return "the child exits without child_stopping";
+    case kWhySignalWhileWaiting: return "SIGTERM/SIGHUP arrived while waiting for jobs";
+    case kWhyNewGeneration: return "a newer generation runs";
+    case kWhyMpmStopping: return "the MPM is stopping this child";
+  }
+  return "no stop requested";
+}
+
 class ChildContext {
  public:
   ChildContext(server_rec* s, const ServerConfig* conf, apr_pool_t* pchild, Env* env)
-      : s_(s), logger_(s), env_(env), stop_(env), role_(conf->lock_path ? conf->lock_path : ""), jobs_(*conf->jobs) {
+      : s_(s), logger_(s), env_(env), stop_(env), role_(conf->lock_path ? conf->lock_path : ""), jobs_(conf->jobs->jobs()) {
     int threaded = 0;
     forked_mpm_ = ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded) == APR_SUCCESS && threaded == AP_MPMQ_NOT_SUPPORTED;
     int generation = 0;
@@ -93,10 +120,17 @@ class ChildContext {
     return apr_thread_create(&thread_, attr, &ChildContext::ThreadMain, this, thread_parent_) == APR_SUCCESS;
   }
 
-  // child_stopping: may run on any thread (event: the listener). Only atomics.
+  // child_stopping: may run on any thread (event: the listener), or inside
+  // prefork's SIGTERM handler. Only atomics.
   void Stopping(int graceful) {
     StopMode mode = graceful ? StopMode::kGraceful : StopMode::kHard;
-    if (forked_mpm_) mode = StopSignalBlocked() ? StopMode::kHard : StopMode::kGraceful;
+    int why = graceful ? kWhyStoppingGraceful : kWhyStoppingHard;
+    if (forked_mpm_) {
+      const bool in_handler = StopSignalBlocked();
+      mode = in_handler ? StopMode::kHard : StopMode::kGraceful;
+      why = in_handler ? kWhyForkedSignal : kWhyForkedNoSignal;
+    }
+    why_.store(why);
     stop_.Request(mode);
   }
 
@@ -105,7 +139,9 @@ class ChildContext {
   void StopAndJoin() {
     if (stop_.mode() == StopMode::kNone) {
       // child_stopping did not run (an exit path without it, or httpd < 2.4.49).
-      stop_.Request(forked_mpm_ && StopSignalBlocked() ? StopMode::kHard : StopMode::kGraceful);
+      const bool hard = forked_mpm_ && StopSignalBlocked();
+      why_.store(hard ? kWhyForkedSignal : kWhyNoStoppingHook);
+      stop_.Request(hard ? StopMode::kHard : StopMode::kGraceful);
     }
     if (thread_) {
       // From now on a SIGTERM or SIGHUP from the parent means "stop hard".
@@ -121,6 +157,7 @@ class ChildContext {
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, s_,
                          "mod_backgrounder: stop signal received while waiting for jobs; cancelling them");
             logged = true;
+            why_.store(kWhySignalWhileWaiting);
           }
           stop_.Request(StopMode::kHard);
         }
@@ -147,6 +184,15 @@ class ChildContext {
     } catch (...) {
       ap_log_error(APLOG_MARK, APLOG_CRIT, 0, self->s_, "mod_backgrounder: scheduler thread failed");
     }
+    // How this child learned how to stop (logged here, on an ordinary thread,
+    // never from child_stopping, which may run inside a signal handler).
+    const StopMode mode = self->stop_.mode();
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, self->s_, "mod_backgrounder: scheduler thread of pid %ld ends (%s): %s",
+                 static_cast<long>(getpid()),
+                 mode == StopMode::kHard       ? "hard stop"
+                 : mode == StopMode::kGraceful ? "graceful stop"
+                                               : "no longer eligible",
+                 WhyText(self->why_.load()));
     uint64_t one = 1;
     ssize_t ignored = write(self->done_fd_, &one, sizeof one);
     (void)ignored;
@@ -157,10 +203,17 @@ class ChildContext {
   // May this child become the active scheduler? Not once its MPM is
   // stopping it, and not if a newer generation runs (the parent bumps the
   // scoreboard's generation before it tells old children to stop).
-  bool Eligible() const {
+  // Records why not, for the debug log.
+  bool Eligible() {
     int state = AP_MPMQ_STARTING;
-    if (ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS && state == AP_MPMQ_STOPPING) return false;
-    if (ap_scoreboard_image && ap_scoreboard_image->global->running_generation != generation_) return false;
+    if (ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS && state == AP_MPMQ_STOPPING) {
+      if (stop_.mode() == StopMode::kNone) why_.store(kWhyMpmStopping);
+      return false;
+    }
+    if (ap_scoreboard_image && ap_scoreboard_image->global->running_generation != generation_) {
+      if (stop_.mode() == StopMode::kNone) why_.store(kWhyNewGeneration);
+      return false;
+    }
     return true;
   }
 
@@ -195,6 +248,7 @@ class ChildContext {
   std::string store_path_;
   bool forked_mpm_ = false;
   ap_generation_t generation_ = 0;
+  std::atomic<int> why_{kWhyUnknown};
   int done_fd_ = -1;
   apr_pool_t* thread_parent_ = nullptr;
   apr_thread_t* thread_ = nullptr;
@@ -216,7 +270,7 @@ apr_status_t PreCleanup(void* data) {
 void ChildInit(apr_pool_t* pchild, server_rec* s) {
   try {
     ServerConfig* conf = GetServerConfig(s);
-    if (conf->jobs->empty()) return;
+    if (conf->jobs->jobs().empty()) return;
     Env* env = PosixEnv::Create();
     if (!env) {
       ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s, "mod_backgrounder: cannot create an eventfd; no jobs will run");

@@ -6,8 +6,7 @@
 #include <exception>
 #include <new>
 
-#include "bg_argv.h"
-#include "bg_duration.h"
+#include "bg_directives.h"
 #include "mod_backgrounder.h"
 
 namespace bg {
@@ -22,24 +21,6 @@ apr_status_t DeleteObject(void* p) {
 const char* Where(cmd_parms* cmd) {
   if (!cmd->directive) return "";
   return apr_psprintf(cmd->pool, "line %d of %s", cmd->directive->line_num, cmd->directive->filename);
-}
-
-// Splits simple directive arguments and rejects trailing comments clearly.
-const char* Words(cmd_parms* cmd, const char* args, std::vector<std::string>* words, size_t min, size_t max,
-                  const char* usage) {
-  Status st = SplitWords(args, words);
-  if (!st.ok()) return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", st.message().c_str(), nullptr);
-  for (const std::string& w : *words) {
-    if (!w.empty() && w[0] == '#') {
-      return apr_pstrcat(cmd->pool, cmd->cmd->name, ": unexpected '", w.c_str(),
-                         "': httpd does not allow comments after a directive; put them on a line of their own",
-                         nullptr);
-    }
-  }
-  if (words->size() < min || words->size() > max) {
-    return apr_pstrcat(cmd->pool, cmd->cmd->name, " takes ", usage, nullptr);
-  }
-  return nullptr;
 }
 
 // Runs a directive handler body, turning exceptions into configuration errors.
@@ -58,24 +39,21 @@ const char* Guarded(cmd_parms* cmd, F body) {
   }
 }
 
+const char* Error(cmd_parms* cmd, const Status& st) { return apr_pstrdup(cmd->pool, st.message().c_str()); }
+
 const char* SetStore(cmd_parms* cmd, void*, const char* args) {
   return Guarded(cmd, [&]() -> const char* {
-    std::vector<std::string> w;
-    if (const char* err = Words(cmd, args, &w, 1, 2, "a driver and its parameters, e.g. BackgrounderStore sqlite3 "
-                                                     "/var/lib/apache2/backgrounder/backgrounder.db")) {
-      return err;
-    }
-    if (w[0] != "sqlite3") {
-      return apr_pstrcat(cmd->pool, "BackgrounderStore: unknown driver '", w[0].c_str(), "' (accepted: sqlite3)",
-                         nullptr);
-    }
+    StoreSpec store;
+    Status st = ParseStoreDirective(args, &store);
+    if (!st.ok()) return Error(cmd, st);
     ServerConfig* conf = GetServerConfig(cmd->server);
-    conf->store_driver = "sqlite3";
+    conf->store_driver = apr_pstrdup(cmd->pool, store.driver.c_str());
     conf->store_path = nullptr;
-    if (w.size() == 2) {
-      if (w[1].empty()) return "BackgrounderStore sqlite3: the database path is empty";
-      const char* path = ap_server_root_relative(cmd->pool, w[1].c_str());
-      if (!path) return apr_pstrcat(cmd->pool, "BackgrounderStore sqlite3: invalid path '", w[1].c_str(), "'", nullptr);
+    if (!store.params.empty()) {
+      const char* path = ap_server_root_relative(cmd->pool, store.params.c_str());
+      if (!path) {
+        return apr_pstrcat(cmd->pool, "BackgrounderStore sqlite3: invalid path '", store.params.c_str(), "'", nullptr);
+      }
       conf->store_path = path;
     }
     conf->store_where = Where(cmd);
@@ -85,35 +63,19 @@ const char* SetStore(cmd_parms* cmd, void*, const char* args) {
 
 const char* SetNode(cmd_parms* cmd, void*, const char* args) {
   return Guarded(cmd, [&]() -> const char* {
-    std::vector<std::string> w;
-    if (const char* err = Words(cmd, args, &w, 1, 1, "one node name, e.g. BackgrounderNode web-1")) return err;
-    bool ok = !w[0].empty() && w[0].size() <= 64;
-    for (char c : w[0]) {
-      ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
-                  c == '_' || c == '-');
-    }
-    if (!ok) {
-      return apr_pstrcat(cmd->pool, "BackgrounderNode: invalid node name '", w[0].c_str(),
-                         "': use 1 to 64 characters of A-Z a-z 0-9 . _ -", nullptr);
-    }
-    GetServerConfig(cmd->server)->node = apr_pstrdup(cmd->pool, w[0].c_str());
+    std::string node;
+    Status st = ParseNodeDirective(args, &node);
+    if (!st.ok()) return Error(cmd, st);
+    GetServerConfig(cmd->server)->node = apr_pstrdup(cmd->pool, node.c_str());
     return nullptr;
   });
 }
 
 const char* SetLease(cmd_parms* cmd, void*, const char* args) {
   return Guarded(cmd, [&]() -> const char* {
-    std::vector<std::string> w;
-    if (const char* err = Words(cmd, args, &w, 1, 1, "one duration, e.g. BackgrounderLease 30s")) return err;
     int64_t ms = 0;
-    Status st = ParseDuration(w[0], &ms);
-    if (!st.ok()) return apr_pstrcat(cmd->pool, "BackgrounderLease: ", st.message().c_str(), nullptr);
-    if (ms < kMinLeaseMs || ms > kMaxLeaseMs) {
-      return apr_pstrcat(cmd->pool, "BackgrounderLease ", w[0].c_str(), ": the lease must be between ",
-                         FormatDuration(kMinLeaseMs).c_str(), " and ", FormatDuration(kMaxLeaseMs).c_str(),
-                         " (it is renewed every lease/3; a dead node's jobs are taken over within one lease)",
-                         nullptr);
-    }
+    Status st = ParseLeaseDirective(args, &ms);
+    if (!st.ok()) return Error(cmd, st);
     GetServerConfig(cmd->server)->lease_ms = ms;
     return nullptr;
   });
@@ -131,16 +93,8 @@ const char* AddJob(cmd_parms* cmd, void*, const char* args) {
       const char* abs = ap_server_root_relative(cmd->pool, prog.c_str());
       if (abs) spec.argv[0] = abs;
     }
-    ServerConfig* conf = GetServerConfig(cmd->server);
-    for (size_t i = 0; i < conf->jobs->size(); ++i) {
-      if ((*conf->jobs)[i].name == spec.name) {
-        return apr_pstrcat(cmd->pool, "BackgrounderJob: job '", spec.name.c_str(), "' is already defined at ",
-                           (*conf->job_where)[i].c_str(), "; job names must be unique", nullptr);
-      }
-    }
-    conf->jobs->push_back(std::move(spec));
-    conf->job_where->push_back(Where(cmd));
-    return nullptr;
+    st = GetServerConfig(cmd->server)->jobs->Add(std::move(spec), Where(cmd));
+    return st.ok() ? nullptr : Error(cmd, st);
   });
 }
 
@@ -163,12 +117,10 @@ apr_int64_t LeaseMs(const ServerConfig* conf) { return conf->lease_ms ? conf->le
 
 void* CreateServerConfig(apr_pool_t* p, server_rec*) {
   void* mem = apr_pcalloc(p, sizeof(ServerConfig));
-  ServerConfig* conf = new (mem) ServerConfig();  // trivially destructible apart from the vectors below
+  ServerConfig* conf = new (mem) ServerConfig();  // trivially destructible apart from the table below
   try {
-    conf->jobs = new std::vector<JobSpec>();
-    apr_pool_cleanup_register(p, conf->jobs, DeleteObject<std::vector<JobSpec>>, apr_pool_cleanup_null);
-    conf->job_where = new std::vector<std::string>();
-    apr_pool_cleanup_register(p, conf->job_where, DeleteObject<std::vector<std::string>>, apr_pool_cleanup_null);
+    conf->jobs = new JobTable();
+    apr_pool_cleanup_register(p, conf->jobs, DeleteObject<JobTable>, apr_pool_cleanup_null);
   } catch (...) {
     return nullptr;
   }

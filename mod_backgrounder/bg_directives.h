@@ -1,0 +1,50 @@
+// Arguments of the module's directives, parsed without httpd so every
+// message can be unit-tested. The glue adds the file and line (httpd does).
+#ifndef BG_DIRECTIVES_H
+#define BG_DIRECTIVES_H
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "bg_job_spec.h"
+#include "bg_status.h"
+
+namespace bg {
+
+constexpr int64_t kDefaultLeaseMs = 30000;
+constexpr int64_t kMinLeaseMs = 3000;
+constexpr int64_t kMaxLeaseMs = 3600 * 1000;
+
+// BackgrounderStore DRIVER [PARAMS]. Accepted drivers: sqlite3 (PARAMS: the
+// database file; empty means the default).
+struct StoreSpec {
+  std::string driver;
+  std::string params;
+};
+Status ParseStoreDirective(std::string_view args, StoreSpec* store);
+
+// BackgrounderNode NAME: 1-64 characters of [A-Za-z0-9._-].
+Status ParseNodeDirective(std::string_view args, std::string* node);
+Status ValidateNodeName(std::string_view node);
+
+// BackgrounderLease DURATION: between kMinLeaseMs and kMaxLeaseMs.
+Status ParseLeaseDirective(std::string_view args, int64_t* lease_ms);
+
+// The jobs declared so far, with where each was declared, so a duplicate
+// name can point at the first declaration.
+class JobTable {
+ public:
+  // Adds `spec`, declared at `where` ("line N of FILE"), unless its name is taken.
+  Status Add(JobSpec spec, std::string where);
+  const std::vector<JobSpec>& jobs() const { return jobs_; }
+
+ private:
+  std::vector<JobSpec> jobs_;
+  std::vector<std::string> where_;
+};
+
+}  // namespace bg
+
+#endif  // BG_DIRECTIVES_H

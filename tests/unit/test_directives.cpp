@@ -1,0 +1,71 @@
+#include "bg_directives.h"
+#include "test_util.h"
+
+using bg::JobSpec;
+using bg::JobTable;
+using bg::StoreSpec;
+
+static void test_store(void**) {
+  StoreSpec s;
+  assert_ok(bg::ParseStoreDirective("sqlite3 /var/lib/x/bg.db", &s));
+  assert_string_equal(s.driver.c_str(), "sqlite3");
+  assert_string_equal(s.params.c_str(), "/var/lib/x/bg.db");
+  assert_ok(bg::ParseStoreDirective("sqlite3 \"/path with space/bg.db\"", &s));
+  assert_string_equal(s.params.c_str(), "/path with space/bg.db");
+  assert_ok(bg::ParseStoreDirective("sqlite3", &s));
+  assert_string_equal(s.params.c_str(), "");
+  assert_error_contains(bg::ParseStoreDirective("redis localhost", &s),
+                        "BackgrounderStore: unknown driver 'redis' (accepted: sqlite3)");
+  assert_error_contains(bg::ParseStoreDirective("", &s), "BackgrounderStore takes a driver and its parameters");
+  assert_error_contains(bg::ParseStoreDirective("sqlite3 a b", &s), "BackgrounderStore takes");
+  assert_error_contains(bg::ParseStoreDirective("sqlite3 \"\"", &s), "the database path is empty");
+  assert_error_contains(bg::ParseStoreDirective("sqlite3 /x.db # default", &s),
+                        "httpd does not allow comments after a directive");
+  assert_error_contains(bg::ParseStoreDirective("sqlite3 \"/x.db", &s), "unterminated");
+}
+
+static void test_node(void**) {
+  std::string node;
+  assert_ok(bg::ParseNodeDirective("web-1.example_2", &node));
+  assert_string_equal(node.c_str(), "web-1.example_2");
+  assert_error_contains(bg::ParseNodeDirective("web 1", &node), "BackgrounderNode takes one node name");
+  assert_error_contains(bg::ParseNodeDirective("web:1", &node), "invalid node name 'web:1'");
+  assert_error_contains(bg::ParseNodeDirective(std::string(65, 'n'), &node), "1 to 64 characters");
+  assert_error_contains(bg::ParseNodeDirective("", &node), "BackgrounderNode takes one node name");
+}
+
+static void test_lease(void**) {
+  int64_t ms = 0;
+  assert_ok(bg::ParseLeaseDirective("30s", &ms));
+  assert_int_equal(ms, 30000);
+  assert_ok(bg::ParseLeaseDirective("3s", &ms));
+  assert_ok(bg::ParseLeaseDirective("1h", &ms));
+  assert_error_contains(bg::ParseLeaseDirective("2s", &ms), "BackgrounderLease 2s: the lease must be between 3s and 1h");
+  assert_error_contains(bg::ParseLeaseDirective("2999ms", &ms), "between 3s and 1h");
+  assert_error_contains(bg::ParseLeaseDirective("1h1s", &ms), "between 3s and 1h");
+  assert_error_contains(bg::ParseLeaseDirective("soon", &ms), "BackgrounderLease: invalid duration 'soon'");
+  assert_error_contains(bg::ParseLeaseDirective("30s 40s", &ms), "takes one duration");
+}
+
+static void test_duplicate_jobs(void**) {
+  JobTable table;
+  JobSpec a;
+  assert_ok(bg::ParseJobSpec("purge every=5m run=/bin/true", &a));
+  JobSpec b = a;
+  assert_ok(table.Add(a, "line 12 of /etc/apache2/conf-enabled/jobs.conf"));
+  assert_error_contains(table.Add(b, "line 20 of /etc/apache2/apache2.conf"),
+                        "job 'purge' is already defined at line 12 of /etc/apache2/conf-enabled/jobs.conf");
+  b.name = "other";
+  assert_ok(table.Add(b, "line 21"));
+  assert_int_equal(table.jobs().size(), 2);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_store),
+      cmocka_unit_test(test_node),
+      cmocka_unit_test(test_lease),
+      cmocka_unit_test(test_duplicate_jobs),
+  };
+  return cmocka_run_group_tests(tests, nullptr, nullptr);
+}
