@@ -45,6 +45,17 @@ struct SpawnArgs {
   sigset_t keeper_waits;
 };
 
+// fork() without pthread_atfork handlers: the processes we fork run no
+// library code, so other libraries' fork hooks must not run either (they may
+// take locks that another thread of httpd holds).
+pid_t ForkBare() {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+  return _Fork();
+#else
+  return fork();
+#endif
+}
+
 void WriteMsg(int fd, int32_t kind, int32_t value) {
   Msg m{kind, value};
   ssize_t r;
@@ -95,7 +106,7 @@ void CloseAllBut(int keep, int maxfd) {
   prctl(PR_SET_PDEATHSIG, SIGHUP);
   if (getppid() != a.httpd_pid) _exit(1);
   const pid_t self = getpid();
-  const pid_t job = fork();
+  const pid_t job = ForkBare();
   if (job == 0) JobMain(a, self);
   if (job < 0) {
     WriteMsg(a.status_w, kMsgForkFailed, errno);
@@ -221,7 +232,7 @@ RunResult CommandRunner::Run(const RunContext& ctx, RunControl* control) {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  const pid_t keeper = fork();
+  const pid_t keeper = ForkBare();
   if (keeper == 0) KeeperMain(a);
   const int fork_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
