@@ -25,6 +25,7 @@ enum class RunOutcome {
   kTimeout,      // cancelled at its timeout
   kLeaseLost,    // cancelled because its lease could not be renewed in time
   kInterrupted,  // cancelled by a hard stop or restart of httpd
+  kAbandoned,    // (history only) its lease expired unreleased: the node died, hung or lost the store
 };
 const char* RunOutcomeName(RunOutcome outcome);
 
@@ -45,6 +46,7 @@ struct AcquireResult {
   int64_t slot = 0;            // slot number (floor((now - offset) / every))
   int64_t slot_start_ms = 0;   // start of that slot
   int64_t expires_ms = 0;      // lease expiry on the database clock
+  int64_t abandoned_token = 0; // the previous lease's token if it expired unreleased, else 0
   // Set when not acquired:
   bool missing = false;               // no row for the key (Seed it)
   int64_t last_slot_start_ms = 0;     // start of the last slot that was started
@@ -103,6 +105,9 @@ class LeaseStore {
   // History: a row when a run starts (outcome running) and its end.
   virtual Status RecordRunStart(const RunRecord& run) = 0;
   virtual Status RecordRunEnd(const RunRecord& run) = 0;
+  // Marks the run with `token` abandoned (if it is still marked running):
+  // its lease expired without a release, so its own end was never recorded.
+  virtual Status RecordAbandoned(const std::string& key, int64_t token, const std::string& detail) = 0;
 
   // Drops the connection (after an error); the next call reconnects.
   virtual void Disconnect() = 0;

@@ -1,5 +1,7 @@
 // Logger: how the core reports to operators. The httpd glue routes it to
 // ap_log_error; tests capture it. Implementations must be thread-safe.
+// Messages may carry a job's output verbatim (any byte but NUL): the sink
+// escapes what it must (httpd's error log escapes control characters).
 #ifndef BG_LOGGER_H
 #define BG_LOGGER_H
 

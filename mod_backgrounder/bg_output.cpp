@@ -69,7 +69,13 @@ void OutputCollector::EmitLine(Stream stream, std::string_view line) {
     return;
   }
   logged_ += line.size() + 1;
-  emit_(stream, SanitizeForLog(line, false));
+  std::string out;
+  out.reserve(line.size());
+  for (char c : line) {
+    if (c == '\0') out += "^@";
+    else out.push_back(c);
+  }
+  emit_(stream, out);
 }
 
 void OutputCollector::Feed(Stream stream, const char* data, size_t n) {

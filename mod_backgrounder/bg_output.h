@@ -1,10 +1,13 @@
 // OutputCollector: turns a job's stdout and stderr into log lines and a tail.
 //
 // Lines are split on '\n' (a trailing '\r' is dropped), cut into pieces of at
-// most max_line bytes, made safe for a log (control characters and invalid
-// UTF-8 become \xHH) and handed to `emit`. At most max_logged bytes are emitted
-// per run; the rest is counted and reported once by Finish(). The last
-// tail_bytes of the combined output are kept for the run's history record.
+// most max_line bytes and handed to `emit` as they are, except that a NUL
+// byte becomes "^@" (log lines are C strings). Escaping the rest is the log's
+// job: httpd's error log escapes control characters, backslashes and bytes
+// above 0x7e itself, so escaping here too would double every backslash. At
+// most max_logged bytes are emitted per run; the rest is counted and reported
+// once by Finish(). The last tail_bytes of the combined output are kept,
+// sanitized, for the run's history record.
 #ifndef BG_OUTPUT_H
 #define BG_OUTPUT_H
 
@@ -16,8 +19,10 @@
 
 namespace bg {
 
-// Escapes control characters (except tab, and newline if keep_newlines) and
-// bytes that are not part of valid UTF-8 as \xHH; a backslash stays as is.
+// For text stored outside the log (the history's output tail, which a
+// database may require to be valid UTF-8): escapes control characters
+// (except tab, and newline if keep_newlines) and bytes that are not part of
+// valid UTF-8 as \xHH; a backslash stays as is.
 std::string SanitizeForLog(std::string_view text, bool keep_newlines);
 
 class OutputCollector {

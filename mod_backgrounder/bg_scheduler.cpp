@@ -292,6 +292,18 @@ void Scheduler::TryStart(Job* job) {
     // The lease is ours: run anyway; the end is recorded with a full insert.
     StoreError("recording a run start", st, env_->NowMs());
   }
+  if (r.abandoned_token > 0) {
+    // The previous run's lease expired unreleased: its node died, hung or
+    // lost the store, and never recorded the end.
+    Logf(log_, LogLevel::kWarn,
+         "job %s: the run with token %lld never released its lease (its server stopped, hung or lost the store); "
+         "recorded as abandoned",
+         spec.name.c_str(), static_cast<long long>(r.abandoned_token));
+    st = store_->RecordAbandoned(job->key, r.abandoned_token,
+                                 "lease expired unreleased; taken over by " + options_.node + " with token " +
+                                     std::to_string(r.token));
+    if (!st.ok()) StoreError("recording an abandoned run", st, env_->NowMs());
+  }
 
   Logf(log_, LogLevel::kInfo, "job %s: slot %lld (%s) started on %s with token %lld, %lld ms after the slot start",
        spec.name.c_str(), static_cast<long long>(r.slot), UtcTime(r.slot_start_ms).c_str(), options_.node.c_str(),

@@ -18,9 +18,14 @@ void FillCommon(SqlDialect* d) {
       "INSERT {IGNORE} INTO backgrounder_jobs (name, slot, slot_start_ms, every_ms) "
       "SELECT p.name, (p.now - p.off) / p.every, ((p.now - p.off) / p.every) * p.every + p.off, p.every "
       "FROM (SELECT {NOW} AS now, %s AS name, %lld AS every, %lld AS off) p";
-  // Acquire: params lease, every, offset, holder, node, key.
+  // Acquire: params lease, every, offset, holder, node, key. abandoned_token
+  // comes first: it reads the old holder and token, and MySQL evaluates SET
+  // from left to right. A lease that expired without a release belonged to a
+  // run whose end nobody recorded.
   d->acquire =
-      "UPDATE backgrounder_jobs SET token = token + 1, holder = p.holder, node = p.node, "
+      "UPDATE backgrounder_jobs SET abandoned_token = "
+      "CASE WHEN backgrounder_jobs.holder <> '' THEN backgrounder_jobs.token ELSE 0 END, "
+      "token = token + 1, holder = p.holder, node = p.node, "
       "expires_ms = p.now + p.lease, slot = p.slot, slot_start_ms = p.slot * p.every + p.off, "
       "every_ms = p.every, started_ms = p.now, ended_ms = 0, outcome = 'running' "
       "FROM (SELECT q.now, q.lease, q.every, q.off, q.holder, q.node, q.name, (q.now - q.off) / q.every AS slot "
@@ -28,7 +33,7 @@ void FillCommon(SqlDialect* d) {
       "%s AS name) q) p "
       "WHERE backgrounder_jobs.name = p.name AND backgrounder_jobs.expires_ms <= p.now "
       "AND backgrounder_jobs.slot_start_ms < p.slot * p.every + p.off "
-      "RETURNING token, slot, slot_start_ms, expires_ms, started_ms";
+      "RETURNING token, slot, slot_start_ms, expires_ms, started_ms, abandoned_token";
   // Why an acquire failed: params key.
   d->acquire_state = "SELECT slot_start_ms, expires_ms, {NOW} FROM backgrounder_jobs WHERE name = %s";
   // Renew: params lease, key, token, holder. Returns the new expiry.
@@ -48,6 +53,11 @@ void FillCommon(SqlDialect* d) {
   d->run_end =
       "UPDATE backgrounder_runs SET ended_ms = {NOW}, outcome = %s, exit_code = %d, detail = %s, "
       "output_tail = %s WHERE lease_key = %s AND token = %lld";
+  // run_abandoned: detail, key, token. Only a row still marked running: a
+  // holder that comes back and records its end keeps the last word.
+  d->run_abandoned =
+      "UPDATE backgrounder_runs SET outcome = 'abandoned', detail = %s "
+      "WHERE lease_key = %s AND token = %lld AND outcome = 'running'";
   // run_insert (when the start was never recorded): run_start's params, then
   // outcome, exit_code, detail, output_tail.
   d->run_insert =
@@ -66,7 +76,8 @@ void FillCommon(SqlDialect* d) {
       " every_ms BIGINT NOT NULL DEFAULT 0,"
       " started_ms BIGINT NOT NULL DEFAULT 0,"
       " ended_ms BIGINT NOT NULL DEFAULT 0,"
-      " outcome VARCHAR(32) NOT NULL DEFAULT '')",
+      " outcome VARCHAR(32) NOT NULL DEFAULT '',"
+      " abandoned_token BIGINT NOT NULL DEFAULT 0)",
       "CREATE TABLE IF NOT EXISTS backgrounder_runs ("
       " lease_key VARCHAR(200) NOT NULL,"
       " job VARCHAR(64) NOT NULL,"
@@ -91,7 +102,7 @@ void FillCommon(SqlDialect* d) {
 
 void Substitute(SqlDialect* d, const std::string& now, const std::string& ignore) {
   for (std::string* s : {&d->seed, &d->acquire, &d->acquire_state, &d->renew, &d->release, &d->run_start,
-                         &d->run_end, &d->run_insert, &d->schema_version_insert}) {
+                         &d->run_end, &d->run_insert, &d->run_abandoned, &d->schema_version_insert}) {
     ReplaceAll(s, "{NOW}", now);
     ReplaceAll(s, "{IGNORE}", ignore);
   }

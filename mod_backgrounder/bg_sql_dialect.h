@@ -31,6 +31,7 @@ struct SqlDialect {
   std::string run_start;
   std::string run_end;
   std::string run_insert;
+  std::string run_abandoned;
 };
 
 // Returns the dialect for `driver` ("sqlite3"), or nullptr if unsupported.

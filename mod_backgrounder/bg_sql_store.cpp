@@ -17,6 +17,7 @@ const char* RunOutcomeName(RunOutcome outcome) {
     case RunOutcome::kTimeout: return "timeout";
     case RunOutcome::kLeaseLost: return "lease-lost";
     case RunOutcome::kInterrupted: return "interrupted";
+    case RunOutcome::kAbandoned: return "abandoned";
   }
   return "unknown";
 }
@@ -119,9 +120,9 @@ Status SqlLeaseStore::Connect() {
   // written by a newer release since the last connection.
   Status st = CheckSchema();
   if (!st.ok()) return st;
-  const std::string* texts[kNumStmts] = {&dialect_.seed,     &dialect_.acquire,   &dialect_.acquire_state,
-                                         &dialect_.renew,    &dialect_.release,   &dialect_.run_start,
-                                         &dialect_.run_end,  &dialect_.run_insert};
+  const std::string* texts[kNumStmts] = {&dialect_.seed,    &dialect_.acquire,   &dialect_.acquire_state,
+                                         &dialect_.renew,   &dialect_.release,   &dialect_.run_start,
+                                         &dialect_.run_end, &dialect_.run_insert, &dialect_.run_abandoned};
   for (int i = 0; i < kNumStmts; ++i) {
     int prv = apr_dbd_prepare(driver_, conn_pool_, handle_, texts[i]->c_str(), nullptr, &stmts_[i]);
     if (prv != 0) return Fail("preparing statements", prv);
@@ -239,14 +240,15 @@ Status SqlLeaseStore::Acquire(const AcquireRequest& r, AcquireResult* out) {
     Status st = Select(kAcquire, "acquire", a, &res);
     if (!st.ok()) return st;
   }
-  int64_t v[5];
-  if (NextRowInts(res, v, 5)) {
+  int64_t v[6];
+  if (NextRowInts(res, v, 6)) {
     out->acquired = true;
     out->token = v[0];
     out->slot = v[1];
     out->slot_start_ms = v[2];
     out->expires_ms = v[3];
     out->db_now_ms = v[4];
+    out->abandoned_token = v[5];
     return Status::Ok();
   }
   Args b;
@@ -320,6 +322,13 @@ Status SqlLeaseStore::RecordRunEnd(const RunRecord& run) {
   if (run.has_exit_code) b.Int(run.exit_code); else b.Null();
   b.Str(run.detail).Str(run.output_tail);
   return Query(kRunInsert, "recording the run", b, nullptr);
+}
+
+Status SqlLeaseStore::RecordAbandoned(const std::string& key, int64_t token, const std::string& detail) {
+  ClearScratch();
+  Args a;
+  a.Str(detail).Str(key).Int64(token);
+  return Query(kRunAbandoned, "recording an abandoned run", a, nullptr);
 }
 
 }  // namespace bg

@@ -46,12 +46,15 @@ class SqlLeaseStore final : public LeaseStore {
                  bool* released) override;
   Status RecordRunStart(const RunRecord& run) override;
   Status RecordRunEnd(const RunRecord& run) override;
+  Status RecordAbandoned(const std::string& key, int64_t token, const std::string& detail) override;
   void Disconnect() override;
   uint64_t statements() const override { return statements_; }
 
  private:
   class Args;
-  enum Stmt { kSeed, kAcquire, kAcquireState, kRenew, kRelease, kRunStart, kRunEnd, kRunInsert, kNumStmts };
+  enum Stmt {
+    kSeed, kAcquire, kAcquireState, kRenew, kRelease, kRunStart, kRunEnd, kRunInsert, kRunAbandoned, kNumStmts
+  };
 
   SqlLeaseStore(apr_pool_t* pool, SqlDialect dialect, std::string params, std::string display);
   // Opens a connection, checks the schema and prepares the statements.

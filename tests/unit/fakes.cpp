@@ -74,6 +74,7 @@ bg::Status MemoryStore::Acquire(const bg::AcquireRequest& r, bg::AcquireResult* 
   const int64_t slot_start = bg::CurrentSlotStart(now, r.every_ms, r.offset_ms);
   out->db_now_ms = now;
   if (row.expires_ms <= now && row.slot_start_ms < slot_start) {
+    out->abandoned_token = row.holder.empty() ? 0 : row.token;
     row.token += 1;
     row.holder = r.holder;
     row.node = r.node;
@@ -138,6 +139,17 @@ bg::Status MemoryStore::RecordRunEnd(const bg::RunRecord& run) {
   row.record = run;
   row.ended = true;
   row.ended_ms = db_now();
+  return st;
+}
+
+bg::Status MemoryStore::RecordAbandoned(const std::string& key, int64_t token, const std::string& detail) {
+  bg::Status st = Enter("run_abandoned");
+  if (!st.ok()) return st;
+  auto it = runs.find({key, token});
+  if (it != runs.end() && !it->second.ended) {
+    it->second.record.outcome = bg::RunOutcome::kAbandoned;
+    it->second.record.detail = detail;
+  }
   return st;
 }
 

@@ -91,6 +91,7 @@ class MemoryStore : public bg::LeaseStore {
                      bool* released) override;
   bg::Status RecordRunStart(const bg::RunRecord& run) override;
   bg::Status RecordRunEnd(const bg::RunRecord& run) override;
+  bg::Status RecordAbandoned(const std::string& key, int64_t token, const std::string& detail) override;
   void Disconnect() override { ++disconnects; }
   uint64_t statements() const override { return statements_; }
 

@@ -45,6 +45,17 @@ static void test_lines_across_chunks(void**) {
   assert_int_equal(out.unlogged_bytes(), 0);
 }
 
+static void test_lines_are_passed_verbatim(void**) {
+  // The log escapes (httpd does); escaping here too would double backslashes.
+  Captured c;
+  OutputCollector out(c.Fn(), 1 << 20, 100, 64);
+  static const char kRaw[] = "esc\x1b[31m tab\t back\\slash \xff caf\xc3\xa9 nul\0end\n";
+  const std::string raw(kRaw, sizeof kRaw - 1);  // the NUL is part of the data
+  out.Feed(OutputCollector::kStdout, raw.data(), raw.size());
+  assert_int_equal(c.lines.size(), 1);
+  assert_string_equal(c.lines[0].second.c_str(), "esc\x1b[31m tab\t back\\slash \xff caf\xc3\xa9 nul^@end");
+}
+
 static void test_long_lines_split(void**) {
   Captured c;
   OutputCollector out(c.Fn(), 1 << 20, 10, 64);
@@ -92,6 +103,7 @@ static void test_tail(void**) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_sanitize),   cmocka_unit_test(test_lines_across_chunks),
+      cmocka_unit_test(test_lines_are_passed_verbatim),
       cmocka_unit_test(test_long_lines_split), cmocka_unit_test(test_limit),
       cmocka_unit_test(test_tail),
   };

@@ -367,6 +367,34 @@ static void test_stolen_lease_cancels_run(void**) {
   assert_string_equal(store.rows["j"].holder.c_str(), "intruder");
 }
 
+static void test_dead_node_is_taken_over_and_its_run_abandoned(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  std::vector<FakeExecutor::Started> farm;
+  Node a(&clock, &store, {Job("j", 2 * kSec)}, 1, 0, 6 * kSec);
+  Node b(&clock, &store, {Job("j", 2 * kSec)}, 2, 999, 6 * kSec);
+  a.exec.log = b.exec.log = &farm;
+  a.exec.duration = b.exec.duration = [](const bg::Run&) { return 5 * kSec; };
+  RunUntil(&clock, {&a, &b}, [&]() { return a.exec.in_flight() == 1; }, kMin);
+  const int64_t dead_token = store.rows["j"].token;
+  const int64_t lease_expiry = store.rows["j"].expires_ms - store.db_offset_ms;  // true time
+  // Node a dies with its run (kill -9): it is never stepped again.
+  const int64_t died = clock.now();
+  Simulate(&clock, {&b}, died + 30 * kSec);
+  auto runs = RunsOf(farm, "j");
+  assert_true(runs.size() >= 4);
+  assert_int_equal(runs[0].node, 1);
+  assert_int_equal(runs[1].node, 2);
+  // Taken over within one lease (and at the first slot start after it).
+  assert_true(runs[1].start >= lease_expiry);
+  assert_true(runs[1].start - died <= 6 * kSec + 2 * kSec + 5);
+  auto& dead = store.runs[std::make_pair(std::string("j"), dead_token)];
+  assert_int_equal(static_cast<int>(dead.record.outcome), static_cast<int>(RunOutcome::kAbandoned));
+  assert_contains(dead.record.detail, "taken over by node-2 with token " + std::to_string(dead_token + 1));
+  assert_int_equal(b.log.Count("never released its lease"), 1);
+  assert_int_equal(store.calls["run_abandoned"], 1);  // only on the takeover, not on every run
+}
+
 static void test_graceful_stop_lets_run_finish(void**) {
   FakeClock clock;
   MemoryStore store(&clock);
@@ -543,6 +571,7 @@ int main(void) {
       cmocka_unit_test(test_long_outage_logs_at_bounded_rate),
       cmocka_unit_test(test_outage_during_run_cancels_before_lease_expires),
       cmocka_unit_test(test_stolen_lease_cancels_run),
+      cmocka_unit_test(test_dead_node_is_taken_over_and_its_run_abandoned),
       cmocka_unit_test(test_graceful_stop_lets_run_finish),
       cmocka_unit_test(test_hard_stop_cancels_and_releases),
       cmocka_unit_test(test_graceful_overlap_of_two_generations),

@@ -213,6 +213,7 @@ static void test_release_then_next_slot(void** state) {
     assert_ok(a->Acquire(Req("h2"), &r2));
   }
   assert_true(r2.acquired);
+  assert_int_equal(r2.abandoned_token, 0);  // r1 was released
   assert_int_equal(r2.token, r1.token + 1);
   assert_true(r2.slot > r1.slot);
   assert_int_equal(QueryInt(f, "SELECT count(*) FROM backgrounder_jobs WHERE holder = 'h2'"), 1);
@@ -249,11 +250,24 @@ static void test_expired_lease_is_taken_over_and_old_holder_fenced(void** state)
   AcquireResult ra;
   assert_ok(a->Acquire(Req("old", 200, 300), &ra));
   assert_true(ra.acquired);
-  usleep(350 * 1000);  // the lease expires; a later slot has begun
+  assert_int_equal(ra.abandoned_token, 0);
+  RunRecord rec;
+  rec.key = rec.job = "job";
+  rec.token = ra.token;
+  rec.node = "node-a";
+  rec.holder = "old";
+  rec.started_ms = ra.db_now_ms;
+  assert_ok(a->RecordRunStart(rec));
+  usleep(350 * 1000);  // the lease expires unreleased; a later slot has begun
   AcquireResult rb;
   assert_ok(b->Acquire(Req("new", 200, 3000), &rb));
   assert_true(rb.acquired);
   assert_int_equal(rb.token, ra.token + 1);
+  assert_int_equal(rb.abandoned_token, ra.token);  // nobody released token 1
+  assert_ok(b->RecordAbandoned("job", rb.abandoned_token, "taken over"));
+  assert_int_equal(QueryInt(f, "SELECT count(*) FROM backgrounder_runs WHERE token = 1 AND outcome = 'abandoned' "
+                               "AND detail = 'taken over' AND ended_ms IS NULL"),
+                   1);
   // The old holder's renew and release change nothing.
   RenewResult rr;
   assert_ok(a->Renew("job", ra.token, "old", 3000, &rr));
@@ -263,6 +277,12 @@ static void test_expired_lease_is_taken_over_and_old_holder_fenced(void** state)
   assert_false(released);
   assert_int_equal(QueryInt(f, "SELECT expires_ms FROM backgrounder_jobs"), rb.expires_ms);
   assert_int_equal(QueryInt(f, "SELECT token FROM backgrounder_jobs"), rb.token);
+  // The old holder still records its end when it comes back: it has the last word.
+  rec.outcome = RunOutcome::kLeaseLost;
+  assert_ok(a->RecordRunEnd(rec));
+  assert_int_equal(QueryInt(f, "SELECT count(*) FROM backgrounder_runs WHERE token = 1 AND outcome = 'lease-lost'"), 1);
+  assert_ok(b->RecordAbandoned("job", 1, "again"));  // only rows still running are touched
+  assert_int_equal(QueryInt(f, "SELECT count(*) FROM backgrounder_runs WHERE token = 1 AND outcome = 'lease-lost'"), 1);
 }
 
 static void test_offset_and_interval_change(void** state) {
