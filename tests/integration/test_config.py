@@ -1,0 +1,130 @@
+"""apache2 -t on good and bad mod_backgrounder configurations."""
+
+import os
+
+import pytest
+
+from conftest import IS_ROOT, RUN_USER
+
+GOOD_JOB = 'ok every=1s run="/bin/true"'
+
+# (id, jobs, extra lines, the line (substring) the error must point at, expected message parts)
+DIRECTIVE_ERRORS = [
+    ("unknown-key", ['x evry=1s run="/bin/true"'], [], "evry=",
+     ["BackgrounderJob: unknown key 'evry' in job 'x' (did you mean 'every'?); "
+      "accepted keys are every, timeout, offset, run"]),
+    ("bad-duration", ['x every=five run="/bin/true"'], [], "every=five",
+     ["invalid duration 'five'"]),
+    ("zero-interval", ['x every=0 run="/bin/true"'], [], "every=0",
+     ["every=0 is too short", "must be at least 1s"]),
+    ("short-interval", ['x every=500ms run="/bin/true"'], [], "every=500ms",
+     ["every=500ms is too short", "must be at least 1s"]),
+    ("offset-too-big", ['x every=10s offset=10s run="/bin/true"'], [], "offset=10s",
+     ["offset=10s must be less than every=10s"]),
+    ("bad-timeout", ['x every=10s timeout=-1s run="/bin/true"'], [], "timeout=-1s",
+     ["invalid duration '-1s'"]),
+    ("missing-run", ["x every=10s"], [], "BackgrounderJob x every=10s",
+     ["job 'x' has no run="]),
+    ("missing-every", ['x run="/bin/true"'], [], "BackgrounderJob x run=",
+     ["job 'x' has no every="]),
+    ("unknown-argument", ['x every=1s run="/bin/true" extra'], [], "extra",
+     ["unexpected argument 'extra'"]),
+    ("bad-job-name", ['x/y every=1s run="/bin/true"'], [], "x/y",
+     ["invalid job name 'x/y'"]),
+    ("unterminated-quote", ['x every=1s run="/bin/true'], [], 'run="/bin/true',
+     ["unterminated \" quote"]),
+    ("lease-too-short", [GOOD_JOB], ["BackgrounderLease 2s"], "BackgrounderLease 2s",
+     ["BackgrounderLease 2s: the lease must be between 3s and 1h"]),
+    ("lease-too-long", [GOOD_JOB], ["BackgrounderLease 2h"], "BackgrounderLease 2h",
+     ["the lease must be between 3s and 1h"]),
+    ("lease-comment", [GOOD_JOB], ["BackgrounderLease 30s # thirty seconds"], "# thirty",
+     ["httpd does not allow comments after a directive"]),
+    ("job-comment", ['x every=1s run="/bin/true" # every second'], [], "# every second",
+     ["httpd does not allow comments after a directive"]),
+    ("bad-node", [GOOD_JOB], ["BackgrounderNode web/1"], "BackgrounderNode web/1",
+     ["invalid node name 'web/1'"]),
+    ("unknown-driver", [GOOD_JOB], ["BackgrounderStore mysql host=db"], "BackgrounderStore mysql",
+     ["BackgrounderStore: unknown driver 'mysql' (accepted: sqlite3)"]),
+    ("in-virtualhost", [], ["<VirtualHost 127.0.0.1:80>", 'BackgrounderJob v every=1s run="/bin/true"',
+                            "</VirtualHost>"], "BackgrounderJob v",
+     ["BackgrounderJob cannot occur within <VirtualHost> section"]),
+]
+
+
+def _check_syntax_error(inst, needle, messages):
+    r = inst.configtest()
+    assert r.returncode != 0, "apache2 -t accepted a bad configuration:\n%s\n%s" % (r.stdout, r.stderr)
+    line = inst.conf_line(needle)
+    where = "Syntax error on line %d of %s:" % (line, inst.conf)
+    assert where in r.stderr, "expected %r in:\n%s" % (where, r.stderr)
+    for m in messages:
+        assert m in r.stderr, "expected %r in:\n%s" % (m, r.stderr)
+    assert "Syntax OK" not in r.stdout + r.stderr
+    return r
+
+
+@pytest.mark.parametrize("case", DIRECTIVE_ERRORS, ids=[c[0] for c in DIRECTIVE_ERRORS])
+def test_directive_error(httpd_factory, case):
+    _, jobs, extra, needle, messages = case
+    inst = httpd_factory(jobs=jobs, extra=extra)
+    _check_syntax_error(inst, needle, messages)
+
+
+def test_duplicate_job_name(httpd_factory):
+    inst = httpd_factory(jobs=['dup every=1s run="/bin/true"', 'dup every=2s run="/bin/false"'])
+    first = inst.conf_line("BackgrounderJob dup every=1s")
+    r = _check_syntax_error(inst, "BackgrounderJob dup every=2s", [])
+    msg = "BackgrounderJob: job 'dup' is already defined at line %d of %s" % (first, inst.conf)
+    assert msg in r.stderr, r.stderr
+
+
+def test_good_config(httpd_factory):
+    inst = httpd_factory(jobs=[
+        GOOD_JOB,
+        'combo every=1h30m timeout=90s offset=15m run="/bin/sh -c \'echo \\"quoted\\" it\'"',
+        "bare every=10 run=/bin/true",
+        'ms every=1500ms offset=250ms run="/bin/true"',
+        'relative every=1d run="bin/cleanup --old 7d"',
+    ], lease="10s")
+    r = inst.configtest()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Syntax OK" in r.stdout + r.stderr
+
+
+def test_store_not_writable_proc(httpd_factory):
+    inst = httpd_factory(jobs=[GOOD_JOB], store=False, extra=["BackgrounderStore sqlite3 /proc/bg.db"])
+    r = inst.configtest()
+    assert r.returncode != 0, r.stdout + r.stderr
+    line = inst.conf_line("BackgrounderStore sqlite3 /proc/bg.db")
+    assert "BackgrounderStore at line %d of %s:" % (line, inst.conf) in r.stderr, r.stderr
+    assert "/proc" in r.stderr
+    assert "Syntax OK" not in r.stdout + r.stderr
+
+
+def test_store_directory_not_writable_by_user(httpd_factory):
+    inst = httpd_factory(jobs=[GOOD_JOB], store=False)
+    ro = os.path.join(inst.root, "ro-store")
+    os.mkdir(ro)
+    os.chmod(ro, 0o755 if IS_ROOT else 0o555)  # owned by root: www-data cannot write
+    path = os.path.join(ro, "bg.db")
+    inst.extra = ["BackgrounderStore sqlite3 %s" % path]
+    try:
+        r = inst.configtest()
+    finally:
+        os.chmod(ro, 0o755)
+    assert r.returncode != 0, r.stdout + r.stderr
+    line = inst.conf_line("BackgrounderStore sqlite3 %s" % path)
+    assert "BackgrounderStore at line %d of %s:" % (line, inst.conf) in r.stderr, r.stderr
+    assert ro in r.stderr, r.stderr
+    assert "not writable" in r.stderr, r.stderr
+    if IS_ROOT:
+        assert "User %s" % RUN_USER in r.stderr, r.stderr
+    # Nothing was created by a mere configtest.
+    assert not os.path.exists(path)
+
+
+def test_configtest_creates_nothing(httpd_factory):
+    inst = httpd_factory(jobs=[GOOD_JOB])
+    r = inst.configtest()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert not os.path.exists(inst.state_dir), "apache2 -t created the store directory"
