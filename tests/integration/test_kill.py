@@ -10,24 +10,34 @@ import pytest
 from conftest import MPMS, now_ms, parse_holder, pid_alive, short, wait_for
 
 
+def hang_first_run(inst, name, after=""):
+    """A job whose first run starts a grandchild, writes both pids to
+    out/NAME.pid and hangs for a minute; later runs only do `after`."""
+    return inst.script(name + ".sh", """
+        if [ ! -e @OUT@/first.done ]; then
+            : > @OUT@/first.done
+            sleep 300 &
+            echo "$$ $!" > @OUT@/%s.pid
+            sleep 60
+        fi
+        %s
+        """ % (name, after))
+
+
+def job_pids(inst, name):
+    return wait_for(lambda: [int(p) for p in inst.read_out(name + ".pid").split()] or None, 5,
+                    desc="the job's pid file")
+
+
 @pytest.mark.parametrize("mpm", MPMS)
 def test_sigkill_child_running_job(httpd_factory, mpm):
     inst = httpd_factory(mpm=mpm, lease="3s")
     # The first run hangs (with a grandchild); later runs are quick.
-    script = inst.script("victim.sh", """
-        if [ ! -e @OUT@/first.done ]; then
-            : > @OUT@/first.done
-            sleep 300 &
-            echo "$$ $!" > @OUT@/victim.pid
-            sleep 60
-        fi
-        echo "run $BACKGROUNDER_SLOT $BACKGROUNDER_TOKEN"
-        """)
+    script = hang_first_run(inst, "victim", after='echo "run $BACKGROUNDER_SLOT $BACKGROUNDER_TOKEN"')
     inst.jobs = ['victim every=2s timeout=2m run="%s"' % script]
     inst.start()
     run = inst.wait_runs("victim", lambda rs: any(r["outcome"] == "running" for r in rs), 6)[0]
-    pids = wait_for(lambda: [int(p) for p in inst.read_out("victim.pid").split()] or None, 5,
-                    desc="the job's pid file")
+    pids = job_pids(inst, "victim")
     holder = parse_holder(run["holder"])
     child = holder["pid"]
     assert child in inst.child_pids()
@@ -69,19 +79,11 @@ def test_lease_taken_away_cancels_run(httpd_factory):
     node would after an expiry), the next renewal fails and the run is
     cancelled with outcome lease-lost; nothing is left running."""
     inst = httpd_factory(mpm="event", lease="3s")
-    script = inst.script("stolen.sh", """
-        if [ ! -e @OUT@/first.done ]; then
-            : > @OUT@/first.done
-            sleep 300 &
-            echo "$$ $!" > @OUT@/stolen.pid
-            sleep 60
-        fi
-        """)
+    script = hang_first_run(inst, "stolen")
     inst.jobs = ['stolen every=2s timeout=2m run="%s"' % script]
     inst.start()
     run = inst.wait_runs("stolen", lambda rs: any(r["outcome"] == "running" for r in rs), 6)[0]
-    pids = wait_for(lambda: [int(p) for p in inst.read_out("stolen.pid").split()] or None, 5,
-                    desc="the job's pid file")
+    pids = job_pids(inst, "stolen")
     thief = "elsewhere:1:0:0123456789abcdef"
     t_steal = now_ms()
     con = sqlite3.connect(inst.db_path, timeout=10)
@@ -113,19 +115,11 @@ def test_unrenewable_lease_cancels_run_before_expiry(httpd_factory):
     its processes dead) before its lease expires in the database, so that no
     other node can start the job while it still runs here."""
     inst = httpd_factory(mpm="event", lease="3s")
-    script = inst.script("locked.sh", """
-        if [ ! -e @OUT@/first.done ]; then
-            : > @OUT@/first.done
-            sleep 300 &
-            echo "$$ $!" > @OUT@/locked.pid
-            sleep 60
-        fi
-        """)
+    script = hang_first_run(inst, "locked")
     inst.jobs = ['locked every=2s timeout=2m run="%s"' % script]
     inst.start()
     inst.wait_runs("locked", lambda rs: any(r["outcome"] == "running" for r in rs), 6)
-    pids = wait_for(lambda: [int(p) for p in inst.read_out("locked.pid").split()] or None, 5,
-                    desc="the job's pid file")
+    pids = job_pids(inst, "locked")
     time.sleep(0.3)
     con = sqlite3.connect(inst.db_path, timeout=10, isolation_level=None)
     try:

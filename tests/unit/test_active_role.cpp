@@ -11,26 +11,12 @@ using bg::StopMode;
 
 namespace {
 
-struct Fixture {
-  std::string dir;
+struct Fixture : testutil::TempDir {
+  Fixture() : lock(dir + "/scheduler.lock") { testutil::WriteFile(lock, "", 0644); }
   std::string lock;
 };
-
-int Setup(void** state) {
-  auto* f = new Fixture();
-  f->dir = testutil::MakeTempDir();
-  f->lock = f->dir + "/scheduler.lock";
-  testutil::WriteFile(f->lock, "", 0644);
-  *state = f;
-  return 0;
-}
-
-int Teardown(void** state) {
-  auto* f = static_cast<Fixture*>(*state);
-  testutil::RemoveTree(f->dir);
-  delete f;
-  return 0;
-}
+const auto Setup = &testutil::SetupFixture<Fixture>;
+const auto Teardown = &testutil::TeardownFixture<Fixture>;
 
 // A role that a test flips by hand.
 class ManualRole : public bg::ActiveRole {

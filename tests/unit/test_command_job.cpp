@@ -22,24 +22,11 @@ using bg::RunResult;
 
 namespace {
 
-struct Fixture {
-  std::string dir;
+struct Fixture : testutil::TempDir {
   testutil::CaptureLogger log;
 };
-
-int Setup(void** state) {
-  auto* f = new Fixture();
-  f->dir = testutil::MakeTempDir();
-  *state = f;
-  return 0;
-}
-
-int Teardown(void** state) {
-  auto* f = static_cast<Fixture*>(*state);
-  testutil::RemoveTree(f->dir);
-  delete f;
-  return 0;
-}
+const auto Setup = &testutil::SetupFixture<Fixture>;
+const auto Teardown = &testutil::TeardownFixture<Fixture>;
 
 JobSpec Spec(const std::string& name, std::vector<std::string> argv, int64_t timeout_ms = 10000) {
   JobSpec s;

@@ -19,28 +19,14 @@ using bg::SqlLeaseStore;
 
 namespace {
 
-struct Fixture {
+struct Fixture : testutil::TempDir {
+  Fixture() : path(dir + "/bg.db") { apr_pool_create(&pool, nullptr); }
+  ~Fixture() { apr_pool_destroy(pool); }
   apr_pool_t* pool = nullptr;
-  std::string dir;
   std::string path;
 };
-
-int Setup(void** state) {
-  auto* f = new Fixture();
-  apr_pool_create(&f->pool, nullptr);
-  f->dir = testutil::MakeTempDir();
-  f->path = f->dir + "/bg.db";
-  *state = f;
-  return 0;
-}
-
-int Teardown(void** state) {
-  auto* f = static_cast<Fixture*>(*state);
-  apr_pool_destroy(f->pool);
-  testutil::RemoveTree(f->dir);
-  delete f;
-  return 0;
-}
+const auto Setup = &testutil::SetupFixture<Fixture>;
+const auto Teardown = &testutil::TeardownFixture<Fixture>;
 
 std::unique_ptr<SqlLeaseStore> Open(Fixture* f, const std::string& path = "") {
   std::unique_ptr<SqlLeaseStore> store;
@@ -74,37 +60,46 @@ AcquireRequest Req(const std::string& holder, int64_t every = 200, int64_t lease
   return r;
 }
 
-// Reads one integer with a plain query, outside the store under test.
-int64_t QueryInt(Fixture* f, const char* sql) {
-  const apr_dbd_driver_t* driver = nullptr;
-  apr_dbd_t* handle = nullptr;
-  assert_int_equal(apr_dbd_get_driver(f->pool, "sqlite3", &driver), APR_SUCCESS);
-  assert_int_equal(apr_dbd_open(driver, f->pool, f->path.c_str(), &handle), APR_SUCCESS);
-  apr_dbd_results_t* res = nullptr;
-  int rv = apr_dbd_select(driver, f->pool, handle, &res, sql, 0);
-  if (rv != 0) fail_msg("%s: %s", sql, apr_dbd_error(driver, handle, rv));
-  apr_dbd_row_t* row = nullptr;
-  int64_t v = -1;
-  if (apr_dbd_get_row(driver, f->pool, res, &row, -1) == 0) {
-    const char* s = apr_dbd_get_entry(driver, row, 0);
-    v = s ? strtoll(s, nullptr, 10) : -1;
-    while (apr_dbd_get_row(driver, f->pool, res, &row, -1) == 0) {
-    }
+// A connection of its own to the test database, outside the store under test.
+class Direct {
+ public:
+  explicit Direct(Fixture* f) : pool_(f->pool) {
+    assert_int_equal(apr_dbd_get_driver(pool_, "sqlite3", &driver_), APR_SUCCESS);
+    assert_int_equal(apr_dbd_open(driver_, pool_, f->path.c_str(), &handle_), APR_SUCCESS);
   }
-  apr_dbd_close(driver, handle);
-  return v;
-}
+  ~Direct() { apr_dbd_close(driver_, handle_); }
+  // The first column of the first row as text ("" if there is none).
+  std::string Text(const char* sql) {
+    apr_dbd_results_t* res = nullptr;
+    int rv = apr_dbd_select(driver_, pool_, handle_, &res, sql, 0);
+    if (rv != 0) fail_msg("%s: %s", sql, apr_dbd_error(driver_, handle_, rv));
+    apr_dbd_row_t* row = nullptr;
+    std::string v;
+    if (apr_dbd_get_row(driver_, pool_, res, &row, -1) == 0) {
+      const char* s = apr_dbd_get_entry(driver_, row, 0);
+      v = s ? s : "";
+      while (apr_dbd_get_row(driver_, pool_, res, &row, -1) == 0) {
+      }
+    }
+    return v;
+  }
+  int64_t Int(const char* sql) {
+    const std::string v = Text(sql);
+    return v.empty() ? -1 : strtoll(v.c_str(), nullptr, 10);
+  }
+  void Exec(const char* sql) {
+    int n = 0;
+    int rv = apr_dbd_query(driver_, handle_, &n, sql);
+    if (rv != 0) fail_msg("%s: %s", sql, apr_dbd_error(driver_, handle_, rv));
+  }
 
-void Exec(Fixture* f, const char* sql) {
-  const apr_dbd_driver_t* driver = nullptr;
-  apr_dbd_t* handle = nullptr;
-  assert_int_equal(apr_dbd_get_driver(f->pool, "sqlite3", &driver), APR_SUCCESS);
-  assert_int_equal(apr_dbd_open(driver, f->pool, f->path.c_str(), &handle), APR_SUCCESS);
-  int n = 0;
-  int rv = apr_dbd_query(driver, handle, &n, sql);
-  if (rv != 0) fail_msg("%s: %s", sql, apr_dbd_error(driver, handle, rv));
-  apr_dbd_close(driver, handle);
-}
+ private:
+  apr_pool_t* const pool_;
+  const apr_dbd_driver_t* driver_ = nullptr;
+  apr_dbd_t* handle_ = nullptr;
+};
+
+int64_t QueryInt(Fixture* f, const char* sql) { return Direct(f).Int(sql); }
 
 }  // namespace
 
@@ -117,24 +112,13 @@ static void test_schema_and_wal(void** state) {
   assert_int_equal(QueryInt(f, "SELECT count(*) FROM sqlite_master WHERE name IN "
                                "('backgrounder_jobs','backgrounder_runs','backgrounder_schema')"),
                    3);
-  const apr_dbd_driver_t* driver = nullptr;
-  apr_dbd_t* handle = nullptr;
-  apr_dbd_get_driver(f->pool, "sqlite3", &driver);
-  apr_dbd_open(driver, f->pool, f->path.c_str(), &handle);
-  apr_dbd_results_t* res = nullptr;
-  apr_dbd_select(driver, f->pool, handle, &res, "PRAGMA journal_mode", 0);
-  apr_dbd_row_t* row = nullptr;
-  assert_int_equal(apr_dbd_get_row(driver, f->pool, res, &row, -1), 0);
-  assert_string_equal(apr_dbd_get_entry(driver, row, 0), "wal");
-  while (apr_dbd_get_row(driver, f->pool, res, &row, -1) == 0) {
-  }
-  apr_dbd_close(driver, handle);
+  assert_string_equal(Direct(f).Text("PRAGMA journal_mode").c_str(), "wal");
 }
 
 static void test_newer_schema_refused(void** state) {
   auto* f = static_cast<Fixture*>(*state);
   assert_ok(Open(f)->EnsureSchema());
-  Exec(f, "UPDATE backgrounder_schema SET version = 99 WHERE id = 1");
+  Direct(f).Exec("UPDATE backgrounder_schema SET version = 99 WHERE id = 1");
   auto store = Open(f);
   bg::Status st = store->EnsureSchema();
   assert_false(st.ok());

@@ -12,24 +12,9 @@ using bg::PrepareSqliteLocation;
 
 namespace {
 
-struct Fixture {
-  std::string dir;
-};
-
-int Setup(void** state) {
-  auto* f = new Fixture();
-  f->dir = testutil::MakeTempDir();
-  chmod(f->dir.c_str(), 0755);
-  *state = f;
-  return 0;
-}
-
-int Teardown(void** state) {
-  auto* f = static_cast<Fixture*>(*state);
-  testutil::RemoveTree(f->dir);
-  delete f;
-  return 0;
-}
+struct Fixture : testutil::TempDir {};
+const auto Setup = &testutil::SetupFixture<Fixture>;
+const auto Teardown = &testutil::TeardownFixture<Fixture>;
 
 ChildIdentity Self() {
   ChildIdentity who;

@@ -13,6 +13,7 @@ extern "C" {
 #include <apr_general.h>
 #include <apr_pools.h>
 #include <ftw.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,28 @@ inline void RemoveTree(const std::string& path) {
         return 0;
       },
       16, FTW_DEPTH | FTW_PHYS);
+}
+
+// A fresh directory (mode 0755), removed with the object. Test fixtures
+// derive from it and do their own set-up in their constructors.
+struct TempDir {
+  TempDir() : dir(MakeTempDir()) { chmod(dir.c_str(), 0755); }
+  ~TempDir() { RemoveTree(dir); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string dir;
+};
+
+// cmocka set-up and tear-down for a fixture type: construct, destroy.
+template <typename T>
+int SetupFixture(void** state) {
+  *state = new T();
+  return 0;
+}
+template <typename T>
+int TeardownFixture(void** state) {
+  delete static_cast<T*>(*state);
+  return 0;
 }
 
 // Captures log lines, thread-safe.
