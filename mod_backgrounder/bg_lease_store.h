@@ -55,7 +55,7 @@ struct AcquireResult {
 
 struct RenewResult {
   bool renewed = false;   // false: the lease is no longer ours (token or holder changed)
-  int64_t db_now_ms = 0;  // set when renewed
+  int64_t db_now_ms = 0;  // set when renewed, if the store reads its clock (0 otherwise)
 };
 
 // One run, as recorded in the history table.

@@ -344,7 +344,7 @@ void Scheduler::RenewLeases(int64_t now) {
       ar->renew_due = INT64_MAX;
       continue;
     }
-    ObserveDbClock(r.db_now_ms, t0, t1);
+    if (r.db_now_ms > 0) ObserveDbClock(r.db_now_ms, t0, t1);  // (MySQL's renew does not read the clock)
     ar->lease_deadline = t0 + options_.lease_ms - lease_margin_ms();
     ar->run->control.set_lease_deadline_ms(ar->lease_deadline);
     ar->renew_due = t0 + renew_interval_ms();

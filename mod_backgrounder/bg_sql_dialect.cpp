@@ -1,7 +1,14 @@
 #include "bg_sql_dialect.h"
 
+#include <strings.h>
+
+#include <algorithm>
+#include <cctype>
+
 namespace bg {
 namespace {
+
+bool IsNameChar(char c) { return (c >= 'a' && c <= 'z') || c == '_'; }
 
 void ReplaceAll(std::string* s, const std::string& from, const std::string& to) {
   for (size_t pos = s->find(from); pos != std::string::npos; pos = s->find(from, pos + to.size())) {
@@ -9,126 +16,324 @@ void ReplaceAll(std::string* s, const std::string& from, const std::string& to) 
   }
 }
 
-// Statements common to the dialects, with {NOW} standing for the database
-// clock expression and {IGNORE} for the dialect's insert-unless-present form.
-void FillCommon(SqlDialect* d) {
-  d->schema_version = "SELECT version FROM backgrounder_schema WHERE id = 1";
-  // Seed: a new row counts the current slot as started.
-  d->seed =
-      "INSERT {IGNORE} INTO backgrounder_jobs (name, slot, slot_start_ms, every_ms) "
-      "SELECT p.name, (p.now - p.off) / p.every, ((p.now - p.off) / p.every) * p.every + p.off, p.every "
-      "FROM (SELECT {NOW} AS now, %s AS name, %lld AS every, %lld AS off) p";
-  // Acquire: params lease, every, offset, holder, node, key. abandoned_token
-  // comes first: it reads the old holder and token, and MySQL evaluates SET
-  // from left to right. A lease that expired without a release belonged to a
-  // run whose end nobody recorded.
-  d->acquire =
-      "UPDATE backgrounder_jobs SET abandoned_token = "
-      "CASE WHEN backgrounder_jobs.holder <> '' THEN backgrounder_jobs.token ELSE 0 END, "
-      "token = token + 1, holder = p.holder, node = p.node, "
-      "expires_ms = p.now + p.lease, slot = p.slot, slot_start_ms = p.slot * p.every + p.off, "
-      "every_ms = p.every, started_ms = p.now, ended_ms = 0, outcome = 'running' "
-      "FROM (SELECT q.now, q.lease, q.every, q.off, q.holder, q.node, q.name, (q.now - q.off) / q.every AS slot "
-      "FROM (SELECT {NOW} AS now, %lld AS lease, %lld AS every, %lld AS off, %s AS holder, %s AS node, "
-      "%s AS name) q) p "
-      "WHERE backgrounder_jobs.name = p.name AND backgrounder_jobs.expires_ms <= p.now "
-      "AND backgrounder_jobs.slot_start_ms < p.slot * p.every + p.off "
-      "RETURNING token, slot, slot_start_ms, expires_ms, started_ms, abandoned_token";
-  // Why an acquire failed: params key.
-  d->acquire_state = "SELECT slot_start_ms, expires_ms, {NOW} FROM backgrounder_jobs WHERE name = %s";
-  // Renew: params lease, key, token, holder. Returns the new expiry.
-  d->renew =
-      "UPDATE backgrounder_jobs SET expires_ms = p.now + p.lease "
-      "FROM (SELECT {NOW} AS now, %lld AS lease) p "
-      "WHERE name = %s AND token = %lld AND holder = %s RETURNING expires_ms";
-  // Release: params outcome, key, token, holder.
-  d->release =
-      "UPDATE backgrounder_jobs SET holder = '', expires_ms = p.now, ended_ms = p.now, outcome = %s "
-      "FROM (SELECT {NOW} AS now) p WHERE name = %s AND token = %lld AND holder = %s";
-  // History. run_start: key, job, token, slot, slot_start, node, holder, started.
-  d->run_start =
-      "INSERT {IGNORE} INTO backgrounder_runs (lease_key, job, token, slot, slot_start_ms, node, holder, "
-      "started_ms, outcome) VALUES (%s, %s, %lld, %lld, %lld, %s, %s, %lld, 'running')";
-  // run_end: outcome, exit_code, detail, output_tail, key, token.
-  d->run_end =
-      "UPDATE backgrounder_runs SET ended_ms = {NOW}, outcome = %s, exit_code = %d, detail = %s, "
-      "output_tail = %s WHERE lease_key = %s AND token = %lld";
-  // run_abandoned: detail, key, token. Only a row still marked running: a
-  // holder that comes back and records its end keeps the last word.
-  d->run_abandoned =
-      "UPDATE backgrounder_runs SET outcome = 'abandoned', detail = %s "
-      "WHERE lease_key = %s AND token = %lld AND outcome = 'running'";
-  // run_insert (when the start was never recorded): run_start's params, then
-  // outcome, exit_code, detail, output_tail.
-  d->run_insert =
-      "INSERT {IGNORE} INTO backgrounder_runs (lease_key, job, token, slot, slot_start_ms, node, holder, "
-      "started_ms, ended_ms, outcome, exit_code, detail, output_tail) "
-      "VALUES (%s, %s, %lld, %lld, %lld, %s, %s, %lld, {NOW}, %s, %d, %s, %s)";
-  d->create_tables = {
-      "CREATE TABLE IF NOT EXISTS backgrounder_jobs ("
-      " name VARCHAR(200) NOT NULL PRIMARY KEY,"
-      " token BIGINT NOT NULL DEFAULT 0,"
-      " holder VARCHAR(255) NOT NULL DEFAULT '',"
-      " node VARCHAR(255) NOT NULL DEFAULT '',"
-      " expires_ms BIGINT NOT NULL DEFAULT 0,"
-      " slot BIGINT NOT NULL DEFAULT 0,"
-      " slot_start_ms BIGINT NOT NULL DEFAULT 0,"
-      " every_ms BIGINT NOT NULL DEFAULT 0,"
-      " started_ms BIGINT NOT NULL DEFAULT 0,"
-      " ended_ms BIGINT NOT NULL DEFAULT 0,"
-      " outcome VARCHAR(32) NOT NULL DEFAULT '',"
-      " abandoned_token BIGINT NOT NULL DEFAULT 0)",
-      "CREATE TABLE IF NOT EXISTS backgrounder_runs ("
-      " lease_key VARCHAR(200) NOT NULL,"
-      " job VARCHAR(64) NOT NULL,"
-      " token BIGINT NOT NULL,"
-      " slot BIGINT NOT NULL,"
-      " slot_start_ms BIGINT NOT NULL,"
-      " node VARCHAR(255) NOT NULL,"
-      " holder VARCHAR(255) NOT NULL,"
-      " started_ms BIGINT NOT NULL,"
-      " ended_ms BIGINT,"
-      " outcome VARCHAR(32) NOT NULL,"
-      " exit_code INTEGER,"
-      " detail VARCHAR(1000),"
-      " output_tail TEXT,"
-      " PRIMARY KEY (lease_key, token))",
-      "CREATE INDEX IF NOT EXISTS backgrounder_runs_job_started ON backgrounder_runs (job, started_ms)",
-      "CREATE TABLE IF NOT EXISTS backgrounder_schema ("
-      " id INTEGER NOT NULL PRIMARY KEY,"
-      " version INTEGER NOT NULL)",
-  };
+// Columns shared by every dialect's tables (schema version 1).
+const char kJobsColumns[] =
+    " name VARCHAR(200) NOT NULL PRIMARY KEY,"
+    " token BIGINT NOT NULL DEFAULT 0,"
+    " holder VARCHAR(255) NOT NULL DEFAULT '',"
+    " node VARCHAR(255) NOT NULL DEFAULT '',"
+    " expires_ms BIGINT NOT NULL DEFAULT 0,"
+    " slot BIGINT NOT NULL DEFAULT 0,"
+    " slot_start_ms BIGINT NOT NULL DEFAULT 0,"
+    " every_ms BIGINT NOT NULL DEFAULT 0,"
+    " started_ms BIGINT NOT NULL DEFAULT 0,"
+    " ended_ms BIGINT NOT NULL DEFAULT 0,"
+    " renewals BIGINT NOT NULL DEFAULT 0,"
+    " outcome VARCHAR(32) NOT NULL DEFAULT '',"
+    " abandoned_token BIGINT NOT NULL DEFAULT 0";
+const char kRunsColumns[] =
+    " lease_key VARCHAR(200) NOT NULL,"
+    " job VARCHAR(64) NOT NULL,"
+    " token BIGINT NOT NULL,"
+    " slot BIGINT NOT NULL,"
+    " slot_start_ms BIGINT NOT NULL,"
+    " node VARCHAR(255) NOT NULL,"
+    " holder VARCHAR(255) NOT NULL,"
+    " started_ms BIGINT NOT NULL,"
+    " ended_ms BIGINT,"
+    " outcome VARCHAR(32) NOT NULL,"
+    " exit_code INTEGER,"
+    " detail VARCHAR(1000),"
+    " output_tail TEXT,"
+    " PRIMARY KEY (lease_key, token)";
+const char kSchemaColumns[] = " id INTEGER NOT NULL PRIMARY KEY, version INTEGER NOT NULL";
+
+// Templates shared by both families.
+const char kReadback[] =
+    "SELECT token, slot, slot_start_ms, expires_ms, started_ms, abandoned_token, holder, {now} "
+    "FROM backgrounder_jobs WHERE name = :key";
+const char kRunStart[] =
+    "{insert_ignore} INTO backgrounder_runs (lease_key, job, token, slot, slot_start_ms, node, holder, started_ms, "
+    "outcome) VALUES (:key, :job, :token, :slot, :slot_start, :node, :holder, :started, 'running'){conflict}";
+const char kRunEnd[] =
+    "UPDATE backgrounder_runs SET ended_ms = {now}, outcome = :outcome, exit_code = :exit_code, detail = :detail, "
+    "output_tail = :output_tail WHERE lease_key = :key AND token = :token";
+const char kRunInsert[] =
+    "{insert_ignore} INTO backgrounder_runs (lease_key, job, token, slot, slot_start_ms, node, holder, started_ms, "
+    "ended_ms, outcome, exit_code, detail, output_tail) VALUES (:key, :job, :token, :slot, :slot_start, :node, "
+    ":holder, :started, {now}, :outcome, :exit_code, :detail, :output_tail){conflict}";
+// Only a row still marked running: a holder that comes back and records its
+// end keeps the last word.
+const char kRunAbandoned[] =
+    "UPDATE backgrounder_runs SET outcome = 'abandoned', detail = :detail "
+    "WHERE lease_key = :key AND token = :token AND outcome = 'running'";
+const char kSchemaVersion[] = "SELECT version FROM backgrounder_schema WHERE id = 1";
+const char kSchemaVersionInsert[] =
+    "{insert_ignore} INTO backgrounder_schema (id, version) VALUES (1, :version){conflict}";
+const char kSeed[] =
+    "{insert_ignore} INTO backgrounder_jobs (name, slot, slot_start_ms, every_ms) "
+    "SELECT p_name, (p_now - p_off) {div} p_every, ((p_now - p_off) {div} p_every) * p_every + p_off, p_every "
+    "FROM (SELECT {now} AS p_now, :key AS p_name, :every AS p_every, :offset AS p_off) p{conflict}";
+
+// sqlite3 and pgsql. The abandoned_token assignment reads the old holder
+// and token (all SET expressions see the old row here).
+const char kAcquireReturning[] =
+    "UPDATE backgrounder_jobs SET "
+    "abandoned_token = CASE WHEN backgrounder_jobs.holder <> '' THEN backgrounder_jobs.token ELSE 0 END, "
+    "token = backgrounder_jobs.token + 1, holder = p_holder, node = p_node, expires_ms = p_now + p_lease, "
+    "slot = p_slot, slot_start_ms = p_slot * p_every + p_off, every_ms = p_every, started_ms = p_now, "
+    "ended_ms = 0, renewals = 0, outcome = 'running' "
+    "FROM (SELECT q.*, (p_now - p_off) {div} p_every AS p_slot FROM (SELECT {now} AS p_now, :lease AS p_lease, "
+    ":every AS p_every, :offset AS p_off, :holder AS p_holder, :node AS p_node, :key AS p_name) q) p "
+    "WHERE name = p_name AND expires_ms <= p_now AND slot_start_ms < p_slot * p_every + p_off "
+    "RETURNING token, slot, slot_start_ms, expires_ms, started_ms, abandoned_token";
+const char kRenewReturning[] =
+    "UPDATE backgrounder_jobs SET expires_ms = p_now + p_lease, renewals = renewals + 1 "
+    "FROM (SELECT {now} AS p_now, :lease AS p_lease) p "
+    "WHERE name = :key AND token = :token AND holder = :holder RETURNING expires_ms";
+const char kReleaseReturning[] =
+    "UPDATE backgrounder_jobs SET holder = '', expires_ms = p_now, ended_ms = p_now, outcome = :outcome "
+    "FROM (SELECT {now} AS p_now) p WHERE name = :key AND token = :token AND holder = :holder";
+
+// mysql: one table, left-to-right SET, a constant clock within the statement.
+const char kAcquireMySQL[] =
+    "UPDATE backgrounder_jobs SET abandoned_token = CASE WHEN holder <> '' THEN token ELSE 0 END, "
+    "token = token + 1, holder = :holder, node = :node, expires_ms = {now} + :lease, "
+    "slot = ({now} - :offset) DIV :every, slot_start_ms = (({now} - :offset) DIV :every) * :every + :offset, "
+    "every_ms = :every, started_ms = {now}, ended_ms = 0, renewals = 0, outcome = 'running' "
+    "WHERE name = :key AND expires_ms <= {now} AND slot_start_ms < (({now} - :offset) DIV :every) * :every + :offset";
+const char kRenewMySQL[] =
+    "UPDATE backgrounder_jobs SET expires_ms = {now} + :lease, renewals = renewals + 1 "
+    "WHERE name = :key AND token = :token AND holder = :holder";
+const char kReleaseMySQL[] =
+    "UPDATE backgrounder_jobs SET holder = '', expires_ms = {now}, ended_ms = {now}, outcome = :outcome "
+    "WHERE name = :key AND token = :token AND holder = :holder";
+
+struct Fragments {
+  std::string now, div, insert_ignore, conflict;
+};
+
+SqlStatement Compile(const char* tmpl, const Fragments& f) {
+  return CompileSql(tmpl, f.now, f.div, f.insert_ignore, f.conflict);
 }
 
-void Substitute(SqlDialect* d, const std::string& now, const std::string& ignore) {
-  for (std::string* s : {&d->seed, &d->acquire, &d->acquire_state, &d->renew, &d->release, &d->run_start,
-                         &d->run_end, &d->run_insert, &d->run_abandoned, &d->schema_version_insert}) {
-    ReplaceAll(s, "{NOW}", now);
-    ReplaceAll(s, "{IGNORE}", ignore);
+void FillCommon(SqlDialect* d, const Fragments& f) {
+  d->schema_version = Compile(kSchemaVersion, f);
+  d->schema_version_insert = Compile(kSchemaVersionInsert, f);
+  d->seed = Compile(kSeed, f);
+  d->acquire_readback = Compile(kReadback, f);
+  d->run_start = Compile(kRunStart, f);
+  d->run_end = Compile(kRunEnd, f);
+  d->run_insert = Compile(kRunInsert, f);
+  d->run_abandoned = Compile(kRunAbandoned, f);
+}
+
+// Keys present in a "key=value ..." parameter string (lower-cased).
+std::vector<std::string> ParamKeys(const std::string& params) {
+  std::vector<std::string> keys;
+  for (size_t eq = params.find('='); eq != std::string::npos; eq = params.find('=', eq + 1)) {
+    size_t end = eq;
+    while (end > 0 && isspace(static_cast<unsigned char>(params[end - 1]))) --end;
+    size_t start = end;
+    while (start > 0 && (isalnum(static_cast<unsigned char>(params[start - 1])) || params[start - 1] == '_')) --start;
+    std::string key = params.substr(start, end - start);
+    for (char& c : key) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
+    if (!key.empty()) keys.push_back(key);
   }
+  return keys;
+}
+
+bool HasKey(const std::vector<std::string>& keys, const char* key) {
+  for (const std::string& k : keys) {
+    if (k == key) return true;
+  }
+  return false;
+}
+
+bool IsUri(const std::string& params) {
+  return params.compare(0, 13, "postgresql://") == 0 || params.compare(0, 11, "postgres://") == 0;
 }
 
 }  // namespace
 
+SqlParamType SqlParamTypeOf(const std::string& name) {
+  static constexpr const char* kInt64[] = {"lease", "every", "offset", "token", "slot", "slot_start", "started"};
+  for (const char* n : kInt64) {
+    if (name == n) return SqlParamType::kInt64;
+  }
+  if (name == "exit_code" || name == "version") return SqlParamType::kInt;
+  return SqlParamType::kString;
+}
+
+SqlStatement CompileSql(const std::string& tmpl, const std::string& now, const std::string& div,
+                        const std::string& insert_ignore, const std::string& conflict) {
+  std::string t = tmpl;
+  ReplaceAll(&t, "{insert_ignore}", insert_ignore);
+  ReplaceAll(&t, "{conflict}", conflict);
+  ReplaceAll(&t, "{div}", div);
+  SqlStatement out;
+  // {now} goes in last, as it may contain anything (quotes, colons, %%).
+  const std::string marker = "{now}";
+  size_t i = 0;
+  while (i < t.size()) {
+    if (t.compare(i, marker.size(), marker) == 0) {
+      out.text += now;
+      i += marker.size();
+    } else if (t[i] == '\'') {  // a literal ('' inside is a quote): copied as is
+      size_t j = i + 1;
+      while (j < t.size() && !(t[j] == '\'' && (j + 1 >= t.size() || t[j + 1] != '\''))) j += t[j] == '\'' ? 2 : 1;
+      out.text += t.substr(i, j + 1 - i);
+      i = j + 1;
+    } else if (t[i] == ':' && i + 1 < t.size() && IsNameChar(t[i + 1]) && (i == 0 || t[i - 1] != ':')) {
+      size_t j = i + 1;
+      while (j < t.size() && IsNameChar(t[j])) ++j;
+      const std::string name = t.substr(i + 1, j - i - 1);
+      switch (SqlParamTypeOf(name)) {
+        case SqlParamType::kInt64: out.text += "%lld"; break;
+        case SqlParamType::kInt: out.text += "%d"; break;
+        case SqlParamType::kString: out.text += "%s"; break;
+      }
+      out.params.push_back(name);
+      i = j;
+    } else {
+      out.text += t[i++];
+    }
+  }
+  return out;
+}
+
 bool MakeSqlDialect(const std::string& driver, SqlDialect* d) {
   *d = SqlDialect();
   d->driver = driver;
+  Fragments f;
   if (driver == "sqlite3") {
-    FillCommon(d);
+    // The julianday() form can land 1 ms early; this one is exact. SQLite's
+    // 'now' is the same for a whole statement.
+    f = {"(CAST(strftime('%%s','now') AS INTEGER) * 1000 + CAST(substr(strftime('%%f','now'), 4, 3) AS INTEGER))",
+         "/", "INSERT OR IGNORE", ""};
+    d->update_returning = true;
     // The busy timeout makes SQLite wait inside sqlite3_step; apr_dbd's own
     // retry loop (16 x 100 ms) multiplies it, so keep it short: the worst case
     // for one statement stays a few seconds.
-    d->session_setup = {"PRAGMA busy_timeout = 200"};
+    d->session_setup = {{"PRAGMA busy_timeout = 200", true, false}};
     d->journal_mode_wal = "PRAGMA journal_mode = WAL";
-    d->schema_version_insert = "INSERT {IGNORE} INTO backgrounder_schema (id, version) VALUES (1, %d)";
-    // The julianday() form can land 1 ms early; this one is exact.
-    Substitute(d,
-               "(CAST(strftime('%%s','now') AS INTEGER) * 1000 + "
-               "CAST(substr(strftime('%%f','now'), 4, 3) AS INTEGER))",
-               "OR IGNORE");
-    return true;
+    d->create_tables = {
+        std::string("CREATE TABLE IF NOT EXISTS backgrounder_jobs (") + kJobsColumns + ")",
+        std::string("CREATE TABLE IF NOT EXISTS backgrounder_runs (") + kRunsColumns + ")",
+        "CREATE INDEX IF NOT EXISTS backgrounder_runs_job_started ON backgrounder_runs (job, started_ms)",
+        std::string("CREATE TABLE IF NOT EXISTS backgrounder_schema (") + kSchemaColumns + ")",
+    };
+  } else if (driver == "pgsql") {
+    // clock_timestamp(), not now(): now() stands still for a transaction.
+    // The statements read it once, in the FROM subquery.
+    f = {"CAST(FLOOR(EXTRACT(EPOCH FROM clock_timestamp()) * 1000) AS BIGINT)", "/", "INSERT",
+         " ON CONFLICT DO NOTHING"};
+    d->update_returning = true;
+    d->needs_labels = true;
+    // A statement that waits (a lock, a slow disk) gives up after 5 s.
+    d->session_setup = {{"SET statement_timeout = 5000", false, false}};
+    d->create_tables = {
+        std::string("CREATE TABLE IF NOT EXISTS backgrounder_jobs (") + kJobsColumns + ")",
+        std::string("CREATE TABLE IF NOT EXISTS backgrounder_runs (") + kRunsColumns + ")",
+        "CREATE INDEX IF NOT EXISTS backgrounder_runs_job_started ON backgrounder_runs (job, started_ms)",
+        std::string("CREATE TABLE IF NOT EXISTS backgrounder_schema (") + kSchemaColumns + ")",
+    };
+  } else if (driver == "mysql") {
+    // Independent of the session's time_zone; DIV, because / is decimal.
+    f = {"(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) DIV 1000)", "DIV", "INSERT IGNORE",
+         ""};
+    d->update_returning = false;
+    // Bounded waits: row locks for everyone, whole statements where the
+    // server knows how (MariaDB: max_statement_time; MySQL: max_execution_time).
+    d->session_setup = {{"SET SESSION innodb_lock_wait_timeout = 5", false, false},
+                        {"SET SESSION max_statement_time = 5", false, true},
+                        {"SET SESSION max_execution_time = 5000", false, true}};
+    const std::string options = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
+    d->create_tables = {
+        std::string("CREATE TABLE IF NOT EXISTS backgrounder_jobs (") + kJobsColumns + ")" + options,
+        std::string("CREATE TABLE IF NOT EXISTS backgrounder_runs (") + kRunsColumns +
+            ", INDEX backgrounder_runs_job_started (job, started_ms))" + options,
+        std::string("CREATE TABLE IF NOT EXISTS backgrounder_schema (") + kSchemaColumns + ")" + options,
+    };
+  } else {
+    return false;
   }
-  return false;
+  FillCommon(d, f);
+  if (d->update_returning) {
+    d->acquire = Compile(kAcquireReturning, f);
+    d->renew = Compile(kRenewReturning, f);
+    d->release = Compile(kReleaseReturning, f);
+  } else {
+    d->acquire = Compile(kAcquireMySQL, f);
+    d->renew = Compile(kRenewMySQL, f);
+    d->release = Compile(kReleaseMySQL, f);
+  }
+  return true;
+}
+
+std::string StoreConnectionParams(const std::string& driver, const std::string& params) {
+  std::string out = params;
+  if (driver == "pgsql") {
+    // A dead or unreachable server is noticed within seconds, not minutes.
+    static constexpr const char* kDefaults[][2] = {
+        {"connect_timeout", "5"},      {"keepalives", "1"},       {"keepalives_idle", "10"},
+        {"keepalives_interval", "3"},  {"keepalives_count", "3"}, {"tcp_user_timeout", "10000"},
+        {"application_name", "mod_backgrounder"}};
+    if (IsUri(params)) {
+      char sep = params.find('?') == std::string::npos ? '?' : '&';
+      for (const auto& kv : kDefaults) {
+        if (params.find(std::string(kv[0]) + "=") != std::string::npos) continue;
+        out += sep;
+        out += std::string(kv[0]) + "=" + kv[1];
+        sep = '&';
+      }
+    } else {
+      const std::vector<std::string> keys = ParamKeys(params);
+      for (const auto& kv : kDefaults) {
+        if (!HasKey(keys, kv[0])) out += std::string(" ") + kv[0] + "=" + kv[1];
+      }
+    }
+  } else if (driver == "mysql") {
+    out += " reconnect=0";  // the driver takes the last value of a key
+  }
+  return out;
+}
+
+std::string MaskSecrets(const std::string& params) {
+  std::string out = params;
+  // postgresql://user:secret@host/db
+  size_t scheme = out.find("://");
+  if (scheme != std::string::npos) {
+    size_t at = out.find('@', scheme + 3);
+    size_t colon = out.find(':', scheme + 3);
+    if (at != std::string::npos && colon != std::string::npos && colon < at) {
+      out.replace(colon + 1, at - colon - 1, "***");
+    }
+  }
+  static constexpr const char* kSecretKeys[] = {"password", "pass", "passwd", "pwd"};
+  for (size_t eq = out.find('='); eq != std::string::npos; eq = out.find('=', eq + 1)) {
+    size_t end = eq;
+    while (end > 0 && isspace(static_cast<unsigned char>(out[end - 1]))) --end;
+    size_t start = end;
+    while (start > 0 && (isalnum(static_cast<unsigned char>(out[start - 1])) || out[start - 1] == '_')) --start;
+    const std::string key = out.substr(start, end - start);
+    bool secret = false;
+    for (const char* k : kSecretKeys) secret = secret || strcasecmp(key.c_str(), k) == 0;
+    if (!secret) continue;
+    size_t v = eq + 1;
+    while (v < out.size() && (out[v] == ' ' || out[v] == '\t')) ++v;
+    size_t vend = v;
+    if (v < out.size() && out[v] == '\'') {  // libpq quoting: 'a b\'c'
+      vend = v + 1;
+      while (vend < out.size() && out[vend] != '\'') vend += out[vend] == '\\' ? 2 : 1;
+      vend = std::min(vend + 1, out.size());
+    } else {
+      while (vend < out.size() && std::string(" \t\r\n;|,&").find(out[vend]) == std::string::npos) ++vend;
+    }
+    out.replace(v, vend - v, "***");
+    eq = v + 3 - 1;
+  }
+  return out;
 }
 
 }  // namespace bg

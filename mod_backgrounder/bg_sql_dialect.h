@@ -1,9 +1,22 @@
 // SqlDialect: the statements a SqlLeaseStore sends, for one apr_dbd driver.
 //
-// Statements are apr_dbd prepared-statement texts: %s, %lld and %d are
-// parameters (in order of appearance) and %% is a literal percent sign.
-// Every time comparison uses the dialect's database-clock expression (integer
-// milliseconds since the epoch), never a time sent by a node.
+// Statements are written as templates: {now} is the database clock in integer
+// milliseconds since the epoch, {div} integer division, {insert_ignore} and
+// {conflict} the driver's insert-unless-present, and :name a parameter.
+// CompileSql turns a template into apr_dbd prepared-statement text (%s,
+// %lld, %d, and %% for a literal percent sign) plus the parameter names in
+// order, so each dialect may order and repeat parameters as its SQL needs.
+//
+// Two families:
+// - sqlite3, pgsql: one UPDATE ... FROM (SELECT now, parameters) ...
+//   RETURNING acquires a lease and reads it back in one round trip; the
+//   database clock is read once per statement.
+// - mysql (MySQL, MariaDB): no UPDATE ... RETURNING, so a single-table
+//   UPDATE (the clock expression is constant within a statement) and a
+//   read-back. Every UPDATE that matches also changes a column (token,
+//   renewals, holder, ...), so affected rows mean the same with and without
+//   CLIENT_FOUND_ROWS. SET assignments run left to right in MySQL: the one
+//   that reads the old holder and token comes first.
 #ifndef BG_SQL_DIALECT_H
 #define BG_SQL_DIALECT_H
 
@@ -15,28 +28,58 @@ namespace bg {
 // The schema version this code reads and writes.
 constexpr int kSchemaVersion = 1;
 
-struct SqlDialect {
-  std::string driver;                      // apr_dbd driver name
-  std::vector<std::string> session_setup;  // run (as selects) after each connect
-  std::vector<std::string> create_tables;  // DDL, idempotent (IF NOT EXISTS)
-  std::string journal_mode_wal;            // select; empty when not applicable
-  std::string schema_version;              // select: version
-  std::string schema_version_insert;       // params: version
-  // Prepared statements (see bg_sql_store.cpp for the parameters of each).
-  std::string seed;
-  std::string acquire;
-  std::string acquire_state;
-  std::string renew;
-  std::string release;
-  std::string run_start;
-  std::string run_end;
-  std::string run_insert;
-  std::string run_abandoned;
+struct SqlStatement {
+  std::string text;                 // apr_dbd prepared-statement text
+  std::vector<std::string> params;  // parameter names, in order (may repeat)
 };
 
-// Returns the dialect for `driver` ("sqlite3"), or nullptr if unsupported.
-// The returned object is built on each call (no static state).
+// Parameter types by name: lease, every, offset, token, slot, slot_start,
+// started are 64-bit integers; exit_code and version are ints; the rest are
+// strings.
+enum class SqlParamType { kString, kInt64, kInt };
+SqlParamType SqlParamTypeOf(const std::string& name);
+
+SqlStatement CompileSql(const std::string& tmpl, const std::string& now, const std::string& div,
+                        const std::string& insert_ignore, const std::string& conflict);
+
+struct SessionStatement {
+  std::string sql;
+  bool returns_rows = false;  // run with apr_dbd_select (SQLite's PRAGMA)
+  bool optional = false;      // an error is ignored (a setting one server flavour lacks)
+};
+
+struct SqlDialect {
+  std::string driver;              // apr_dbd driver name
+  bool update_returning = false;   // acquire and renew return their row
+  bool needs_labels = false;       // pgsql: only labelled statements are prepared with types
+  std::vector<SessionStatement> session_setup;  // after each connect
+  std::vector<std::string> create_tables;      // idempotent DDL
+  std::string journal_mode_wal;                // SQLite: switch to WAL (a select)
+  SqlStatement schema_version;       // -> version
+  SqlStatement schema_version_insert;  // :version
+  SqlStatement seed;                 // :key :every :offset
+  SqlStatement acquire;              // :key :every :offset :lease :holder :node
+  SqlStatement acquire_readback;     // :key -> token slot slot_start_ms expires_ms started_ms abandoned_token holder now
+  SqlStatement renew;                // :key :token :holder :lease (returning: -> expires_ms)
+  SqlStatement release;              // :key :token :holder :outcome
+  SqlStatement run_start;            // :key :job :token :slot :slot_start :node :holder :started
+  SqlStatement run_end;              // :outcome :exit_code :detail :output_tail :key :token
+  SqlStatement run_insert;           // run_start's and run_end's
+  SqlStatement run_abandoned;        // :detail :key :token
+};
+
+// Fills `dialect` for `driver` ("sqlite3", "pgsql", "mysql"); false if unsupported.
 bool MakeSqlDialect(const std::string& driver, SqlDialect* dialect);
+
+// The operator's connection parameters plus what a store needs and the
+// operator did not set: pgsql gets connect_timeout, TCP keepalives,
+// tcp_user_timeout and application_name; mysql gets reconnect=0 (forced:
+// the client library's silent reconnect drops prepared statements).
+std::string StoreConnectionParams(const std::string& driver, const std::string& params);
+
+// `params` with every password replaced by "***" (password=, pass=, passwd=,
+// pwd=, and the password of a postgresql:// URI), for messages and pages.
+std::string MaskSecrets(const std::string& params);
 
 }  // namespace bg
 

@@ -2,12 +2,22 @@
 
 #include <apr_dbd.h>
 #include <apr_strings.h>
-
-#include <cstdlib>
-#include <cstring>
 #include <strings.h>
 
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+
 namespace bg {
+namespace {
+
+// Statement labels must be unique on a connection, which a pool (mod_dbd)
+// may hand to this process's stores more than once. Trivially destructible.
+std::atomic<unsigned> g_label_counter{0};
+
+constexpr size_t kMaxArgs = 48;
+
+}  // namespace
 
 const char* RunOutcomeName(RunOutcome outcome) {
   switch (outcome) {
@@ -22,153 +32,267 @@ const char* RunOutcomeName(RunOutcome outcome) {
   return "unknown";
 }
 
-// Typed parameters for apr_dbd's binary-argument calls. Holds up to 16 values;
-// strings are referenced, not copied (they must outlive the call).
-class SqlLeaseStore::Args {
+// Named, typed values for apr_dbd's binary-argument calls, handed out in the
+// order a compiled statement wants them. Strings are referenced, not copied.
+class SqlLeaseStore::Params {
  public:
-  Args() = default;
-  Args(const Args&) = delete;
-  Args& operator=(const Args&) = delete;
-  Args& Str(const std::string& s) { ptrs_[n_++] = s.c_str(); return *this; }
-  Args& Int64(int64_t v) {
-    ints_[n_] = v;
-    ptrs_[n_] = &ints_[n_];
-    ++n_;
-    return *this;
+  Params() = default;
+  Params(const Params&) = delete;
+  Params& operator=(const Params&) = delete;
+  Params& Str(const char* name, const std::string& v) { return Add(name, v.c_str(), 0, 0, false); }
+  Params& Int64(const char* name, int64_t v) { return Add(name, nullptr, v, 0, false); }
+  Params& Int(const char* name, int v) { return Add(name, nullptr, 0, v, false); }
+  Params& NullInt(const char* name) { return Add(name, nullptr, 0, 0, true); }
+
+  // Fills args in `stmt`'s parameter order. False if one is missing.
+  bool Fill(const SqlStatement& stmt, const void** args) const {
+    if (stmt.params.size() > kMaxArgs) return false;
+    for (size_t i = 0; i < stmt.params.size(); ++i) {
+      const Value* v = Find(stmt.params[i]);
+      if (!v) return false;
+      switch (SqlParamTypeOf(stmt.params[i])) {
+        case SqlParamType::kString: args[i] = v->str; break;
+        case SqlParamType::kInt64: args[i] = &v->i64; break;
+        case SqlParamType::kInt: args[i] = v->null ? nullptr : &v->i32; break;
+      }
+    }
+    return true;
   }
-  Args& Int(int v) {
-    int32s_[n_] = v;
-    ptrs_[n_] = &int32s_[n_];
-    ++n_;
-    return *this;
-  }
-  Args& Null() { ptrs_[n_++] = nullptr; return *this; }
-  const void** data() const { return const_cast<const void**>(ptrs_); }
 
  private:
-  const void* ptrs_[16] = {};
-  apr_int64_t ints_[16] = {};
-  int int32s_[16] = {};
+  struct Value {
+    const char* name;
+    const char* str;
+    apr_int64_t i64;
+    int i32;
+    bool null;
+  };
+  Params& Add(const char* name, const char* str, int64_t i64, int i32, bool null) {
+    if (n_ < kMax) values_[n_++] = {name, str, i64, i32, null};
+    return *this;
+  }
+  const Value* Find(const std::string& name) const {
+    for (int i = 0; i < n_; ++i) {
+      if (name == values_[i].name) return &values_[i];
+    }
+    return nullptr;
+  }
+  static constexpr int kMax = 16;
+  Value values_[kMax] = {};
   int n_ = 0;
 };
 
-Status SqlLeaseStore::Create(apr_pool_t* pool, const std::string& driver, const std::string& params,
-                             const std::string& display, std::unique_ptr<SqlLeaseStore>* store) {
-  SqlDialect dialect;
-  if (!MakeSqlDialect(driver, &dialect)) {
-    return Status::Error("unsupported store driver '" + driver + "' (accepted: sqlite3)");
-  }
-  store->reset(new SqlLeaseStore(pool, std::move(dialect), params, display));
-  return Status::Ok();
-}
-
-SqlLeaseStore::SqlLeaseStore(apr_pool_t* pool, SqlDialect dialect, std::string params, std::string display)
-    : pool_(pool), dialect_(std::move(dialect)), params_(std::move(params)), display_(std::move(display)) {
+SqlLeaseStore::SqlLeaseStore(apr_pool_t* pool, std::unique_ptr<DbConnector> connector)
+    : pool_(pool), connector_(std::move(connector)) {
   apr_pool_create(&scratch_, pool_);
 }
 
-SqlLeaseStore::~SqlLeaseStore() {
-  Disconnect();
-  if (scratch_) apr_pool_destroy(scratch_);
+std::unique_ptr<SqlLeaseStore> SqlLeaseStore::Open(apr_pool_t* pool, const std::string& driver,
+                                                   const std::string& params) {
+  return std::make_unique<SqlLeaseStore>(pool, std::make_unique<AprDbdConnector>(driver, params));
 }
 
-void SqlLeaseStore::Disconnect() {
-  if (handle_) apr_dbd_close(driver_, handle_);
-  handle_ = nullptr;
-  for (auto& s : stmts_) s = nullptr;
-  if (conn_pool_) apr_pool_destroy(conn_pool_);
-  conn_pool_ = nullptr;
+SqlLeaseStore::~SqlLeaseStore() {
+  Close(true);
+  if (scratch_) apr_pool_destroy(scratch_);
 }
 
 void SqlLeaseStore::ClearScratch() { apr_pool_clear(scratch_); }
 
+const SqlStatement& SqlLeaseStore::Statement(Stmt stmt) const {
+  switch (stmt) {
+    case kSeed: return dialect_.seed;
+    case kAcquire: return dialect_.acquire;
+    case kReadback: return dialect_.acquire_readback;
+    case kRenew: return dialect_.renew;
+    case kRelease: return dialect_.release;
+    case kRunStart: return dialect_.run_start;
+    case kRunEnd: return dialect_.run_end;
+    case kRunInsert: return dialect_.run_insert;
+    case kRunAbandoned: return dialect_.run_abandoned;
+    case kVersionInsert: return dialect_.schema_version_insert;
+    case kNumStmts: break;
+  }
+  return dialect_.seed;
+}
+
+void SqlLeaseStore::Close(bool healthy) {
+  ClearScratch();  // results may hold driver resources of this connection
+  if (conn_.handle) {
+    // A pooled connection goes back clean: our prepared statements go first.
+    if (healthy && connector_->reuses_connections() && dialect_.needs_labels) {
+      for (const std::string& label : labels_) {
+        int n = 0;
+        if (!label.empty()) apr_dbd_query(conn_.driver, conn_.handle, &n, ("DEALLOCATE " + label).c_str());
+      }
+    }
+  }
+  for (auto& s : stmts_) s = nullptr;
+  for (auto& l : labels_) l.clear();
+  // Statements live in conn_pool_: freed (closed, for MySQL) before the
+  // connection itself goes, then the connection's own memory.
+  if (conn_pool_) apr_pool_destroy(conn_pool_);
+  conn_pool_ = nullptr;
+  if (conn_.handle) connector_->Close(&conn_, healthy);
+  conn_ = DbConnection();
+  if (link_pool_) apr_pool_destroy(link_pool_);
+  link_pool_ = nullptr;
+}
+
 Status SqlLeaseStore::Fail(const char* what, int rv) {
-  std::string msg = std::string(what) + " failed on " + display_ + ": ";
-  const char* err = handle_ ? apr_dbd_error(driver_, handle_, rv) : nullptr;
-  msg += (err && *err) ? err : ("error " + std::to_string(rv));
-  Disconnect();
+  std::string msg = std::string(what) + " failed on " + connector_->description() + ": ";
+  const char* err = conn_.handle ? apr_dbd_error(conn_.driver, conn_.handle, rv) : nullptr;
+  msg += (err && *err) ? MaskSecrets(err) : ("error " + std::to_string(rv));
+  Close(false);
   return Status::Unavailable(msg);
 }
 
 Status SqlLeaseStore::Connect() {
-  if (handle_) return Status::Ok();
-  if (!driver_) {
-    apr_status_t rv = apr_dbd_get_driver(pool_, dialect_.driver.c_str(), &driver_);
-    if (rv != APR_SUCCESS) {
-      char buf[256];
-      driver_ = nullptr;
-      return Status::Unavailable("cannot load apr_dbd driver '" + dialect_.driver + "' (" +
-                                 apr_strerror(rv, buf, sizeof buf) +
-                                 "); on Debian install libaprutil1-dbd-" + dialect_.driver);
-    }
+  if (conn_.handle) return Status::Ok();
+  // The connection's own memory comes from link_pool_, the statements' from
+  // conn_pool_; both go with the connection, so reconnecting costs nothing
+  // that lasts.
+  apr_pool_create(&link_pool_, pool_);
+  Status st = connector_->Open(link_pool_, &conn_);
+  if (!st.ok()) {
+    conn_ = DbConnection();
+    apr_pool_destroy(link_pool_);
+    link_pool_ = nullptr;
+    return st;
   }
   apr_pool_create(&conn_pool_, pool_);
-  const char* err = nullptr;
-  apr_status_t rv = apr_dbd_open_ex(driver_, conn_pool_, params_.c_str(), &handle_, &err);
-  if (rv != APR_SUCCESS || !handle_) {
-    std::string msg = "cannot open " + display_ + (err && *err ? std::string(": ") + err : std::string());
-    handle_ = nullptr;
-    Disconnect();
-    return Status::Unavailable(msg);
+  const char* name = apr_dbd_name(conn_.driver);
+  if (!MakeSqlDialect(name ? name : "", &dialect_)) {
+    Close(false);
+    return Status::Error(std::string("unsupported database driver '") + (name ? name : "?") +
+                         "' (accepted: sqlite3, pgsql, mysql)");
   }
-  for (const std::string& sql : dialect_.session_setup) {
-    apr_dbd_results_t* res = nullptr;
-    Status st = PlainSelect(sql, "session setup", &res);
-    if (!st.ok()) return st;
+  for (const SessionStatement& s : dialect_.session_setup) {
+    ++statements_;
+    int rv;
+    if (s.returns_rows) {
+      apr_dbd_results_t* res = nullptr;
+      rv = apr_dbd_select(conn_.driver, scratch_, conn_.handle, &res, s.sql.c_str(), 0);
+      apr_dbd_row_t* row = nullptr;
+      while (rv == 0 && apr_dbd_get_row(conn_.driver, scratch_, res, &row, -1) == 0) {
+      }
+    } else {
+      int n = 0;
+      rv = apr_dbd_query(conn_.driver, conn_.handle, &n, s.sql.c_str());
+    }
+    if (rv != 0 && !s.optional) return Fail("setting up the session", rv);
   }
-  // Every new connection checks the schema: the tables may be new, dropped or
-  // written by a newer release since the last connection.
-  Status st = CheckSchema();
-  if (!st.ok()) return st;
-  const std::string* texts[kNumStmts] = {&dialect_.seed,    &dialect_.acquire,   &dialect_.acquire_state,
-                                         &dialect_.renew,   &dialect_.release,   &dialect_.run_start,
-                                         &dialect_.run_end, &dialect_.run_insert, &dialect_.run_abandoned};
-  for (int i = 0; i < kNumStmts; ++i) {
-    int prv = apr_dbd_prepare(driver_, conn_pool_, handle_, texts[i]->c_str(), nullptr, &stmts_[i]);
-    if (prv != 0) return Fail("preparing statements", prv);
-  }
-  return Status::Ok();
+  // Every new connection checks the schema: the tables may be new, dropped
+  // or written by a newer release since the last connection.
+  return CheckSchema();
 }
 
 Status SqlLeaseStore::PlainSelect(const std::string& sql, const char* what, apr_dbd_results_t** rows) {
   ++statements_;
   *rows = nullptr;
-  int rv = apr_dbd_select(driver_, scratch_, handle_, rows, sql.c_str(), 0);
+  int rv = apr_dbd_select(conn_.driver, scratch_, conn_.handle, rows, sql.c_str(), 0);
   if (rv != 0) return Fail(what, rv);
   return Status::Ok();
 }
 
-Status SqlLeaseStore::Select(Stmt stmt, const char* what, const Args& args, apr_dbd_results_t** rows) {
+Status SqlLeaseStore::PlainQuery(const std::string& sql, const char* what) {
+  ++statements_;
+  int n = 0;
+  int rv = apr_dbd_query(conn_.driver, conn_.handle, &n, sql.c_str());
+  if (rv != 0) return Fail(what, rv);
+  return Status::Ok();
+}
+
+Status SqlLeaseStore::CheckSchema() {
+  apr_dbd_results_t* res = nullptr;
+  if (!dialect_.journal_mode_wal.empty()) {
+    Status st = PlainSelect(dialect_.journal_mode_wal, "switching to WAL mode", &res);
+    if (!st.ok()) return st;
+    std::string mode = "nothing";
+    NextRow(res, &mode, 1);
+    if (strcasecmp(mode.c_str(), "wal") != 0) {
+      Close(false);
+      return Status::Unavailable("could not switch " + connector_->description() + " to WAL mode (journal_mode is " +
+                                 mode + ")");
+    }
+  }
+  for (const std::string& ddl : dialect_.create_tables) {
+    Status st = PlainQuery(ddl, "creating tables");
+    if (!st.ok()) return st;
+  }
+  Status st = PlainSelect(dialect_.schema_version.text, "reading the schema version", &res);
+  if (!st.ok()) return st;
+  int64_t version = 0;
+  const bool have_version = NextRowInts(res, &version, 1);
+  if (have_version && version > kSchemaVersion) {
+    Close(false);
+    return Status::Error("the tables in " + connector_->description() + " have schema version " +
+                         std::to_string(version) + ", newer than this mod_backgrounder understands (" +
+                         std::to_string(kSchemaVersion) +
+                         "); upgrade the module on this server or point it at another store");
+  }
+  // The statements (which need the tables) are prepared on this connection.
+  const unsigned generation = ++g_label_counter;
+  for (int i = 0; i < kNumStmts; ++i) {
+    const char* label = nullptr;
+    if (dialect_.needs_labels) {
+      labels_[i] = "bg" + std::to_string(generation) + "_" + std::to_string(i);
+      label = labels_[i].c_str();
+    }
+    int rv = apr_dbd_prepare(conn_.driver, conn_pool_, conn_.handle, Statement(static_cast<Stmt>(i)).text.c_str(),
+                             label, &stmts_[i]);
+    if (rv != 0) return Fail("preparing statements", rv);
+  }
+  if (!have_version) {
+    Params p;
+    p.Int("version", kSchemaVersion);
+    return Query(kVersionInsert, "writing the schema version", p, nullptr);
+  }
+  return Status::Ok();
+}
+
+Status SqlLeaseStore::Select(Stmt stmt, const char* what, const Params& params, apr_dbd_results_t** rows) {
   Status st = Connect();
   if (!st.ok()) return st;
+  const void* args[kMaxArgs];
+  if (!params.Fill(Statement(stmt), args)) return Status::Error(std::string("internal error: ") + what);
   ++statements_;
   *rows = nullptr;
-  int rv = apr_dbd_pbselect(driver_, scratch_, handle_, rows, stmts_[stmt], 0, args.data());
+  int rv = apr_dbd_pbselect(conn_.driver, scratch_, conn_.handle, rows, stmts_[stmt], 0, args);
   if (rv != 0) return Fail(what, rv);
   return Status::Ok();
 }
 
-Status SqlLeaseStore::Query(Stmt stmt, const char* what, const Args& args, int* affected) {
+Status SqlLeaseStore::Query(Stmt stmt, const char* what, const Params& params, int* affected) {
   Status st = Connect();
   if (!st.ok()) return st;
+  const void* args[kMaxArgs];
+  if (!params.Fill(Statement(stmt), args)) return Status::Error(std::string("internal error: ") + what);
   ++statements_;
   int nrows = 0;
-  int rv = apr_dbd_pbquery(driver_, scratch_, handle_, &nrows, stmts_[stmt], args.data());
+  int rv = apr_dbd_pbquery(conn_.driver, scratch_, conn_.handle, &nrows, stmts_[stmt], args);
   if (rv != 0) return Fail(what, rv);
   if (affected) *affected = nrows;
   return Status::Ok();
 }
 
-bool SqlLeaseStore::NextRowInts(apr_dbd_results_t* rows, int64_t* out, int n) {
+bool SqlLeaseStore::NextRow(apr_dbd_results_t* rows, std::string* out, int n) {
   apr_dbd_row_t* row = nullptr;
-  if (!rows || apr_dbd_get_row(driver_, scratch_, rows, &row, -1) != 0) return false;
+  if (!rows || apr_dbd_get_row(conn_.driver, scratch_, rows, &row, -1) != 0) return false;
   for (int i = 0; i < n; ++i) {
-    const char* v = apr_dbd_get_entry(driver_, row, i);
-    out[i] = v ? std::strtoll(v, nullptr, 10) : 0;
+    const char* v = apr_dbd_get_entry(conn_.driver, row, i);
+    out[i] = v ? v : "";
   }
   // Drain the rest so the connection is free for the next statement.
-  while (apr_dbd_get_row(driver_, scratch_, rows, &row, -1) == 0) {
+  while (apr_dbd_get_row(conn_.driver, scratch_, rows, &row, -1) == 0) {
   }
+  return true;
+}
+
+bool SqlLeaseStore::NextRowInts(apr_dbd_results_t* rows, int64_t* out, int n) {
+  std::string text[8];
+  if (n > 8 || !NextRow(rows, text, n)) return false;
+  for (int i = 0; i < n; ++i) out[i] = std::strtoll(text[i].c_str(), nullptr, 10);
   return true;
 }
 
@@ -177,91 +301,81 @@ Status SqlLeaseStore::EnsureSchema() {
   return Connect();
 }
 
-Status SqlLeaseStore::CheckSchema() {
-  apr_dbd_results_t* res = nullptr;
-  if (!dialect_.journal_mode_wal.empty()) {
-    Status st = PlainSelect(dialect_.journal_mode_wal, "switching to WAL mode", &res);
-    if (!st.ok()) return st;
-    apr_dbd_row_t* row = nullptr;
-    std::string mode = "nothing";
-    if (apr_dbd_get_row(driver_, scratch_, res, &row, -1) == 0) {
-      const char* m = apr_dbd_get_entry(driver_, row, 0);
-      mode = m ? m : "NULL";
-    }
-    if (strcasecmp(mode.c_str(), "wal") != 0) {
-      Disconnect();
-      return Status::Unavailable("could not switch " + display_ + " to WAL mode (journal_mode is " + mode + ")");
-    }
-  }
-  for (const std::string& ddl : dialect_.create_tables) {
-    ++statements_;
-    int nrows = 0;
-    int rv = apr_dbd_query(driver_, handle_, &nrows, ddl.c_str());
-    if (rv != 0) return Fail("creating tables", rv);
-  }
-  Status st = PlainSelect(dialect_.schema_version, "reading the schema version", &res);
+Status SqlLeaseStore::Ping() {
+  ClearScratch();
+  Status st = Connect();
   if (!st.ok()) return st;
-  int64_t version = 0;
-  if (!NextRowInts(res, &version, 1)) {
-    apr_dbd_prepared_t* ins = nullptr;
-    int rv = apr_dbd_prepare(driver_, scratch_, handle_, dialect_.schema_version_insert.c_str(), nullptr, &ins);
-    if (rv != 0) return Fail("preparing the schema version", rv);
-    Args a;
-    a.Int(kSchemaVersion);
-    ++statements_;
-    int nrows = 0;
-    rv = apr_dbd_pbquery(driver_, scratch_, handle_, &nrows, ins, a.data());
-    if (rv != 0) return Fail("writing the schema version", rv);
-    version = kSchemaVersion;
-  }
-  if (version > kSchemaVersion) {
-    Disconnect();
-    return Status::Error("the tables in " + display_ + " have schema version " + std::to_string(version) +
-                         ", newer than this mod_backgrounder understands (" + std::to_string(kSchemaVersion) +
-                         "); upgrade the module on this server or point it at another store");
-  }
+  apr_dbd_results_t* res = nullptr;
+  st = PlainSelect("SELECT 1", "ping", &res);
+  if (!st.ok()) return st;
+  std::string one;
+  NextRow(res, &one, 1);
   return Status::Ok();
 }
 
 Status SqlLeaseStore::Seed(const std::string& key, int64_t every_ms, int64_t offset_ms) {
   ClearScratch();
-  Args a;
-  a.Str(key).Int64(every_ms).Int64(offset_ms);
-  return Query(kSeed, "seeding the job row", a, nullptr);
+  Params p;
+  p.Str("key", key).Int64("every", every_ms).Int64("offset", offset_ms);
+  return Query(kSeed, "seeding the job row", p, nullptr);
 }
 
 Status SqlLeaseStore::Acquire(const AcquireRequest& r, AcquireResult* out) {
   ClearScratch();
   *out = AcquireResult();
+  Params p;
+  p.Str("key", r.key).Int64("every", r.every_ms).Int64("offset", r.offset_ms).Int64("lease", r.lease_ms);
+  p.Str("holder", r.holder).Str("node", r.node);
   apr_dbd_results_t* res = nullptr;
+  bool acquired = false;
   {
-    Args a;
-    a.Int64(r.lease_ms).Int64(r.every_ms).Int64(r.offset_ms).Str(r.holder).Str(r.node).Str(r.key);
-    Status st = Select(kAcquire, "acquire", a, &res);
+    Status st = Connect();  // the dialect follows the connection
     if (!st.ok()) return st;
   }
-  int64_t v[6];
-  if (NextRowInts(res, v, 6)) {
-    out->acquired = true;
-    out->token = v[0];
-    out->slot = v[1];
-    out->slot_start_ms = v[2];
-    out->expires_ms = v[3];
-    out->db_now_ms = v[4];
-    out->abandoned_token = v[5];
+  if (dialect_.update_returning) {
+    Status st = Select(kAcquire, "acquire", p, &res);
+    if (!st.ok()) return st;
+    int64_t v[6];
+    if (NextRowInts(res, v, 6)) {
+      out->acquired = true;
+      out->token = v[0];
+      out->slot = v[1];
+      out->slot_start_ms = v[2];
+      out->expires_ms = v[3];
+      out->db_now_ms = v[4];
+      out->abandoned_token = v[5];
+      return Status::Ok();
+    }
+  } else {
+    int affected = 0;
+    Status st = Query(kAcquire, "acquire", p, &affected);
+    if (!st.ok()) return st;
+    acquired = affected == 1;  // the token always changes when the row matches
+  }
+  // The row as it is now: why we lost, or (MySQL) what we won.
+  Params q;
+  q.Str("key", r.key);
+  Status st = Select(kReadback, "acquire (reading the lease)", q, &res);
+  if (!st.ok()) return st;
+  std::string v[8];
+  if (!NextRow(res, v, 8)) {
+    out->missing = true;
     return Status::Ok();
   }
-  Args b;
-  b.Str(r.key);
-  Status st = Select(kAcquireState, "acquire (reading the lease)", b, &res);
-  if (!st.ok()) return st;
-  if (NextRowInts(res, v, 3)) {
-    out->last_slot_start_ms = v[0];
-    out->lease_expires_ms = v[1];
-    out->db_now_ms = v[2];
-  } else {
-    out->missing = true;
+  auto num = [](const std::string& s) { return static_cast<int64_t>(std::strtoll(s.c_str(), nullptr, 10)); };
+  if (acquired && v[6] == r.holder) {
+    out->acquired = true;
+    out->token = num(v[0]);
+    out->slot = num(v[1]);
+    out->slot_start_ms = num(v[2]);
+    out->expires_ms = num(v[3]);
+    out->db_now_ms = num(v[4]);  // the acquisition's own clock reading
+    out->abandoned_token = num(v[5]);
+    return Status::Ok();
   }
+  out->last_slot_start_ms = num(v[2]);
+  out->lease_expires_ms = num(v[3]);
+  out->db_now_ms = num(v[7]);
   return Status::Ok();
 }
 
@@ -269,10 +383,21 @@ Status SqlLeaseStore::Renew(const std::string& key, int64_t token, const std::st
                             RenewResult* out) {
   ClearScratch();
   *out = RenewResult();
-  Args a;
-  a.Int64(lease_ms).Str(key).Int64(token).Str(holder);
+  Params p;
+  p.Str("key", key).Int64("token", token).Str("holder", holder).Int64("lease", lease_ms);
+  {
+    Status st = Connect();  // the dialect follows the connection
+    if (!st.ok()) return st;
+  }
+  if (!dialect_.update_returning) {
+    int affected = 0;
+    Status st = Query(kRenew, "renew", p, &affected);
+    if (!st.ok()) return st;
+    out->renewed = affected == 1;  // renewals always changes
+    return Status::Ok();
+  }
   apr_dbd_results_t* res = nullptr;
-  Status st = Select(kRenew, "renew", a, &res);
+  Status st = Select(kRenew, "renew", p, &res);
   if (!st.ok()) return st;
   int64_t expires = 0;
   if (NextRowInts(res, &expires, 1)) {
@@ -286,10 +411,10 @@ Status SqlLeaseStore::Release(const std::string& key, int64_t token, const std::
                               bool* released) {
   ClearScratch();
   const std::string name = RunOutcomeName(outcome);
-  Args a;
-  a.Str(name).Str(key).Int64(token).Str(holder);
+  Params p;
+  p.Str("key", key).Int64("token", token).Str("holder", holder).Str("outcome", name);
   int affected = 0;
-  Status st = Query(kRelease, "release", a, &affected);
+  Status st = Query(kRelease, "release", p, &affected);
   if (!st.ok()) return st;
   *released = affected == 1;
   return Status::Ok();
@@ -297,38 +422,34 @@ Status SqlLeaseStore::Release(const std::string& key, int64_t token, const std::
 
 Status SqlLeaseStore::RecordRunStart(const RunRecord& run) {
   ClearScratch();
-  Args a;
-  a.Str(run.key).Str(run.job).Int64(run.token).Int64(run.slot).Int64(run.slot_start_ms).Str(run.node).Str(run.holder)
-      .Int64(run.started_ms);
-  return Query(kRunStart, "recording the run start", a, nullptr);
+  Params p;
+  p.Str("key", run.key).Str("job", run.job).Int64("token", run.token).Int64("slot", run.slot);
+  p.Int64("slot_start", run.slot_start_ms).Str("node", run.node).Str("holder", run.holder);
+  p.Int64("started", run.started_ms);
+  return Query(kRunStart, "recording the run start", p, nullptr);
 }
 
 Status SqlLeaseStore::RecordRunEnd(const RunRecord& run) {
   ClearScratch();
   const std::string outcome = RunOutcomeName(run.outcome);
+  Params p;
+  p.Str("key", run.key).Str("job", run.job).Int64("token", run.token).Int64("slot", run.slot);
+  p.Int64("slot_start", run.slot_start_ms).Str("node", run.node).Str("holder", run.holder);
+  p.Int64("started", run.started_ms).Str("outcome", outcome).Str("detail", run.detail);
+  p.Str("output_tail", run.output_tail);
+  if (run.has_exit_code) p.Int("exit_code", run.exit_code); else p.NullInt("exit_code");
   int affected = 0;
-  {
-    Args a;
-    a.Str(outcome);
-    if (run.has_exit_code) a.Int(run.exit_code); else a.Null();
-    a.Str(run.detail).Str(run.output_tail).Str(run.key).Int64(run.token);
-    Status st = Query(kRunEnd, "recording the run end", a, &affected);
-    if (!st.ok()) return st;
-  }
-  if (affected > 0) return Status::Ok();
-  Args b;
-  b.Str(run.key).Str(run.job).Int64(run.token).Int64(run.slot).Int64(run.slot_start_ms).Str(run.node).Str(run.holder)
-      .Int64(run.started_ms).Str(outcome);
-  if (run.has_exit_code) b.Int(run.exit_code); else b.Null();
-  b.Str(run.detail).Str(run.output_tail);
-  return Query(kRunInsert, "recording the run", b, nullptr);
+  Status st = Query(kRunEnd, "recording the run end", p, &affected);
+  if (!st.ok() || affected > 0) return st;
+  // The start was never recorded (the store failed then): a complete row.
+  return Query(kRunInsert, "recording the run", p, nullptr);
 }
 
 Status SqlLeaseStore::RecordAbandoned(const std::string& key, int64_t token, const std::string& detail) {
   ClearScratch();
-  Args a;
-  a.Str(detail).Str(key).Int64(token);
-  return Query(kRunAbandoned, "recording an abandoned run", a, nullptr);
+  Params p;
+  p.Str("detail", detail).Str("key", key).Int64("token", token);
+  return Query(kRunAbandoned, "recording an abandoned run", p, nullptr);
 }
 
 }  // namespace bg

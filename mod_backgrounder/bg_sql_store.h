@@ -1,14 +1,16 @@
-// SqlLeaseStore: a LeaseStore on a SQL database reached through apr_dbd.
+// SqlLeaseStore: a LeaseStore on a SQL database reached through apr_dbd
+// (SQLite, PostgreSQL, MySQL/MariaDB).
 //
-// Connects lazily and again after any error (prepared statements are made
-// anew on every connection). Every operation is a single autocommit
-// statement; no transactions are used (see the driver pitfalls in
-// ../shared/design/lease.md).
+// Connects lazily and again after any error: each new connection checks the
+// schema and prepares the statements anew (a reconnect loses prepared
+// statements). Every operation is a single autocommit statement, or two for
+// MySQL's acquire; no transactions (see the driver pitfalls in
+// ../shared/design/lease.md). The dialect follows the connection's driver.
 //
 // Thread safety: one thread at a time. Memory: the connection lives in a
 // sub-pool of the pool given at creation, each call's scratch memory in a
-// second sub-pool that is cleared after the call, so nothing grows with the
-// number of calls.
+// second sub-pool that is cleared on the next call, so nothing grows with
+// the number of calls.
 #ifndef BG_SQL_STORE_H
 #define BG_SQL_STORE_H
 
@@ -17,11 +19,10 @@
 #include <memory>
 #include <string>
 
+#include "bg_db_connector.h"
 #include "bg_lease_store.h"
 #include "bg_sql_dialect.h"
 
-struct apr_dbd_driver_t;
-struct apr_dbd_t;
 struct apr_dbd_prepared_t;
 struct apr_dbd_results_t;
 
@@ -29,12 +30,11 @@ namespace bg {
 
 class SqlLeaseStore final : public LeaseStore {
  public:
-  // `driver` is an apr_dbd driver name, `params` its connection string (for
-  // sqlite3: the database file). `display` is what messages show instead of
-  // `params` (credentials masked). REQUIRES: apr_dbd_init() has been called in
-  // this process; `pool` outlives the store.
-  static Status Create(apr_pool_t* pool, const std::string& driver, const std::string& params,
-                       const std::string& display, std::unique_ptr<SqlLeaseStore>* store);
+  // REQUIRES: apr_dbd_init() has been called in this process; `pool`
+  // outlives the store and is used only by the thread using the store.
+  SqlLeaseStore(apr_pool_t* pool, std::unique_ptr<DbConnector> connector);
+  // A store on `driver` with `params` (an AprDbdConnector).
+  static std::unique_ptr<SqlLeaseStore> Open(apr_pool_t* pool, const std::string& driver, const std::string& params);
   ~SqlLeaseStore() override;
 
   Status EnsureSchema() override;
@@ -47,37 +47,47 @@ class SqlLeaseStore final : public LeaseStore {
   Status RecordRunStart(const RunRecord& run) override;
   Status RecordRunEnd(const RunRecord& run) override;
   Status RecordAbandoned(const std::string& key, int64_t token, const std::string& detail) override;
-  void Disconnect() override;
+  void Disconnect() override { Close(false); }
   uint64_t statements() const override { return statements_; }
 
+  // The connection's driver ("" before the first connection).
+  const std::string& driver() const { return dialect_.driver; }
+  const std::string& description() const { return connector_->description(); }
+
+  // A bare one-statement round trip on the store's connection (SELECT 1),
+  // the floor benchmarks compare an acquire with.
+  Status Ping();
+
  private:
-  class Args;
+  class Params;
   enum Stmt {
-    kSeed, kAcquire, kAcquireState, kRenew, kRelease, kRunStart, kRunEnd, kRunInsert, kRunAbandoned, kNumStmts
+    kSeed, kAcquire, kReadback, kRenew, kRelease, kRunStart, kRunEnd, kRunInsert, kRunAbandoned, kVersionInsert,
+    kNumStmts
   };
 
-  SqlLeaseStore(apr_pool_t* pool, SqlDialect dialect, std::string params, std::string display);
-  // Opens a connection, checks the schema and prepares the statements.
   Status Connect();
+  void Close(bool healthy);
   Status CheckSchema();
   Status Fail(const char* what, int rv);
-  // Runs a prepared statement; *rows receives the result (may be null).
-  Status Select(Stmt stmt, const char* what, const Args& args, apr_dbd_results_t** rows);
-  Status Query(Stmt stmt, const char* what, const Args& args, int* affected);
+  const SqlStatement& Statement(Stmt stmt) const;
+  Status Select(Stmt stmt, const char* what, const Params& params, apr_dbd_results_t** rows);
+  Status Query(Stmt stmt, const char* what, const Params& params, int* affected);
   Status PlainSelect(const std::string& sql, const char* what, apr_dbd_results_t** rows);
-  // Reads the next row's columns as integers; false when there is no row.
+  Status PlainQuery(const std::string& sql, const char* what);
+  // Reads the next row's first n columns as text; false when there is no row.
+  bool NextRow(apr_dbd_results_t* rows, std::string* out, int n);
   bool NextRowInts(apr_dbd_results_t* rows, int64_t* out, int n);
   void ClearScratch();
 
   apr_pool_t* const pool_;
+  const std::unique_ptr<DbConnector> connector_;
   apr_pool_t* scratch_ = nullptr;
-  apr_pool_t* conn_pool_ = nullptr;
-  const SqlDialect dialect_;
-  const std::string params_;
-  const std::string display_;
-  const apr_dbd_driver_t* driver_ = nullptr;
-  apr_dbd_t* handle_ = nullptr;
+  apr_pool_t* link_pool_ = nullptr;  // the connection itself
+  apr_pool_t* conn_pool_ = nullptr;  // its prepared statements
+  DbConnection conn_;
+  SqlDialect dialect_;
   apr_dbd_prepared_t* stmts_[kNumStmts] = {};
+  std::string labels_[kNumStmts];
   uint64_t statements_ = 0;
 };
 

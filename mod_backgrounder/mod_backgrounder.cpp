@@ -106,9 +106,7 @@ int PostConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s)
     const char* path = StorePath(conf);
     Status st = PrepareSqliteLocation(path, ChildUser());
     if (st.ok()) {
-      std::unique_ptr<SqlLeaseStore> store;
-      st = SqlLeaseStore::Create(ptemp, "sqlite3", path, std::string("sqlite3:") + path, &store);
-      if (st.ok()) st = store->EnsureSchema();
+      st = SqlLeaseStore::Open(ptemp, "sqlite3", path)->EnsureSchema();
     }
     if (!st.ok()) {
       ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,

@@ -221,12 +221,7 @@ class ChildContext {
   void Active(apr_pool_t* pool) {
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s_, "mod_backgrounder: this child (pid %ld) is the active scheduler",
                  static_cast<long>(getpid()));
-    std::unique_ptr<SqlLeaseStore> store;
-    Status st = SqlLeaseStore::Create(pool, "sqlite3", store_path_, "sqlite3:" + store_path_, &store);
-    if (!st.ok()) {
-      ap_log_error(APLOG_MARK, APLOG_ERR, 0, s_, "mod_backgrounder: %s", st.message().c_str());
-      return;
-    }
+    std::unique_ptr<SqlLeaseStore> store = SqlLeaseStore::Open(pool, "sqlite3", store_path_);
     CommandRunner runner(&logger_, CommandRunnerOptions());
     ThreadExecutor executor(env_, &runner, &logger_);
     SchedulerOptions options = options_;

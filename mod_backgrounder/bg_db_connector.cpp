@@ -1,0 +1,42 @@
+#include "bg_db_connector.h"
+
+#include <apr_dbd.h>
+#include <apr_strings.h>
+
+#include "bg_sql_dialect.h"
+
+namespace bg {
+
+AprDbdConnector::AprDbdConnector(std::string driver, const std::string& params)
+    : driver_(std::move(driver)),
+      params_(StoreConnectionParams(driver_, params)),
+      description_(driver_ + ":" + MaskSecrets(params)) {}
+
+Status AprDbdConnector::Open(apr_pool_t* pool, DbConnection* conn) {
+  const apr_dbd_driver_t* driver = nullptr;
+  apr_status_t rv = apr_dbd_get_driver(pool, driver_.c_str(), &driver);
+  if (rv != APR_SUCCESS) {
+    char buf[256];
+    return Status::Unavailable("cannot load apr_dbd driver '" + driver_ + "' (" + apr_strerror(rv, buf, sizeof buf) +
+                               "); on Debian install libaprutil1-dbd-" + driver_);
+  }
+  const char* err = nullptr;
+  apr_dbd_t* handle = nullptr;
+  rv = apr_dbd_open_ex(driver, pool, params_.c_str(), &handle, &err);
+  if (rv != APR_SUCCESS || !handle) {
+    // Driver messages name the server, never the password; mask anyway.
+    return Status::Unavailable("cannot connect to " + description_ +
+                               (err && *err ? std::string(": ") + MaskSecrets(err) : std::string()));
+  }
+  conn->driver = driver;
+  conn->handle = handle;
+  conn->opaque = nullptr;
+  return Status::Ok();
+}
+
+void AprDbdConnector::Close(DbConnection* conn, bool) {
+  if (conn->handle) apr_dbd_close(conn->driver, conn->handle);
+  *conn = DbConnection();
+}
+
+}  // namespace bg

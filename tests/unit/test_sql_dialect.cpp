@@ -1,0 +1,112 @@
+#include "bg_sql_dialect.h"
+#include "test_util.h"
+
+using bg::CompileSql;
+using bg::MaskSecrets;
+using bg::SqlDialect;
+using bg::StoreConnectionParams;
+
+static void test_compile_named_parameters(void**) {
+  bg::SqlStatement s = CompileSql(
+      "UPDATE t SET a = {now} + :lease, b = :holder WHERE k = :key AND e <= {now} AND s = ({now} - :offset) {div} :every "
+      "AND x = :lease AND c = :exit_code",
+      "NOW()", "DIV", "", "");
+  assert_string_equal(s.text.c_str(),
+                      "UPDATE t SET a = NOW() + %lld, b = %s WHERE k = %s AND e <= NOW() AND s = (NOW() - %lld) DIV "
+                      "%lld AND x = %lld AND c = %d");
+  const std::vector<std::string> want = {"lease", "holder", "key", "offset", "every", "lease", "exit_code"};
+  assert_true(s.params == want);
+}
+
+static void test_compile_leaves_the_clock_alone(void**) {
+  // The clock expressions contain colons and %% that are not parameters.
+  bg::SqlStatement s = CompileSql("SELECT {now}, ':not_a_param' AS x, 'it''s :x' AS y, a::b FROM t WHERE k = :key",
+                                  "(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) DIV 1000)",
+                                  "/", "", "");
+  assert_contains(s.text, "'1970-01-01 00:00:00'");
+  assert_contains(s.text, "':not_a_param' AS x, 'it''s :x' AS y, a::b FROM t WHERE k = %s");
+  assert_int_equal(s.params.size(), 1);  // literals and :: casts hold no parameters
+  s = CompileSql("{insert_ignore} INTO t VALUES (:key){conflict}", "x", "/", "INSERT", " ON CONFLICT DO NOTHING");
+  assert_string_equal(s.text.c_str(), "INSERT INTO t VALUES (%s) ON CONFLICT DO NOTHING");
+}
+
+static void test_dialects(void**) {
+  SqlDialect d;
+  assert_false(bg::MakeSqlDialect("oracle", &d));
+  for (const char* driver : {"sqlite3", "pgsql", "mysql"}) {
+    assert_true(bg::MakeSqlDialect(driver, &d));
+    // Every statement compiled, and only known parameters.
+    for (const bg::SqlStatement* s : {&d.seed, &d.acquire, &d.acquire_readback, &d.renew, &d.release, &d.run_start,
+                                      &d.run_end, &d.run_insert, &d.run_abandoned, &d.schema_version_insert}) {
+      assert_false(s->text.empty());
+      assert_true(s->text.find("{") == std::string::npos);
+      for (const std::string& p : s->params) {
+        static const char* known[] = {"key",    "every",   "offset", "lease", "holder", "node",        "token",
+                                      "slot",   "slot_start", "started", "job", "outcome", "exit_code", "detail",
+                                      "output_tail", "version"};
+        bool ok = false;
+        for (const char* k : known) ok = ok || p == k;
+        if (!ok) fail_msg("%s: unknown parameter :%s", driver, p.c_str());
+      }
+    }
+  }
+  assert_true(bg::MakeSqlDialect("mysql", &d));
+  assert_false(d.update_returning);
+  // MySQL evaluates SET left to right: the assignment that reads the old
+  // holder and token must come before those change.
+  const std::string& a = d.acquire.text;
+  assert_true(a.find("abandoned_token = CASE WHEN holder") < a.find("token = token + 1"));
+  assert_true(a.find("token = token + 1") < a.find("holder = %s"));
+  assert_contains(a, "DIV");
+  assert_true(a.find(" / ") == std::string::npos);
+  // Every statement that matches changes a column, so affected rows do not
+  // depend on CLIENT_FOUND_ROWS.
+  assert_contains(d.renew.text, "renewals = renewals + 1");
+  assert_true(bg::MakeSqlDialect("pgsql", &d));
+  assert_true(d.needs_labels);
+  assert_contains(d.acquire.text, "clock_timestamp()");
+  assert_contains(d.seed.text, "ON CONFLICT DO NOTHING");
+  assert_true(bg::MakeSqlDialect("sqlite3", &d));
+  assert_contains(d.acquire.text, "strftime('%%s','now')");  // %% survives for apr_dbd
+}
+
+static void test_mask_secrets(void**) {
+  assert_string_equal(MaskSecrets("host=db port=5432 dbname=farm user=web password=secret").c_str(),
+                      "host=db port=5432 dbname=farm user=web password=***");
+  assert_string_equal(MaskSecrets("host=db user=web pass=secret dbname=farm").c_str(),
+                      "host=db user=web pass=*** dbname=farm");
+  assert_string_equal(MaskSecrets("password = 'sec ret\\'x' host=db").c_str(), "password = *** host=db");
+  assert_string_equal(MaskSecrets("PASSWORD=abc;host=x").c_str(), "PASSWORD=***;host=x");
+  assert_string_equal(MaskSecrets("postgresql://web:s3cr3t@db.example:5432/farm?sslmode=require").c_str(),
+                      "postgresql://web:***@db.example:5432/farm?sslmode=require");
+  assert_string_equal(MaskSecrets("postgresql://db/farm?user=web&password=s3cr3t").c_str(),
+                      "postgresql://db/farm?user=web&password=***");
+  assert_string_equal(MaskSecrets("host=db user=passive").c_str(), "host=db user=passive");
+  assert_string_equal(MaskSecrets("/var/lib/apache2/backgrounder/backgrounder.db").c_str(),
+                      "/var/lib/apache2/backgrounder/backgrounder.db");
+}
+
+static void test_connection_params(void**) {
+  std::string p = StoreConnectionParams("pgsql", "host=db dbname=farm connect_timeout=2");
+  assert_contains(p, "connect_timeout=2");
+  assert_true(p.find("connect_timeout=5") == std::string::npos);  // the operator's value stays
+  assert_contains(p, "keepalives=1");
+  assert_contains(p, "tcp_user_timeout=10000");
+  assert_contains(p, "application_name=mod_backgrounder");
+  p = StoreConnectionParams("pgsql", "postgresql://db/farm?sslmode=require");
+  assert_contains(p, "postgresql://db/farm?sslmode=require&connect_timeout=5&");
+  p = StoreConnectionParams("mysql", "host=db reconnect=1");
+  assert_string_equal(p.c_str(), "host=db reconnect=1 reconnect=0");  // the driver takes the last one
+  assert_string_equal(StoreConnectionParams("sqlite3", "/x.db").c_str(), "/x.db");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_compile_named_parameters),
+      cmocka_unit_test(test_compile_leaves_the_clock_alone),
+      cmocka_unit_test(test_dialects),
+      cmocka_unit_test(test_mask_secrets),
+      cmocka_unit_test(test_connection_params),
+  };
+  return cmocka_run_group_tests(tests, nullptr, nullptr);
+}
