@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -25,7 +26,7 @@ namespace {
 
 // Messages on the status pipe, written with single write() calls (atomic:
 // smaller than PIPE_BUF).
-enum MsgKind : int32_t { kMsgExecFailed = 1, kMsgExited = 2, kMsgForkFailed = 3 };
+enum MsgKind : int32_t { kMsgExecFailed = 1, kMsgExited = 2, kMsgForkFailed = 3, kMsgLeaseExpired = 4 };
 struct Msg {
   int32_t kind;
   int32_t value;
@@ -38,6 +39,9 @@ struct SpawnArgs {
   char* const* argv;
   char* const* envp;
   int devnull, out_w, err_w, status_w;
+  int lease_r;                // lease deadlines from the run thread (int64 ms, CLOCK_BOOTTIME)
+  int64_t lease_deadline_ms;  // the first one
+  int64_t kill_grace_ms;
   pid_t httpd_pid;
   int maxfd;  // for closing descriptors when close_range() is unavailable
   struct sigaction dfl;
@@ -70,10 +74,14 @@ void CloseRange(unsigned int first, unsigned int last, int maxfd) {
   for (unsigned int fd = first; fd <= last && fd < static_cast<unsigned int>(maxfd); ++fd) close(static_cast<int>(fd));
 }
 
-// Closes every descriptor from 3 up, except `keep`.
-void CloseAllBut(int keep, int maxfd) {
-  CloseRange(3, static_cast<unsigned int>(keep) - 1, maxfd);
-  CloseRange(static_cast<unsigned int>(keep) + 1, ~0U, maxfd);
+// Closes every descriptor from 3 up, except those in keep[0..n) (ascending).
+void CloseAllExcept(const int* keep, int n, int maxfd) {
+  unsigned int from = 3;
+  for (int i = 0; i < n; ++i) {
+    CloseRange(from, static_cast<unsigned int>(keep[i]) - 1, maxfd);
+    from = static_cast<unsigned int>(keep[i]) + 1;
+  }
+  CloseRange(from, ~0U, maxfd);
 }
 
 [[noreturn]] void JobMain(const SpawnArgs& a, pid_t keeper) {
@@ -84,7 +92,7 @@ void CloseAllBut(int keep, int maxfd) {
     WriteMsg(a.status_w, kMsgExecFailed, errno);
     _exit(127);
   }
-  CloseAllBut(a.status_w, a.maxfd);  // status_w is close-on-exec
+  CloseAllExcept(&a.status_w, 1, a.maxfd);  // status_w is close-on-exec
   // httpd ignores some signals (SIGPIPE); ignored dispositions survive exec.
   for (int sig = 1; sig < NSIG; ++sig) {
     if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &a.dfl, nullptr);
@@ -97,8 +105,9 @@ void CloseAllBut(int keep, int maxfd) {
 
 [[noreturn]] void KeeperMain(const SpawnArgs& a) {
   // Every signal is blocked here (inherited from the run thread); the keeper
-  // takes them with sigtimedwait. SIGCHLD must not be ignored, or the job
-  // would be reaped automatically and its status lost.
+  // takes them with sigtimedwait (a signalfd only wakes its poll). SIGCHLD
+  // must not be ignored, or the job would be reaped automatically and its
+  // status lost.
   sigaction(SIGCHLD, &a.dfl, nullptr);
   // Leave httpd's process group: signals httpd sends to its group (prefork's
   // killpg on restart) must reach the job only through the keeper's decision.
@@ -113,15 +122,48 @@ void CloseAllBut(int keep, int maxfd) {
     _exit(1);
   }
   setpgid(job, job);  // also done by the job itself; whichever comes first
-  CloseAllBut(a.status_w, a.maxfd);
+  int keep[2] = {a.status_w < a.lease_r ? a.status_w : a.lease_r, a.status_w < a.lease_r ? a.lease_r : a.status_w};
+  CloseAllExcept(keep, 2, a.maxfd);
+  const int sigfd = signalfd(-1, &a.keeper_waits, SFD_CLOEXEC | SFD_NONBLOCK);
+  // The lease deadline, kept here too: if the httpd child freezes (SIGSTOP,
+  // a debugger, swapping), its run thread cannot cancel the job in time, but
+  // the keeper still does, before the lease can expire in the database.
+  int64_t deadline = a.lease_deadline_ms;
+  bool lease_open = true;
+  int64_t lease_kill_at = -1;
+  bool lease_killed = false;
+  const struct timespec zero = {0, 0};
   for (;;) {
-    struct timespec ts = {1, 0};
-    siginfo_t info;
-    const int sig = sigtimedwait(&a.keeper_waits, &info, &ts);
-    if (sig == SIGTERM) {
+    const int64_t now = MonotonicMs();  // clock_gettime only: fine after fork
+    if (lease_kill_at < 0 && now >= deadline) {
+      WriteMsg(a.status_w, kMsgLeaseExpired, 0);
       kill(-job, SIGTERM);
-    } else if (sig == SIGUSR2 || sig == SIGHUP) {  // SIGHUP: the httpd child died
+      lease_kill_at = now + a.kill_grace_ms;
+    }
+    if (lease_kill_at >= 0 && !lease_killed && now >= lease_kill_at) {
       kill(-job, SIGKILL);
+      lease_killed = true;
+    }
+    int64_t wait = 1000;
+    if (lease_kill_at < 0 && deadline - now < wait) wait = deadline - now;
+    if (lease_kill_at >= 0 && !lease_killed && lease_kill_at - now < wait) wait = lease_kill_at - now;
+    if (sigfd < 0 && wait > 100) wait = 100;  // no signalfd: look at signals often
+    struct pollfd pfd[2] = {{sigfd, POLLIN, 0}, {lease_open ? a.lease_r : -1, POLLIN, 0}};
+    poll(pfd, 2, wait < 0 ? 0 : static_cast<int>(wait));
+    siginfo_t info;
+    int sig;
+    while ((sig = sigtimedwait(&a.keeper_waits, &info, &zero)) > 0) {
+      if (sig == SIGTERM) {
+        kill(-job, SIGTERM);
+      } else if (sig == SIGUSR2 || sig == SIGHUP) {  // SIGHUP: the httpd child died
+        kill(-job, SIGKILL);
+      }
+    }
+    if (lease_open && (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))) {
+      int64_t d;
+      ssize_t n;
+      while ((n = read(a.lease_r, &d, sizeof d)) == static_cast<ssize_t>(sizeof d)) deadline = d;
+      if (n == 0) lease_open = false;  // the run thread is done with it
     }
     siginfo_t si;
     memset(&si, 0, sizeof si);
@@ -197,11 +239,12 @@ RunResult CommandRunner::Run(const RunContext& ctx, RunControl* control) {
   for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
   envp.push_back(nullptr);
 
-  int out[2] = {-1, -1}, err[2] = {-1, -1}, status[2] = {-1, -1};
+  int out[2] = {-1, -1}, err[2] = {-1, -1}, status[2] = {-1, -1}, lease[2] = {-1, -1};
   const int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (devnull < 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 || pipe2(status, O_CLOEXEC) != 0) {
+  if (devnull < 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 || pipe2(status, O_CLOEXEC) != 0 ||
+      pipe2(lease, O_CLOEXEC | O_NONBLOCK) != 0) {
     const int e = errno;
-    for (int fd : {devnull, out[0], out[1], err[0], err[1], status[0], status[1]}) {
+    for (int fd : {devnull, out[0], out[1], err[0], err[1], status[0], status[1], lease[0], lease[1]}) {
       if (fd >= 0) close(fd);
     }
     res.outcome = RunOutcome::kFailure;
@@ -217,6 +260,9 @@ RunResult CommandRunner::Run(const RunContext& ctx, RunControl* control) {
   a.out_w = out[1];
   a.err_w = err[1];
   a.status_w = status[1];
+  a.lease_r = lease[0];
+  a.lease_deadline_ms = control->lease_deadline_ms();
+  a.kill_grace_ms = ctx.kill_grace_ms;
   a.httpd_pid = getpid();
   long open_max = sysconf(_SC_OPEN_MAX);
   a.maxfd = open_max > 0 && open_max < 65536 ? static_cast<int>(open_max) : 65536;
@@ -240,10 +286,13 @@ RunResult CommandRunner::Run(const RunContext& ctx, RunControl* control) {
   close(out[1]);
   close(err[1]);
   close(status[1]);
+  close(lease[0]);
+  int64_t lease_sent = a.lease_deadline_ms;  // what the keeper knows
   if (keeper < 0) {
     close(out[0]);
     close(err[0]);
     close(status[0]);
+    close(lease[1]);
     res.outcome = RunOutcome::kFailure;
     res.detail = std::string("cannot fork: ") + strerror(fork_errno);
     return res;
@@ -275,6 +324,11 @@ RunResult CommandRunner::Run(const RunContext& ctx, RunControl* control) {
 
   while (fds[0] >= 0 || fds[1] >= 0 || fds[2] >= 0) {
     const int64_t now = MonotonicMs();
+    // Pass renewed lease deadlines on to the keeper.
+    const int64_t deadline = control->lease_deadline_ms();
+    if (deadline != lease_sent && write(lease[1], &deadline, sizeof deadline) == static_cast<ssize_t>(sizeof deadline)) {
+      lease_sent = deadline;
+    }
     // Decide whether to cancel, or to make a cancellation harder.
     const CancelReason reason = control->cancel_reason();
     RunOutcome want = RunOutcome::kRunning;
@@ -365,6 +419,13 @@ RunResult CommandRunner::Run(const RunContext& ctx, RunControl* control) {
           msglen -= sizeof m;
           if (m.kind == kMsgExecFailed) exec_errno = m.value;
           if (m.kind == kMsgForkFailed) spawn_errno = m.value;
+          if (m.kind == kMsgLeaseExpired && cancel_outcome == RunOutcome::kRunning) {
+            // The keeper saw the lease deadline pass (this thread may have been
+            // frozen) and sent SIGTERM; it sends SIGKILL after the grace itself.
+            cancel_outcome = RunOutcome::kLeaseLost;
+            term_at = MonotonicMs();
+            kill_at = term_at + ctx.kill_grace_ms;
+          }
           if (m.kind == kMsgExited) {
             have_status = true;
             wait_status = m.value;
@@ -380,6 +441,7 @@ RunResult CommandRunner::Run(const RunContext& ctx, RunControl* control) {
   for (int fd : fds) {
     if (fd >= 0) close(fd);
   }
+  close(lease[1]);
   while (waitpid(keeper, nullptr, 0) < 0 && errno == EINTR) {
   }
   output.Finish();

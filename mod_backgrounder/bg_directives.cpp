@@ -26,16 +26,26 @@ Status Words(const char* directive, std::string_view args, size_t min, size_t ma
 Status ParseStoreDirective(std::string_view args, StoreSpec* store) {
   std::vector<std::string> w;
   Status st = Words("BackgrounderStore", args, 1, 2,
-                    "a driver and its parameters, e.g. BackgrounderStore sqlite3 "
-                    "/var/lib/apache2/backgrounder/backgrounder.db",
-                    &w);
+                    "a driver and its parameters: sqlite3 FILE, pgsql \"CONNINFO\", mysql \"PARAMS\" or dbd", &w);
   if (!st.ok()) return st;
-  if (w[0] != "sqlite3") {
-    return Status::Error("BackgrounderStore: unknown driver '" + w[0] + "' (accepted: sqlite3)");
+  const std::string& driver = w[0];
+  if (driver != "sqlite3" && driver != "pgsql" && driver != "mysql" && driver != "dbd") {
+    return Status::Error("BackgrounderStore: unknown driver '" + driver + "' (accepted: sqlite3, pgsql, mysql, dbd)");
   }
-  if (w.size() == 2 && w[1].empty()) return Status::Error("BackgrounderStore sqlite3: the database path is empty");
-  store->driver = w[0];
-  store->params = w.size() == 2 ? w[1] : std::string();
+  const bool has_params = w.size() == 2;
+  if (driver == "dbd" && has_params) {
+    return Status::Error("BackgrounderStore dbd takes no parameters: it uses mod_dbd's DBDriver and DBDParams");
+  }
+  if ((driver == "pgsql" || driver == "mysql") && (!has_params || w[1].empty())) {
+    return Status::Error("BackgrounderStore " + driver + " needs connection parameters, e.g. " +
+                         (driver == "pgsql" ? "BackgrounderStore pgsql \"host=db1 dbname=farm user=web password=...\""
+                                            : "BackgrounderStore mysql \"host=db1 dbname=farm user=web pass=...\""));
+  }
+  if (driver == "sqlite3" && has_params && w[1].empty()) {
+    return Status::Error("BackgrounderStore sqlite3: the database path is empty");
+  }
+  store->driver = driver;
+  store->params = has_params ? w[1] : std::string();
   return Status::Ok();
 }
 

@@ -17,8 +17,11 @@ constexpr int64_t kDefaultLeaseMs = 30000;
 constexpr int64_t kMinLeaseMs = 3000;
 constexpr int64_t kMaxLeaseMs = 3600 * 1000;
 
-// BackgrounderStore DRIVER [PARAMS]. Accepted drivers: sqlite3 (PARAMS: the
-// database file; empty means the default).
+// BackgrounderStore DRIVER [PARAMS]:
+//   sqlite3 [FILE]       (the default; no FILE: the default file)
+//   pgsql "CONNINFO"     (libpq's key=value string or a postgresql:// URI)
+//   mysql "PARAMS"       (apr_dbd's mysql keys: host port dbname user pass ...)
+//   dbd                  (connections from mod_dbd's DBDriver/DBDParams)
 struct StoreSpec {
   std::string driver;
   std::string params;

@@ -8,8 +8,8 @@
 namespace bg {
 namespace {
 
-constexpr const char* kKeys[] = {"every", "timeout", "offset", "run"};
-constexpr const char kAcceptedKeys[] = "every, timeout, offset, run";
+constexpr const char* kKeys[] = {"every", "timeout", "offset", "scope", "run"};
+constexpr const char kAcceptedKeys[] = "every, timeout, offset, scope, run";
 constexpr const char kExample[] =
     "e.g. BackgrounderJob purge every=5m timeout=1m run=\"/usr/local/bin/purge --old 7d\"";
 
@@ -59,6 +59,10 @@ Status ValidateJobName(std::string_view name) {
                        std::to_string(kMaxJobNameLength) + " characters of A-Z a-z 0-9 . _ -");
 }
 
+std::string LeaseKey(const JobSpec& spec, const std::string& node) {
+  return spec.scope == JobScope::kServer ? spec.name + "@" + node : spec.name;
+}
+
 Status ParseJobSpec(std::string_view args, JobSpec* spec) {
   *spec = JobSpec();
   std::vector<KeyValue> kvs;
@@ -76,7 +80,7 @@ Status ParseJobSpec(std::string_view args, JobSpec* spec) {
   spec->name = kvs[0].value;
   const std::string& job = spec->name;
 
-  bool have_every = false, have_timeout = false, have_offset = false, have_run = false;
+  bool have_every = false, have_timeout = false, have_offset = false, have_scope = false, have_run = false;
   for (size_t i = 1; i < kvs.size(); ++i) {
     const KeyValue& kv = kvs[i];
     if (!kv.has_equals) {
@@ -91,6 +95,7 @@ Status ParseJobSpec(std::string_view args, JobSpec* spec) {
     if (kv.key == "every") seen = &have_every;
     else if (kv.key == "timeout") seen = &have_timeout;
     else if (kv.key == "offset") seen = &have_offset;
+    else if (kv.key == "scope") seen = &have_scope;
     else if (kv.key == "run") seen = &have_run;
     else return Status::Error(UnknownKey(job, kv.key));
     if (*seen) return Status::Error("job '" + job + "': key '" + kv.key + "' is given twice");
@@ -113,6 +118,16 @@ Status ParseJobSpec(std::string_view args, JobSpec* spec) {
     } else if (kv.key == "offset") {
       st = ParsePositiveDuration(job, "offset", kv.value, &spec->offset_ms);
       if (!st.ok()) return st;
+    } else if (kv.key == "scope") {
+      if (kv.value == "farm") {
+        spec->scope = JobScope::kFarm;
+      } else if (kv.value == "server") {
+        spec->scope = JobScope::kServer;
+      } else {
+        return Status::Error("job '" + job + "': scope=" + kv.value +
+                             " is not a scope (accepted: farm, once per slot across all servers sharing the store; "
+                             "server, once per slot on each server)");
+      }
     } else {  // run
       spec->run = kv.value;
       st = SplitWords(kv.value, &spec->argv);

@@ -45,12 +45,14 @@ class RunControl {
 
   // Monotonic time after which the runner must treat the lease as lost and
   // cancel itself, even if the scheduler thread is stuck in a database call.
-  void set_lease_deadline_ms(int64_t t) { lease_deadline_ms_.store(t); }
+  // Setting it wakes the runner (which passes it on to the job's keeper).
+  void set_lease_deadline_ms(int64_t t);
   int64_t lease_deadline_ms() const { return lease_deadline_ms_.load(); }
 
   int wake_fd() const { return wake_fd_; }
 
  private:
+  void Wake();
   const int wake_fd_;
   std::atomic<int> reason_{0};
   std::atomic<int64_t> lease_deadline_ms_{INT64_MAX};

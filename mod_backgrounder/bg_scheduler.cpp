@@ -93,7 +93,7 @@ Scheduler::Scheduler(Env* env, LeaseStore* store, RunExecutor* executor, Logger*
     : env_(env), store_(store), executor_(executor), log_(log), stop_(stop), options_(std::move(options)) {
   for (JobSpec& spec : jobs) {
     auto job = std::make_unique<Job>();
-    job->key = spec.name;
+    job->key = LeaseKey(spec, options_.node);
     job->spec = std::move(spec);
     jobs_.push_back(std::move(job));
   }

@@ -62,7 +62,7 @@ ChildIdentity ChildUser() {
 
 const char* StoreWhere(const ServerConfig* conf, apr_pool_t* p) {
   if (conf->store_where) return apr_pstrcat(p, "BackgrounderStore at ", conf->store_where, nullptr);
-  return "BackgrounderStore (default " BG_DEFAULT_STORE_PATH ")";
+  return "BackgrounderStore (default sqlite3 " BG_DEFAULT_STORE_PATH ")";
 }
 
 int PreConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t*) {
@@ -75,11 +75,32 @@ int PreConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t*) {
 }
 
 // Read-only checks that also run for `apachectl configtest`.
+Status CheckStore(const ServerConfig* conf, apr_pool_t* ptemp) {
+  const std::string driver = StoreDriver(conf);
+  if (driver == "sqlite3") return CheckSqliteLocation(StorePath(conf), ChildUser());
+  if (driver == "dbd") {
+    if (!ap_find_linked_module("mod_dbd.c")) {
+      return Status::Error("BackgrounderStore dbd needs mod_dbd: LoadModule dbd_module, then DBDriver and DBDParams "
+                           "in the main server");
+    }
+    return Status::Ok();
+  }
+  // pgsql, mysql: is apr-util's driver installed? (No connection is made
+  // here: a database that is down must not stop httpd from starting.)
+  const apr_dbd_driver_t* d = nullptr;
+  apr_status_t rv = apr_dbd_get_driver(ptemp, driver.c_str(), &d);
+  if (rv != APR_SUCCESS) {
+    return Status::Error("apr-util's " + driver + " driver cannot be loaded; on Debian: apt-get install "
+                         "libaprutil1-dbd-" + driver);
+  }
+  return Status::Ok();
+}
+
 int CheckConfig(apr_pool_t*, apr_pool_t*, apr_pool_t* ptemp, server_rec* s) {
   try {
     ServerConfig* conf = GetServerConfig(s);
     if (conf->jobs->jobs().empty() && !conf->store_where) return OK;
-    Status st = CheckSqliteLocation(StorePath(conf), ChildUser());
+    Status st = CheckStore(conf, ptemp);
     if (!st.ok()) {
       ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr, "%s: %s", StoreWhere(conf, ptemp),
                    st.message().c_str());
@@ -93,25 +114,27 @@ int CheckConfig(apr_pool_t*, apr_pool_t*, apr_pool_t* ptemp, server_rec* s) {
 }
 
 // In the parent, on every start and restart (not on the first of the two
-// configuration passes): create the store's directory and file for the
-// children, create or check the tables, create the scheduler lock file.
-// Failures here are logged but do not stop httpd from serving: jobs simply do
-// not run until the store works, and the children keep retrying.
+// configuration passes): for SQLite, create the store's directory and file
+// for the children and create or check the tables; for every store, create
+// the scheduler lock file. Network stores are left to the children (a
+// database that is down must not delay start-up). Failures are logged but do
+// not stop httpd from serving: jobs do not run until the store works, and
+// the children keep retrying.
 int PostConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s) {
   if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) return OK;
   try {
     ServerConfig* conf = GetServerConfig(s);
     conf->lock_path = ap_runtime_dir_relative(pconf, "backgrounder-scheduler.lock");
     if (conf->jobs->jobs().empty()) return OK;
-    const char* path = StorePath(conf);
-    Status st = PrepareSqliteLocation(path, ChildUser());
-    if (st.ok()) {
-      st = SqlLeaseStore::Open(ptemp, "sqlite3", path)->EnsureSchema();
-    }
-    if (!st.ok()) {
-      ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
-                   "%s: %s; no job will run until this is fixed (httpd keeps serving requests)",
-                   StoreWhere(conf, ptemp), st.message().c_str());
+    if (std::string(StoreDriver(conf)) == "sqlite3") {
+      const char* path = StorePath(conf);
+      Status st = PrepareSqliteLocation(path, ChildUser());
+      if (st.ok()) st = SqlLeaseStore::Open(ptemp, "sqlite3", path)->EnsureSchema();
+      if (!st.ok()) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                     "%s: %s; no job will run until this is fixed (httpd keeps serving requests)",
+                     StoreWhere(conf, ptemp), st.message().c_str());
+      }
     }
     int fd = open(conf->lock_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
@@ -120,8 +143,10 @@ int PostConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s)
     } else {
       close(fd);
     }
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "mod_backgrounder: %" APR_SIZE_T_FMT " job(s), store sqlite3:%s, node %s, lease %s",
-                 conf->jobs->jobs().size(), path, NodeName(conf, ptemp), FormatDuration(LeaseMs(conf)).c_str());
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
+                 "mod_backgrounder: %" APR_SIZE_T_FMT " job(s), store %s, node %s, lease %s",
+                 conf->jobs->jobs().size(), StoreDescription(conf).c_str(), NodeName(conf, ptemp),
+                 FormatDuration(LeaseMs(conf)).c_str());
   } catch (...) {
     ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "mod_backgrounder: internal error in post_config");
   }

@@ -7,10 +7,12 @@
 #include <http_config.h>
 #include <http_log.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "bg_directives.h"
+#include "bg_lease_store.h"
 #include "bg_logger.h"
 
 extern "C" module AP_MODULE_DECLARE_DATA backgrounder_module;
@@ -19,8 +21,9 @@ namespace bg {
 
 // Server configuration (main server only: every directive is global).
 struct ServerConfig {
-  const char* store_driver = nullptr;  // "sqlite3"; null: default
-  const char* store_path = nullptr;    // absolute; null: default
+  const char* store_driver = nullptr;  // sqlite3, pgsql, mysql, dbd; null: sqlite3
+  const char* store_path = nullptr;    // sqlite3: absolute; null: default
+  const char* store_params = nullptr;  // pgsql, mysql: connection parameters (with secrets)
   const char* store_where = nullptr;   // "line N of FILE" of BackgrounderStore
   const char* node = nullptr;          // null: host name
   apr_int64_t lease_ms = 0;            // 0: default
@@ -29,6 +32,7 @@ struct ServerConfig {
 };
 
 ServerConfig* GetServerConfig(server_rec* s);
+const char* StoreDriver(const ServerConfig* conf);
 const char* StorePath(const ServerConfig* conf);
 const char* NodeName(const ServerConfig* conf, apr_pool_t* p);
 apr_int64_t LeaseMs(const ServerConfig* conf);
@@ -46,6 +50,11 @@ class HttpdLogger final : public Logger {
  private:
   server_rec* const s_;
 };
+
+// The store the configuration asks for (mod_backgrounder_store.cpp), and how
+// to name it in messages (no password).
+std::unique_ptr<LeaseStore> MakeStore(apr_pool_t* pool, server_rec* s, const ServerConfig* conf, std::string* error);
+std::string StoreDescription(const ServerConfig* conf);
 
 // Child lifecycle (mod_backgrounder_child.cpp).
 void ChildInit(apr_pool_t* pchild, server_rec* s);

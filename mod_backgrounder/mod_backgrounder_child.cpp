@@ -28,7 +28,6 @@
 #include "bg_command_job.h"
 #include "bg_env.h"
 #include "bg_scheduler.h"
-#include "bg_sql_store.h"
 #include "bg_thread_executor.h"
 #include "mod_backgrounder.h"
 
@@ -92,7 +91,7 @@ const char* WhyText(int why) {
 class ChildContext {
  public:
   ChildContext(server_rec* s, const ServerConfig* conf, apr_pool_t* pchild, Env* env)
-      : s_(s), logger_(s), env_(env), stop_(env), role_(conf->lock_path ? conf->lock_path : ""), jobs_(conf->jobs->jobs()) {
+      : s_(s), conf_(conf), logger_(s), env_(env), stop_(env), role_(conf->lock_path ? conf->lock_path : ""), jobs_(conf->jobs->jobs()) {
     int threaded = 0;
     forked_mpm_ = ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded) == APR_SUCCESS && threaded == AP_MPMQ_NOT_SUPPORTED;
     int generation = 0;
@@ -102,7 +101,6 @@ class ChildContext {
     options_.lease_ms = LeaseMs(conf);
     options_.holder_prefix =
         options_.node + ":" + std::to_string(getpid()) + ":" + std::to_string(generation);
-    store_path_ = StorePath(conf);
   }
   ~ChildContext() {
     if (done_fd_ >= 0) close(done_fd_);
@@ -221,7 +219,12 @@ class ChildContext {
   void Active(apr_pool_t* pool) {
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s_, "mod_backgrounder: this child (pid %ld) is the active scheduler",
                  static_cast<long>(getpid()));
-    std::unique_ptr<SqlLeaseStore> store = SqlLeaseStore::Open(pool, "sqlite3", store_path_);
+    std::string error;
+    std::unique_ptr<LeaseStore> store = MakeStore(pool, s_, conf_, &error);
+    if (!store) {
+      ap_log_error(APLOG_MARK, APLOG_ERR, 0, s_, "mod_backgrounder: %s; no job will run", error.c_str());
+      return;
+    }
     CommandRunner runner(&logger_, CommandRunnerOptions());
     ThreadExecutor executor(env_, &runner, &logger_);
     SchedulerOptions options = options_;
@@ -234,13 +237,13 @@ class ChildContext {
   }
 
   server_rec* const s_;
+  const ServerConfig* const conf_;  // lives in pconf, as long as the child
   HttpdLogger logger_;
   Env* const env_;  // owned
   StopFlag stop_;
   FlockActiveRole role_;
   const std::vector<JobSpec> jobs_;
   SchedulerOptions options_;
-  std::string store_path_;
   bool forked_mpm_ = false;
   ap_generation_t generation_ = 0;
   std::atomic<int> why_{kWhyUnknown};

@@ -49,7 +49,10 @@ const char* SetStore(cmd_parms* cmd, void*, const char* args) {
     ServerConfig* conf = GetServerConfig(cmd->server);
     conf->store_driver = apr_pstrdup(cmd->pool, store.driver.c_str());
     conf->store_path = nullptr;
-    if (!store.params.empty()) {
+    conf->store_params = nullptr;
+    if (store.driver != "sqlite3") {
+      conf->store_params = apr_pstrdup(cmd->pool, store.params.c_str());
+    } else if (!store.params.empty()) {
       const char* path = ap_server_root_relative(cmd->pool, store.params.c_str());
       if (!path) {
         return apr_pstrcat(cmd->pool, "BackgrounderStore sqlite3: invalid path '", store.params.c_str(), "'", nullptr);
@@ -104,6 +107,8 @@ ServerConfig* GetServerConfig(server_rec* s) {
   return static_cast<ServerConfig*>(ap_get_module_config(s->module_config, &backgrounder_module));
 }
 
+const char* StoreDriver(const ServerConfig* conf) { return conf->store_driver ? conf->store_driver : "sqlite3"; }
+
 const char* StorePath(const ServerConfig* conf) { return conf->store_path ? conf->store_path : BG_DEFAULT_STORE_PATH; }
 
 const char* NodeName(const ServerConfig* conf, apr_pool_t* p) {
@@ -137,13 +142,15 @@ cmd_func RawArgs(const char* (*fn)(cmd_parms*, void*, const char*)) {
 
 const command_rec kDirectives[] = {
     AP_INIT_RAW_ARGS("BackgrounderStore", RawArgs(SetStore), nullptr, RSRC_CONF,
-                     "Where leases and run history live: sqlite3 PATH (default " BG_DEFAULT_STORE_PATH ")"),
+                     "Where leases and run history live: sqlite3 FILE (default " BG_DEFAULT_STORE_PATH
+                     "), pgsql \"CONNINFO\", mysql \"PARAMS\" or dbd (mod_dbd's)"),
     AP_INIT_RAW_ARGS("BackgrounderNode", RawArgs(SetNode), nullptr, RSRC_CONF,
                      "This server's name in leases and run history (default: the host name)"),
     AP_INIT_RAW_ARGS("BackgrounderLease", RawArgs(SetLease), nullptr, RSRC_CONF,
                      "Lease length, renewed every lease/3 (default 30s, at least 3s)"),
     AP_INIT_RAW_ARGS("BackgrounderJob", RawArgs(AddJob), nullptr, RSRC_CONF,
-                     "A recurring job: NAME every=DURATION [timeout=DURATION] [offset=DURATION] run=\"COMMAND\""),
+                     "A recurring job: NAME every=DURATION [timeout=DURATION] [offset=DURATION] [scope=farm|server] "
+                     "run=\"COMMAND\""),
     {nullptr, {nullptr}, nullptr, 0, RAW_ARGS, nullptr}};
 
 }  // namespace bg

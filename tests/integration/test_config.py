@@ -12,7 +12,7 @@ GOOD_JOB = 'ok every=1s run="/bin/true"'
 DIRECTIVE_ERRORS = [
     ("unknown-key", ['x evry=1s run="/bin/true"'], [], "evry=",
      ["BackgrounderJob: unknown key 'evry' in job 'x' (did you mean 'every'?); "
-      "accepted keys are every, timeout, offset, run"]),
+      "accepted keys are every, timeout, offset, scope, run"]),
     ("bad-duration", ['x every=five run="/bin/true"'], [], "every=five",
      ["invalid duration 'five'"]),
     ("zero-interval", ['x every=0 run="/bin/true"'], [], "every=0",
@@ -43,8 +43,14 @@ DIRECTIVE_ERRORS = [
      ["httpd does not allow comments after a directive"]),
     ("bad-node", [GOOD_JOB], ["BackgrounderNode web/1"], "BackgrounderNode web/1",
      ["invalid node name 'web/1'"]),
-    ("unknown-driver", [GOOD_JOB], ["BackgrounderStore mysql host=db"], "BackgrounderStore mysql",
-     ["BackgrounderStore: unknown driver 'mysql' (accepted: sqlite3)"]),
+    ("unknown-driver", [GOOD_JOB], ["BackgrounderStore oracle host=db"], "BackgrounderStore oracle",
+     ["BackgrounderStore: unknown driver 'oracle' (accepted: sqlite3, pgsql, mysql, dbd)"]),
+    ("store-params-missing", [GOOD_JOB], ["BackgrounderStore pgsql"], "BackgrounderStore pgsql",
+     ["BackgrounderStore pgsql needs connection parameters"]),
+    ("store-unquoted-params", [GOOD_JOB], ["BackgrounderStore mysql host=db dbname=farm"], "BackgrounderStore mysql",
+     ["BackgrounderStore takes a driver and its parameters"]),
+    ("bad-scope", ['x every=1s scope=cluster run="/bin/true"'], [], "scope=cluster",
+     ["scope=cluster is not a scope (accepted: farm,"]),
     ("in-virtualhost", [], ["<VirtualHost 127.0.0.1:80>", 'BackgrounderJob v every=1s run="/bin/true"',
                             "</VirtualHost>"], "BackgrounderJob v",
      ["BackgrounderJob cannot occur within <VirtualHost> section"]),
@@ -128,3 +134,27 @@ def test_configtest_creates_nothing(httpd_factory):
     r = inst.configtest()
     assert r.returncode == 0, r.stdout + r.stderr
     assert not os.path.exists(inst.state_dir), "apache2 -t created the store directory"
+
+
+def test_store_dbd_needs_mod_dbd(httpd_factory):
+    inst = httpd_factory(jobs=[GOOD_JOB], store=False, extra=["BackgrounderStore dbd"])
+    r = inst.configtest()
+    assert r.returncode != 0, r.stdout + r.stderr
+    line = inst.conf_line("BackgrounderStore dbd")
+    assert "BackgrounderStore at line %d of %s: BackgrounderStore dbd needs mod_dbd" % (line, inst.conf) in r.stderr, \
+        r.stderr
+
+
+@pytest.mark.parametrize("driver", ["pgsql", "mysql"])
+def test_network_store_configtest_does_not_connect(httpd_factory, driver):
+    """configtest checks that apr-util's driver is there, but does not
+    connect: nothing listens on port 1, and a database that is down must not
+    stop httpd from starting."""
+    pw = "password" if driver == "pgsql" else "pass"
+    inst = httpd_factory(jobs=[GOOD_JOB, 'local every=1m scope=server run="/bin/true"'], store=False,
+                         extra=['BackgrounderStore %s "host=127.0.0.1 port=1 dbname=farm user=web %s=hunter2"'
+                                % (driver, pw)])
+    r = inst.configtest()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "Syntax OK" in r.stdout + r.stderr
+    assert "hunter2" not in r.stdout + r.stderr

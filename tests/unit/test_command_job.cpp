@@ -323,6 +323,51 @@ static void test_job_dies_with_httpd_child(void** state) {
   assert_true(GoneWithin(grand, 2000));
 }
 
+// The httpd child freezes (SIGSTOP) while its job runs: its run thread can no
+// longer act, but the keeper cancels the job at the lease deadline, so the
+// job is gone before another server could take the lease over.
+static void test_keeper_enforces_lease_while_httpd_child_is_frozen(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  const std::string jobpid = f->dir + "/job", grandpid = f->dir + "/grand";
+  const std::string script = Script(f, "frozen.sh", "sleep 300 &\necho $! > " + grandpid + "\necho $$ > " + jobpid +
+                                                        "\nwhile :; do sleep 1; done\n");
+  int result_pipe[2];
+  assert_int_equal(pipe(result_pipe), 0);
+  const int64_t deadline = bg::MonotonicMs() + 1500;
+  pid_t child = fork();
+  if (child == 0) {
+    close(result_pipe[0]);
+    testutil::CaptureLogger log;
+    JobSpec spec = Spec("frozen", {script}, 60000);
+    RunControl control;
+    control.set_lease_deadline_ms(deadline);
+    CommandRunner runner(&log, CommandRunnerOptions());
+    RunContext ctx = Ctx(&spec);  // kill grace 500 ms
+    RunResult r = runner.Run(ctx, &control);
+    int outcome = static_cast<int>(r.outcome);
+    if (write(result_pipe[1], &outcome, sizeof outcome) != sizeof outcome) _exit(1);
+    _exit(0);
+  }
+  close(result_pipe[1]);
+  for (int i = 0; i < 300 && (testutil::ReadFile(jobpid).empty() || testutil::ReadFile(grandpid).empty()); ++i) {
+    usleep(10000);
+  }
+  const pid_t job = ReadPid(jobpid), grand = ReadPid(grandpid);
+  assert_true(job > 0 && grand > 0);
+  kill(child, SIGSTOP);  // the run thread stops with its process
+  // Gone within the deadline plus the grace (SIGTERM is enough for sh), with
+  // a generous margin for a loaded machine.
+  assert_true(GoneWithin(job, 1500 + 500 + 1500));
+  assert_true(GoneWithin(grand, 1000));
+  assert_true(bg::MonotonicMs() >= deadline);  // not before the deadline, either
+  kill(child, SIGCONT);
+  int outcome = -1;
+  assert_int_equal(read(result_pipe[0], &outcome, sizeof outcome), sizeof outcome);
+  close(result_pipe[0]);
+  waitpid(child, nullptr, 0);
+  assert_int_equal(outcome, static_cast<int>(RunOutcome::kLeaseLost));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_success_output_and_environment, Setup, Teardown),
@@ -337,6 +382,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_stdin_fds_and_signals, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_output_limit, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_job_dies_with_httpd_child, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_keeper_enforces_lease_while_httpd_child_is_frozen, Setup, Teardown),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -15,7 +15,19 @@ static void test_store(void**) {
   assert_ok(bg::ParseStoreDirective("sqlite3", &s));
   assert_string_equal(s.params.c_str(), "");
   assert_error_contains(bg::ParseStoreDirective("redis localhost", &s),
-                        "BackgrounderStore: unknown driver 'redis' (accepted: sqlite3)");
+                        "BackgrounderStore: unknown driver 'redis' (accepted: sqlite3, pgsql, mysql, dbd)");
+  assert_ok(bg::ParseStoreDirective("pgsql \"host=127.0.0.1 port=5432 dbname=farm user=web password=secret\"", &s));
+  assert_string_equal(s.driver.c_str(), "pgsql");
+  assert_string_equal(s.params.c_str(), "host=127.0.0.1 port=5432 dbname=farm user=web password=secret");
+  assert_ok(bg::ParseStoreDirective("mysql 'host=db dbname=farm user=web pass=secret'", &s));
+  assert_string_equal(s.driver.c_str(), "mysql");
+  assert_ok(bg::ParseStoreDirective("dbd", &s));
+  assert_string_equal(s.driver.c_str(), "dbd");
+  assert_string_equal(s.params.c_str(), "");
+  assert_error_contains(bg::ParseStoreDirective("pgsql", &s), "BackgrounderStore pgsql needs connection parameters");
+  assert_error_contains(bg::ParseStoreDirective("mysql \"\"", &s), "BackgrounderStore mysql needs connection parameters");
+  assert_error_contains(bg::ParseStoreDirective("dbd x", &s), "BackgrounderStore dbd takes no parameters");
+  assert_error_contains(bg::ParseStoreDirective("pgsql host=db dbname=farm", &s), "BackgrounderStore takes");
   assert_error_contains(bg::ParseStoreDirective("", &s), "BackgrounderStore takes a driver and its parameters");
   assert_error_contains(bg::ParseStoreDirective("sqlite3 a b", &s), "BackgrounderStore takes");
   assert_error_contains(bg::ParseStoreDirective("sqlite3 \"\"", &s), "the database path is empty");

@@ -39,6 +39,19 @@ static void test_defaults(void**) {
   assert_int_equal(s.every_ms, 2000);
 }
 
+static void test_scope(void**) {
+  JobSpec s = Parse("j every=1m run=/bin/true");
+  assert_true(s.scope == bg::JobScope::kFarm);
+  assert_string_equal(bg::LeaseKey(s, "web-1").c_str(), "j");
+  s = Parse("j every=1m scope=server run=/bin/true");
+  assert_true(s.scope == bg::JobScope::kServer);
+  assert_string_equal(bg::LeaseKey(s, "web-1").c_str(), "j@web-1");
+  s = Parse("j every=1m scope=farm run=/bin/true");
+  assert_true(s.scope == bg::JobScope::kFarm);
+  assert_contains(Error("j every=1m scope=cluster run=/bin/true"), "scope=cluster is not a scope (accepted: farm,");
+  assert_contains(Error("j every=1m scop=farm run=/bin/true"), "did you mean 'scope'?");
+}
+
 static void test_names(void**) {
   assert_ok(bg::ValidateJobName("a"));
   assert_ok(bg::ValidateJobName("Cache.warm_2-x"));
@@ -63,7 +76,7 @@ static void test_unknown_and_duplicate_keys(void**) {
   std::string e = Error("j evry=5m run=/bin/true");
   assert_contains(e, "unknown key 'evry' in job 'j'");
   assert_contains(e, "did you mean 'every'?");
-  assert_contains(e, "accepted keys are every, timeout, offset, run");
+  assert_contains(e, "accepted keys are every, timeout, offset, scope, run");
   e = Error("j every=5m run=/bin/true colour=blue");
   assert_contains(e, "unknown key 'colour'");
   assert_true(e.find("did you mean") == std::string::npos);
@@ -93,7 +106,7 @@ static void test_quoting_errors(void**) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_full_spec),     cmocka_unit_test(test_defaults),
+      cmocka_unit_test(test_full_spec),     cmocka_unit_test(test_defaults), cmocka_unit_test(test_scope),
       cmocka_unit_test(test_names),         cmocka_unit_test(test_missing_parts),
       cmocka_unit_test(test_unknown_and_duplicate_keys), cmocka_unit_test(test_bad_durations),
       cmocka_unit_test(test_quoting_errors),

@@ -1,0 +1,79 @@
+// Which LeaseStore the configuration asks for, and BackgrounderStore dbd's
+// connector, which borrows connections from mod_dbd.
+#include <apr_dbd.h>
+#include <apr_optional.h>
+#include <apr_strings.h>
+#include <http_main.h>
+
+extern "C" {  // mod_dbd.h has no C++ guards
+#include <mod_dbd.h>
+}
+
+#include <memory>
+
+#include "bg_sql_dialect.h"
+#include "bg_sql_store.h"
+#include "mod_backgrounder.h"
+
+APLOG_USE_MODULE(backgrounder);
+
+namespace bg {
+namespace {
+
+// One connection from mod_dbd's per-child pool (DBDPersist on) or a
+// connection of its own (DBDPersist off), given back with ap_dbd_close. The
+// store keeps it while it is the active scheduler: one connection fewer for
+// requests in that child (see DBDMax).
+class ModDbdConnector final : public DbConnector {
+ public:
+  ModDbdConnector(server_rec* s, APR_OPTIONAL_FN_TYPE(ap_dbd_open) * open,
+                  APR_OPTIONAL_FN_TYPE(ap_dbd_close) * close)
+      : s_(s), open_(open), close_(close), description_("mod_dbd's connection (DBDriver/DBDParams)") {}
+
+  Status Open(apr_pool_t* pool, DbConnection* conn) override {
+    ap_dbd_t* dbd = open_(pool, s_);
+    if (!dbd) return Status::Unavailable("mod_dbd gave no connection (its own messages say why)");
+    conn->driver = dbd->driver;
+    conn->handle = dbd->handle;
+    conn->opaque = dbd;
+    return Status::Ok();
+  }
+  void Close(DbConnection* conn, bool) override {
+    if (conn->opaque) close_(s_, static_cast<ap_dbd_t*>(conn->opaque));
+    *conn = DbConnection();
+  }
+  const std::string& description() const override { return description_; }
+  bool reuses_connections() const override { return true; }
+
+ private:
+  server_rec* const s_;
+  APR_OPTIONAL_FN_TYPE(ap_dbd_open) * const open_;
+  APR_OPTIONAL_FN_TYPE(ap_dbd_close) * const close_;
+  const std::string description_;
+};
+
+}  // namespace
+
+std::string StoreDescription(const ServerConfig* conf) {
+  const std::string driver = StoreDriver(conf);
+  if (driver == "sqlite3") return "sqlite3:" + std::string(StorePath(conf));
+  if (driver == "dbd") return "mod_dbd's connection";
+  return driver + ":" + MaskSecrets(conf->store_params ? conf->store_params : "");
+}
+
+std::unique_ptr<LeaseStore> MakeStore(apr_pool_t* pool, server_rec* s, const ServerConfig* conf, std::string* error) {
+  const std::string driver = StoreDriver(conf);
+  if (driver == "sqlite3") return SqlLeaseStore::Open(pool, "sqlite3", StorePath(conf));
+  if (driver == "dbd") {
+    auto open = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
+    auto close = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
+    if (!open || !close) {
+      *error = "BackgrounderStore dbd needs mod_dbd (LoadModule dbd_module)";
+      return nullptr;
+    }
+    return std::make_unique<SqlLeaseStore>(pool, std::make_unique<ModDbdConnector>(s, open, close));
+  }
+  return SqlLeaseStore::Open(pool, driver, conf->store_params ? conf->store_params : "");
+}
+
+}  // namespace bg
