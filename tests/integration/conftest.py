@@ -318,6 +318,7 @@ class HttpdInstance:
     def start(self, timeout=20):
         self.write_config()
         env = dict(os.environ)
+        env.update(getattr(self, "env_extra", None) or {})  # e.g. libfaketime for this server only
         env[MARKER_VAR] = self.root
         self.started = True
         r = self._ctl("-k", "start", env=env)
@@ -620,3 +621,29 @@ class ModuleInstance:
                 print("teardown killed leftover processes of %s: %s" % (inst.root, leftovers))
             if not failed:
                 inst.cleanup_files()
+
+
+# --------------------------------------------------------------------------
+# Database servers for the farm tests (started once per session, on demand)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    from dbservers import PostgresServer
+    with PostgresServer() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def mariadb_server():
+    from dbservers import MariaDBServer
+    # A session time zone other than UTC: the store's clock must not care.
+    with MariaDBServer(extra_conf="default-time-zone = '+05:00'") as server:
+        yield server
+
+
+def db_server_for(request, driver):
+    return request.getfixturevalue("pg_server" if driver == "pgsql" else "mariadb_server")
+
+
+BUILDDIR = os.environ.get("BG_BUILDDIR") or os.path.join(REPO, "build")

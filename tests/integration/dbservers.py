@@ -81,12 +81,14 @@ class _Server:
         self.stop()
         shutil.rmtree(self.base, ignore_errors=True)
 
+    stop_signal = signal.SIGTERM
+
     def stop(self, timeout=30):
-        """Stops the server (SIGTERM, then SIGKILL) and waits for it, by pid."""
+        """Stops the server (its fast shutdown, then SIGKILL) and waits for it, by pid."""
         if not self.pid or not _alive(self.pid):
             self.pid = None
             return
-        os.kill(self.pid, signal.SIGTERM)
+        os.kill(self.pid, self.stop_signal)
         try:
             _wait(lambda: not _alive(self.pid), timeout, "%s to stop" % self.kind)
         except RuntimeError:
@@ -104,6 +106,9 @@ class _Server:
 class PostgresServer(_Server):
     kind = "pgsql"
     system_user = "postgres"
+    # SIGTERM is PostgreSQL's "smart" shutdown, which waits for every client
+    # to leave; SIGINT disconnects them (fast shutdown).
+    stop_signal = signal.SIGINT
 
     def __init__(self, base=None):
         super().__init__(base)
@@ -117,7 +122,16 @@ class PostgresServer(_Server):
 
     @property
     def params(self):
-        return "host=127.0.0.1 port=%d dbname=%s user=%s password=%s" % (self.port, DB_NAME, DB_USER, DB_PASS)
+        return self.params_for(DB_NAME)
+
+    def params_for(self, db):
+        return "host=127.0.0.1 port=%d dbname=%s user=%s password=%s" % (self.port, db, DB_USER, DB_PASS)
+
+    def new_database(self, name):
+        """A fresh database owned by the web user; returns its parameters."""
+        self.psql("DROP DATABASE IF EXISTS %s" % name)
+        self.psql("CREATE DATABASE %s OWNER %s" % (name, DB_USER))
+        return self.params_for(name)
 
     def setup(self):
         pwfile = os.path.join(self.base, "pw")
@@ -165,9 +179,9 @@ class PostgresServer(_Server):
         self.psql("CREATE ROLE %s LOGIN PASSWORD '%s'" % (DB_USER, DB_PASS))
         self.psql("CREATE DATABASE %s OWNER %s" % (DB_NAME, DB_USER))
 
-    def query(self, sql):
-        """Runs sql in the farm database; returns rows as lists of strings."""
-        r = self.psql(sql, db=DB_NAME)
+    def query(self, sql, db=DB_NAME):
+        """Runs sql in a database; returns rows as lists of strings."""
+        r = self.psql(sql, db=db)
         return [line.split("|") for line in r.stdout.splitlines() if line]
 
 
@@ -185,7 +199,16 @@ class MariaDBServer(_Server):
 
     @property
     def params(self):
-        return "host=127.0.0.1 port=%d dbname=%s user=%s pass=%s" % (self.port, DB_NAME, DB_USER, DB_PASS)
+        return self.params_for(DB_NAME)
+
+    def params_for(self, db):
+        return "host=127.0.0.1 port=%d dbname=%s user=%s pass=%s" % (self.port, db, DB_USER, DB_PASS)
+
+    def new_database(self, name):
+        """A fresh database the web user may use; returns its parameters."""
+        self.sql("DROP DATABASE IF EXISTS %s; CREATE DATABASE %s CHARACTER SET utf8mb4; "
+                 "GRANT ALL ON %s.* TO '%s'@'127.0.0.1'" % (name, name, name, DB_USER))
+        return self.params_for(name)
 
     def setup(self):
         with open(self.cnf, "w") as f:
@@ -228,6 +251,6 @@ class MariaDBServer(_Server):
         self.sql("CREATE DATABASE %s CHARACTER SET utf8mb4; CREATE USER '%s'@'127.0.0.1' IDENTIFIED BY '%s'; "
                  "GRANT ALL ON %s.* TO '%s'@'127.0.0.1'" % (DB_NAME, DB_USER, DB_PASS, DB_NAME, DB_USER))
 
-    def query(self, statement):
-        r = self.sql(statement, db=DB_NAME)
+    def query(self, statement, db=DB_NAME):
+        r = self.sql(statement, db=db)
         return [line.split("\t") for line in r.stdout.splitlines() if line]
