@@ -90,7 +90,14 @@ struct Scheduler::Job {
 
 Scheduler::Scheduler(Env* env, LeaseStore* store, RunExecutor* executor, Logger* log, StopFlag* stop,
                      SchedulerOptions options, std::vector<JobSpec> jobs)
-    : env_(env), store_(store), executor_(executor), log_(log), stop_(stop), options_(std::move(options)) {
+    : env_(env),
+      store_(store),
+      executor_(executor),
+      log_(log),
+      stop_(stop),
+      options_(std::move(options)),
+      created_ms_(env->NowMs()),
+      statements_at_start_(store->statements()) {
   for (JobSpec& spec : jobs) {
     auto job = std::make_unique<Job>();
     job->key = LeaseKey(spec, options_.node);
@@ -186,6 +193,9 @@ int64_t Scheduler::Step() {
   now = env_->NowMs();
   if (mode != StopMode::kNone && running() == 0) {
     done_ = true;
+    Logf(log_, LogLevel::kInfo, "scheduler done after %s: %llu runs started here, %llu store statements",
+         FormatElapsed(now - created_ms_).c_str(), static_cast<unsigned long long>(runs_started_),
+         static_cast<unsigned long long>(store_->statements() - statements_at_start_));
     return now;
   }
   return NextWake(now);
@@ -308,6 +318,7 @@ void Scheduler::TryStart(Job* job) {
   Logf(log_, LogLevel::kInfo, "job %s: slot %lld (%s) started on %s with token %lld, %lld ms after the slot start",
        spec.name.c_str(), static_cast<long long>(r.slot), UtcTime(r.slot_start_ms).c_str(), options_.node.c_str(),
        static_cast<long long>(r.token), static_cast<long long>(r.db_now_ms - r.slot_start_ms));
+  ++runs_started_;
   st = executor_->Start(ar->run.get());
   if (!st.ok()) {
     Logf(log_, LogLevel::kError, "job %s: slot %lld could not start: %s", spec.name.c_str(),

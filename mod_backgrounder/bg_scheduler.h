@@ -132,6 +132,9 @@ class Scheduler {
   std::vector<std::unique_ptr<Job>> jobs_;
   std::function<void()> on_graceful_stop_;
 
+  const int64_t created_ms_;
+  uint64_t statements_at_start_ = 0;
+  uint64_t runs_started_ = 0;
   bool draining_ = false;
   bool hard_cancelled_ = false;
   bool done_ = false;

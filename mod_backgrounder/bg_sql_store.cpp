@@ -17,6 +17,11 @@ std::atomic<unsigned> g_label_counter{0};
 
 constexpr size_t kMaxArgs = 48;
 
+// Results are fetched whole ("random access"): apr_dbd_pgsql's sequential
+// mode answers an empty result by sleeping 100 ms and asking again, which
+// made every lost acquire on PostgreSQL take 100 ms. Our results are a row.
+constexpr int kFetchAll = 1;
+
 }  // namespace
 
 const char* RunOutcomeName(RunOutcome outcome) {
@@ -172,10 +177,7 @@ Status SqlLeaseStore::Connect() {
     int rv;
     if (s.returns_rows) {
       apr_dbd_results_t* res = nullptr;
-      rv = apr_dbd_select(conn_.driver, scratch_, conn_.handle, &res, s.sql.c_str(), 0);
-      apr_dbd_row_t* row = nullptr;
-      while (rv == 0 && apr_dbd_get_row(conn_.driver, scratch_, res, &row, -1) == 0) {
-      }
+      rv = apr_dbd_select(conn_.driver, scratch_, conn_.handle, &res, s.sql.c_str(), kFetchAll);
     } else {
       int n = 0;
       rv = apr_dbd_query(conn_.driver, conn_.handle, &n, s.sql.c_str());
@@ -190,7 +192,7 @@ Status SqlLeaseStore::Connect() {
 Status SqlLeaseStore::PlainSelect(const std::string& sql, const char* what, apr_dbd_results_t** rows) {
   ++statements_;
   *rows = nullptr;
-  int rv = apr_dbd_select(conn_.driver, scratch_, conn_.handle, rows, sql.c_str(), 0);
+  int rv = apr_dbd_select(conn_.driver, scratch_, conn_.handle, rows, sql.c_str(), kFetchAll);
   if (rv != 0) return Fail(what, rv);
   return Status::Ok();
 }
@@ -209,7 +211,7 @@ Status SqlLeaseStore::CheckSchema() {
     Status st = PlainSelect(dialect_.journal_mode_wal, "switching to WAL mode", &res);
     if (!st.ok()) return st;
     std::string mode = "nothing";
-    NextRow(res, &mode, 1);
+    FirstRow(res, &mode, 1);
     if (strcasecmp(mode.c_str(), "wal") != 0) {
       Close(false);
       return Status::Unavailable("could not switch " + connector_->description() + " to WAL mode (journal_mode is " +
@@ -223,7 +225,7 @@ Status SqlLeaseStore::CheckSchema() {
   Status st = PlainSelect(dialect_.schema_version.text, "reading the schema version", &res);
   if (!st.ok()) return st;
   int64_t version = 0;
-  const bool have_version = NextRowInts(res, &version, 1);
+  const bool have_version = FirstRowInts(res, &version, 1);
   if (have_version && version > kSchemaVersion) {
     Close(false);
     return Status::Error("the tables in " + connector_->description() + " have schema version " +
@@ -258,7 +260,7 @@ Status SqlLeaseStore::Select(Stmt stmt, const char* what, const Params& params, 
   if (!params.Fill(Statement(stmt), args)) return Status::Error(std::string("internal error: ") + what);
   ++statements_;
   *rows = nullptr;
-  int rv = apr_dbd_pbselect(conn_.driver, scratch_, conn_.handle, rows, stmts_[stmt], 0, args);
+  int rv = apr_dbd_pbselect(conn_.driver, scratch_, conn_.handle, rows, stmts_[stmt], kFetchAll, args);
   if (rv != 0) return Fail(what, rv);
   return Status::Ok();
 }
@@ -276,22 +278,21 @@ Status SqlLeaseStore::Query(Stmt stmt, const char* what, const Params& params, i
   return Status::Ok();
 }
 
-bool SqlLeaseStore::NextRow(apr_dbd_results_t* rows, std::string* out, int n) {
+bool SqlLeaseStore::FirstRow(apr_dbd_results_t* rows, std::string* out, int n) {
+  // Whole results: rows are asked for by number, from 1 (MySQL's driver
+  // refuses -1, "the next row", in this mode).
   apr_dbd_row_t* row = nullptr;
-  if (!rows || apr_dbd_get_row(conn_.driver, scratch_, rows, &row, -1) != 0) return false;
+  if (!rows || apr_dbd_get_row(conn_.driver, scratch_, rows, &row, 1) != 0) return false;
   for (int i = 0; i < n; ++i) {
     const char* v = apr_dbd_get_entry(conn_.driver, row, i);
     out[i] = v ? v : "";
   }
-  // Drain the rest so the connection is free for the next statement.
-  while (apr_dbd_get_row(conn_.driver, scratch_, rows, &row, -1) == 0) {
-  }
   return true;
 }
 
-bool SqlLeaseStore::NextRowInts(apr_dbd_results_t* rows, int64_t* out, int n) {
+bool SqlLeaseStore::FirstRowInts(apr_dbd_results_t* rows, int64_t* out, int n) {
   std::string text[8];
-  if (n > 8 || !NextRow(rows, text, n)) return false;
+  if (n > 8 || !FirstRow(rows, text, n)) return false;
   for (int i = 0; i < n; ++i) out[i] = std::strtoll(text[i].c_str(), nullptr, 10);
   return true;
 }
@@ -309,7 +310,7 @@ Status SqlLeaseStore::Ping() {
   st = PlainSelect("SELECT 1", "ping", &res);
   if (!st.ok()) return st;
   std::string one;
-  NextRow(res, &one, 1);
+  FirstRow(res, &one, 1);
   return Status::Ok();
 }
 
@@ -336,7 +337,7 @@ Status SqlLeaseStore::Acquire(const AcquireRequest& r, AcquireResult* out) {
     Status st = Select(kAcquire, "acquire", p, &res);
     if (!st.ok()) return st;
     int64_t v[6];
-    if (NextRowInts(res, v, 6)) {
+    if (FirstRowInts(res, v, 6)) {
       out->acquired = true;
       out->token = v[0];
       out->slot = v[1];
@@ -358,7 +359,7 @@ Status SqlLeaseStore::Acquire(const AcquireRequest& r, AcquireResult* out) {
   Status st = Select(kReadback, "acquire (reading the lease)", q, &res);
   if (!st.ok()) return st;
   std::string v[8];
-  if (!NextRow(res, v, 8)) {
+  if (!FirstRow(res, v, 8)) {
     out->missing = true;
     return Status::Ok();
   }
@@ -400,7 +401,7 @@ Status SqlLeaseStore::Renew(const std::string& key, int64_t token, const std::st
   Status st = Select(kRenew, "renew", p, &res);
   if (!st.ok()) return st;
   int64_t expires = 0;
-  if (NextRowInts(res, &expires, 1)) {
+  if (FirstRowInts(res, &expires, 1)) {
     out->renewed = true;
     out->db_now_ms = expires - lease_ms;
   }

@@ -74,9 +74,10 @@ class SqlLeaseStore final : public LeaseStore {
   Status Query(Stmt stmt, const char* what, const Params& params, int* affected);
   Status PlainSelect(const std::string& sql, const char* what, apr_dbd_results_t** rows);
   Status PlainQuery(const std::string& sql, const char* what);
-  // Reads the next row's first n columns as text; false when there is no row.
-  bool NextRow(apr_dbd_results_t* rows, std::string* out, int n);
-  bool NextRowInts(apr_dbd_results_t* rows, int64_t* out, int n);
+  // Reads the first row's first n columns (as text, or integers); false when
+  // there is no row.
+  bool FirstRow(apr_dbd_results_t* rows, std::string* out, int n);
+  bool FirstRowInts(apr_dbd_results_t* rows, int64_t* out, int n);
   void ClearScratch();
 
   apr_pool_t* const pool_;
