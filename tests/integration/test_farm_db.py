@@ -320,6 +320,10 @@ def test_database_outage(httpd_factory, request, driver):
         errors = inst.grep_log(r"\[backgrounder:error\].*store")
         assert len(errors) <= 3, "%s logged %d store errors:\n%s" % (inst.node, len(errors), "\n".join(errors))
     assert any(inst.grep_log(r"store answers again after") for inst in farm.nodes)
+    # The errors name the database, never its password.
+    for inst in farm.nodes:
+        assert "secret" not in inst.log_text(), inst.grep_log("secret")
+        assert inst.grep_log(r"password=\*\*\*|pass=\*\*\*"), "the store is named in the log"
     runs = [r for r in farm.runs("tick") if r["outcome"] != "running"]
     assert_once_per_slot(runs, consecutive=False)
 
