@@ -392,9 +392,13 @@ def test_graceful_loop_on_every_server(httpd_factory, request, driver):
         assert not cut, "runs cut by a graceful restart: %s" % cut
     lines = farm.out_lines("busy.txt")
     starts = [l.rsplit(" ", 1)[0] for l in lines if l.endswith(" start")]
-    ends = [l.rsplit(" ", 1)[0] for l in lines if l.endswith(" end")]
+    ends = set(l.rsplit(" ", 1)[0] for l in lines if l.endswith(" end"))
     assert len(starts) == len(set(s.split()[1] for s in starts)), "a slot started twice"
-    assert len(starts) - len(ends) <= 1, "started %d, finished %d" % (len(starts), len(ends))
+    # A job that started and did not finish was stopped by the final stops.
+    by_slot = {r["slot"]: r for r in farm.runs("busy")}
+    for unfinished in (s for s in starts if s not in ends):
+        r = by_slot[int(unfinished.split()[1])]
+        assert r["outcome"] == "interrupted" and r["ended_ms"] >= t_stop, short(r)
 
 
 def test_scope_server_runs_on_each_server(httpd_factory, request):
@@ -435,9 +439,9 @@ def test_store_dbd_uses_mod_dbd(httpd_factory, request):
     inst.jobs = ['viadbd every=1s run="/bin/true"']
     inst.start()
     time.sleep(5)
-    inst.stop()
-    rows = server.query("SELECT count(*), min(outcome), max(outcome) FROM backgrounder_runs WHERE job = 'viadbd'",
-                        db="bg_dbd")
-    assert int(rows[0][0]) >= 3, rows
-    assert rows[0][1] == rows[0][2] == "success", rows
+    t_stop = inst.stop()
+    rows = server.query("SELECT outcome, ended_ms FROM backgrounder_runs WHERE job = 'viadbd'", db="bg_dbd")
+    assert len([r for r in rows if r[0] == "success"]) >= 3, rows
+    # Every run succeeded, but one the stop may have caught.
+    assert all(r[0] == "success" or (r[0] == "interrupted" and int(r[1]) >= t_stop) for r in rows), rows
     assert "secret" not in inst.log_text()
