@@ -183,9 +183,10 @@ def test_log_lines_for_runs(server):
 def test_millisecond_interval(server):
     runs = ended(server.runs("ms"))
     assert len(runs) >= 3, [short(r) for r in runs]
-    for r in runs:
+    for i, r in enumerate(runs):
         assert r["slot_start_ms"] == r["slot"] * 1500 + 250, short(r)
-        assert r["outcome"] == "success", short(r)
+        # The stop after the checks may land on the last run.
+        assert r["outcome"] == "success" or (i == len(runs) - 1 and r["outcome"] == "interrupted"), short(r)
     assert [r["slot"] for r in runs] == list(range(runs[0]["slot"], runs[0]["slot"] + len(runs)))
 
 
