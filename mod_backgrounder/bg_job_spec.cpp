@@ -1,17 +1,168 @@
 #include "bg_job_spec.h"
 
 #include <algorithm>
+#include <cstdlib>
 
 #include "bg_argv.h"
 #include "bg_duration.h"
+#include "bg_sql_job.h"
 
 namespace bg {
 namespace {
 
-constexpr const char* kKeys[] = {"every", "timeout", "offset", "scope", "run"};
-constexpr const char kAcceptedKeys[] = "every, timeout, offset, scope, run";
 constexpr const char kExample[] =
     "e.g. BackgrounderJob purge every=5m timeout=1m run=\"/usr/local/bin/purge --old 7d\"";
+constexpr const char* kMethods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"};
+
+using Parser = Status (*)(const std::string& job, const std::string& value, JobSpec* spec);
+
+Status Err(const std::string& job, const std::string& what) { return Status::Error("job '" + job + "': " + what); }
+
+Status Duration(const std::string& job, const char* key, const std::string& value, int64_t* ms) {
+  Status st = ParseDuration(value, ms);
+  if (!st.ok()) return Err(job, std::string(key) + "=: " + st.message());
+  return Status::Ok();
+}
+
+Status ParseEvery(const std::string& job, const std::string& v, JobSpec* s) {
+  Status st = Duration(job, "every", v, &s->every_ms);
+  if (st.ok() && s->every_ms < kMinIntervalMs) {
+    return Err(job, "every=" + v + " is too short: the interval must be at least " + FormatDuration(kMinIntervalMs));
+  }
+  return st;
+}
+Status ParseTimeout(const std::string& job, const std::string& v, JobSpec* s) {
+  Status st = Duration(job, "timeout", v, &s->timeout_ms);
+  if (st.ok() && s->timeout_ms <= 0) return Err(job, "timeout=" + v + " must be longer than zero");
+  return st;
+}
+Status ParseOffset(const std::string& job, const std::string& v, JobSpec* s) { return Duration(job, "offset", v, &s->offset_ms); }
+Status ParseGrace(const std::string& job, const std::string& v, JobSpec* s) {
+  Status st = Duration(job, "grace", v, &s->grace_ms);
+  if (st.ok() && s->grace_ms <= 0) return Err(job, "grace=" + v + " must be longer than zero");
+  return st;
+}
+Status ParseBackoff(const std::string& job, const std::string& v, JobSpec* s) {
+  Status st = Duration(job, "backoff", v, &s->backoff_ms);
+  if (st.ok() && s->backoff_ms <= 0) return Err(job, "backoff=" + v + " must be longer than zero");
+  return st;
+}
+
+Status ParseScope(const std::string& job, const std::string& v, JobSpec* s) {
+  if (v == "farm") s->scope = JobScope::kFarm;
+  else if (v == "server") s->scope = JobScope::kServer;
+  else {
+    return Err(job, "scope=" + v + " is not a scope (accepted: farm, once per slot across all servers sharing the "
+                                   "store; server, once per slot on each server)");
+  }
+  return Status::Ok();
+}
+
+Status ParseRun(const std::string& job, const std::string& v, JobSpec* s) {
+  s->kind = JobKind::kCommand;
+  s->run = v;
+  Status st = SplitWords(v, &s->argv);
+  if (!st.ok()) return Err(job, "run=: " + st.message());
+  if (s->argv.empty()) return Err(job, "run= names no program");
+  return Status::Ok();
+}
+
+Status ParseUrl(const std::string& job, const std::string& v, JobSpec* s) {
+  s->kind = JobKind::kUrl;
+  s->url = v;
+  for (char c : v) {
+    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) {
+      return Err(job, "url=" + v + " contains a space or a control character (encode it, e.g. %20)");
+    }
+  }
+  if (v[0] == '/') return Status::Ok();  // this server itself
+  for (const char* scheme : {"http://", "https://"}) {
+    const size_t n = std::char_traits<char>::length(scheme);
+    if (v.compare(0, n, scheme) == 0) {
+      if (v.size() == n || v[n] == '/' || v[n] == ':') return Err(job, "url=" + v + " names no host");
+      return Status::Ok();
+    }
+  }
+  return Err(job, "url=" + v + " is not a URL (accepted: http://HOST/..., https://HOST/..., or /PATH for this server)");
+}
+
+Status ParseSql(const std::string& job, const std::string& v, JobSpec* s) {
+  s->kind = JobKind::kSql;
+  s->sql = v;
+  Status st = CheckSqlJobStatement(v);
+  if (!st.ok()) return Err(job, st.message());
+  return Status::Ok();
+}
+
+Status ParseMethod(const std::string& job, const std::string& v, JobSpec* s) {
+  for (const char* m : kMethods) {
+    if (v == m) {
+      s->method = v;
+      return Status::Ok();
+    }
+  }
+  return Err(job, "method=" + v + " is not supported (accepted: GET, HEAD, POST, PUT, PATCH, DELETE)");
+}
+
+Status ParseHeader(const std::string& job, const std::string& v, JobSpec* s) {
+  const size_t colon = v.find(':');
+  bool ok = colon != std::string::npos && colon > 0;
+  for (size_t i = 0; ok && i < colon; ++i) {
+    const char c = v[i];
+    ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+  }
+  for (char c : v) ok = ok && c != '\r' && c != '\n' && c != '\0';
+  if (!ok) return Err(job, "header=" + v + " is not a header (accepted: \"Name: value\", name of A-Z a-z 0-9 - _)");
+  s->headers.push_back(v);
+  return Status::Ok();
+}
+
+Status ParseCacert(const std::string&, const std::string& v, JobSpec* s) {
+  s->cacert = v;
+  return Status::Ok();
+}
+
+Status ParseMisfire(const std::string& job, const std::string& v, JobSpec* s) {
+  if (v == "once") s->misfire = Misfire::kOnce;
+  else if (v == "skip") s->misfire = Misfire::kSkip;
+  else {
+    return Err(job, "misfire=" + v + " is not accepted (once: a late slot still runs once; skip: it runs only if "
+                                     "its slot began less than grace= ago)");
+  }
+  return Status::Ok();
+}
+
+Status ParseRetry(const std::string& job, const std::string& v, JobSpec* s) {
+  char* end = nullptr;
+  const long n = strtol(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0' || n < 0 || n > kMaxRetries || !isdigit(static_cast<unsigned char>(v[0]))) {
+    return Err(job, "retry=" + v + " is not a number of retries (accepted: 0 to " + std::to_string(kMaxRetries) + ")");
+  }
+  s->retries = static_cast<int>(n);
+  return Status::Ok();
+}
+
+Status ParseEnabled(const std::string& job, const std::string& v, JobSpec* s) {
+  if (v == "on") s->enabled = true;
+  else if (v == "off") s->enabled = false;
+  else return Err(job, "enabled=" + v + " is not accepted (on or off)");
+  return Status::Ok();
+}
+
+struct Key {
+  const char* name;
+  Parser parse;
+  bool repeatable;
+};
+constexpr Key kKeys[] = {
+    {"every", ParseEvery, false},     {"timeout", ParseTimeout, false}, {"offset", ParseOffset, false},
+    {"scope", ParseScope, false},     {"run", ParseRun, false},         {"url", ParseUrl, false},
+    {"sql", ParseSql, false},         {"method", ParseMethod, false},   {"header", ParseHeader, true},
+    {"cacert", ParseCacert, false},   {"misfire", ParseMisfire, false}, {"grace", ParseGrace, false},
+    {"retry", ParseRetry, false},     {"backoff", ParseBackoff, false}, {"enabled", ParseEnabled, false},
+};
+constexpr const char kAcceptedKeys[] =
+    "every, timeout, offset, scope, run, url, sql, method, header, cacert, misfire, grace, retry, backoff, enabled";
 
 size_t EditDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
@@ -29,23 +180,36 @@ size_t EditDistance(std::string_view a, std::string_view b) {
 
 std::string UnknownKey(const std::string& job, const std::string& key) {
   std::string msg = "unknown key '" + key + "' in job '" + job + "'";
-  for (const char* known : kKeys) {
-    if (EditDistance(key, known) <= 2) {
-      msg += " (did you mean '" + std::string(known) + "'?)";
+  for (const Key& k : kKeys) {
+    if (EditDistance(key, k.name) <= 2) {
+      msg += " (did you mean '" + std::string(k.name) + "'?)";
       break;
     }
   }
   return msg + "; accepted keys are " + kAcceptedKeys;
 }
 
-Status ParsePositiveDuration(const std::string& job, const std::string& key, const std::string& value,
-                             int64_t* ms) {
-  Status st = ParseDuration(value, ms);
-  if (!st.ok()) return Status::Error("job '" + job + "': " + key + "=: " + st.message());
-  return Status::Ok();
+}  // namespace
+
+const char* JobKindName(JobKind kind) {
+  switch (kind) {
+    case JobKind::kCommand: return "command";
+    case JobKind::kUrl: return "url";
+    case JobKind::kSql: return "sql";
+    case JobKind::kCallback: return "callback";
+  }
+  return "?";
 }
 
-}  // namespace
+std::string JobSpec::Action() const {
+  switch (kind) {
+    case JobKind::kCommand: return "run=" + run;
+    case JobKind::kUrl: return method + " " + url;
+    case JobKind::kSql: return "sql=" + sql;
+    case JobKind::kCallback: return "a module's callback";
+  }
+  return "";
+}
 
 Status ValidateJobName(std::string_view name) {
   bool ok = !name.empty() && name.size() <= kMaxJobNameLength;
@@ -61,6 +225,28 @@ Status ValidateJobName(std::string_view name) {
 
 std::string LeaseKey(const JobSpec& spec, const std::string& node) {
   return spec.scope == JobScope::kServer ? spec.name + "@" + node : spec.name;
+}
+
+Status ValidateJobTiming(const JobSpec& s) {
+  const std::string& job = s.name;
+  if (s.every_ms < kMinIntervalMs) {
+    return Err(job, "every=" + FormatDuration(s.every_ms) + " is too short: the interval must be at least " +
+                        FormatDuration(kMinIntervalMs));
+  }
+  if (s.offset_ms < 0 || s.offset_ms >= s.every_ms) {
+    return Err(job, "offset=" + FormatDuration(s.offset_ms) + " must be less than every=" + FormatDuration(s.every_ms));
+  }
+  if (s.timeout_ms <= 0) return Err(job, "timeout must be longer than zero");
+  if (s.misfire == Misfire::kSkip && (s.grace_ms <= 0 || s.grace_ms > s.every_ms)) {
+    return Err(job, "grace=" + FormatDuration(s.grace_ms) + " must be longer than zero and at most every=" +
+                        FormatDuration(s.every_ms));
+  }
+  if (s.retries < 0 || s.retries > kMaxRetries) return Err(job, "retry must be 0 to " + std::to_string(kMaxRetries));
+  if (s.retries > 0 && (s.backoff_ms <= 0 || s.backoff_ms >= s.every_ms)) {
+    return Err(job, "backoff=" + FormatDuration(s.backoff_ms) + " must be shorter than every=" +
+                        FormatDuration(s.every_ms) + " (retries happen within the slot)");
+  }
+  return Status::Ok();
 }
 
 Status ParseJobSpec(std::string_view args, JobSpec* spec) {
@@ -80,74 +266,50 @@ Status ParseJobSpec(std::string_view args, JobSpec* spec) {
   spec->name = kvs[0].value;
   const std::string& job = spec->name;
 
-  bool have_every = false, have_timeout = false, have_offset = false, have_scope = false, have_run = false;
+  std::vector<std::string> seen;
+  auto given = [&seen](const char* key) { return std::find(seen.begin(), seen.end(), key) != seen.end(); };
   for (size_t i = 1; i < kvs.size(); ++i) {
     const KeyValue& kv = kvs[i];
     if (!kv.has_equals) {
       if (!kv.value.empty() && kv.value[0] == '#') {
-        return Status::Error("job '" + job + "': unexpected '" + kv.value +
-                             "': httpd does not allow comments after a directive; put them on a line of their own");
+        return Err(job, "unexpected '" + kv.value +
+                            "': httpd does not allow comments after a directive; put them on a line of their own");
       }
-      return Status::Error("job '" + job + "': unexpected argument '" + kv.value + "' (expected key=value; accepted keys are " +
-                           kAcceptedKeys + ")");
+      return Err(job, "unexpected argument '" + kv.value + "' (expected key=value; accepted keys are " +
+                          kAcceptedKeys + ")");
     }
-    bool* seen = nullptr;
-    if (kv.key == "every") seen = &have_every;
-    else if (kv.key == "timeout") seen = &have_timeout;
-    else if (kv.key == "offset") seen = &have_offset;
-    else if (kv.key == "scope") seen = &have_scope;
-    else if (kv.key == "run") seen = &have_run;
-    else return Status::Error(UnknownKey(job, kv.key));
-    if (*seen) return Status::Error("job '" + job + "': key '" + kv.key + "' is given twice");
-    *seen = true;
-    if (kv.value.empty()) return Status::Error("job '" + job + "': " + kv.key + "= has an empty value");
-
-    if (kv.key == "every") {
-      st = ParsePositiveDuration(job, "every", kv.value, &spec->every_ms);
-      if (!st.ok()) return st;
-      if (spec->every_ms < kMinIntervalMs) {
-        return Status::Error("job '" + job + "': every=" + kv.value + " is too short: the interval must be at least " +
-                             FormatDuration(kMinIntervalMs));
-      }
-    } else if (kv.key == "timeout") {
-      st = ParsePositiveDuration(job, "timeout", kv.value, &spec->timeout_ms);
-      if (!st.ok()) return st;
-      if (spec->timeout_ms <= 0) {
-        return Status::Error("job '" + job + "': timeout=" + kv.value + " must be longer than zero");
-      }
-    } else if (kv.key == "offset") {
-      st = ParsePositiveDuration(job, "offset", kv.value, &spec->offset_ms);
-      if (!st.ok()) return st;
-    } else if (kv.key == "scope") {
-      if (kv.value == "farm") {
-        spec->scope = JobScope::kFarm;
-      } else if (kv.value == "server") {
-        spec->scope = JobScope::kServer;
-      } else {
-        return Status::Error("job '" + job + "': scope=" + kv.value +
-                             " is not a scope (accepted: farm, once per slot across all servers sharing the store; "
-                             "server, once per slot on each server)");
-      }
-    } else {  // run
-      spec->run = kv.value;
-      st = SplitWords(kv.value, &spec->argv);
-      if (!st.ok()) return Status::Error("job '" + job + "': run=: " + st.message());
-      if (spec->argv.empty()) return Status::Error("job '" + job + "': run= names no program");
+    const Key* key = nullptr;
+    for (const Key& k : kKeys) {
+      if (kv.key == k.name) key = &k;
     }
+    if (!key) return Status::Error(UnknownKey(job, kv.key));
+    if (!key->repeatable && given(key->name)) return Err(job, "key '" + kv.key + "' is given twice");
+    seen.push_back(key->name);
+    if (kv.value.empty()) return Err(job, kv.key + "= has an empty value");
+    st = key->parse(job, kv.value, spec);
+    if (!st.ok()) return st;
   }
-  if (!have_every) {
+
+  // What to do: exactly one of run=, url=, sql=.
+  const int actions = given("run") + given("url") + given("sql");
+  if (actions == 0) {
+    return Status::Error("job '" + job +
+                         "' has no run=, url= or sql= (what to do: a command without a shell, a URL to request or an "
+                         "SQL statement, e.g. run=\"/usr/local/bin/purge --old 7d\")");
+  }
+  if (actions > 1) return Err(job, "run=, url= and sql= exclude each other: give one");
+  for (const char* k : {"method", "header", "cacert"}) {
+    if (given(k) && spec->kind != JobKind::kUrl) return Err(job, std::string(k) + "= applies to url= jobs only");
+  }
+  if (!given("every")) {
     return Status::Error("job '" + job + "' has no every= (the interval between slot starts, e.g. every=5m)");
   }
-  if (!have_run) {
-    return Status::Error("job '" + job +
-                         "' has no run= (the command to run, without a shell, e.g. run=\"/usr/local/bin/purge --old 7d\")");
-  }
-  if (spec->offset_ms >= spec->every_ms) {
-    return Status::Error("job '" + job + "': offset=" + FormatDuration(spec->offset_ms) +
-                         " must be less than every=" + FormatDuration(spec->every_ms));
-  }
-  if (!have_timeout) spec->timeout_ms = spec->every_ms;
-  return Status::Ok();
+  if (given("grace") && spec->misfire != Misfire::kSkip) return Err(job, "grace= applies to misfire=skip only");
+  if (given("backoff") && spec->retries == 0) return Err(job, "backoff= applies to retry=N (N > 0) only");
+  if (!given("timeout")) spec->timeout_ms = spec->every_ms;
+  if (!given("backoff")) spec->backoff_ms = std::min(kDefaultBackoffMs, spec->every_ms / 2);
+  if (spec->misfire == Misfire::kSkip && !given("grace")) spec->grace_ms = std::min(spec->every_ms, kMaxDefaultGraceMs);
+  return ValidateJobTiming(*spec);
 }
 
 }  // namespace bg

@@ -1,12 +1,30 @@
-// JobSpec: one job as declared by a `BackgrounderJob NAME key=value...` line.
+// JobSpec: one job as declared by a `BackgrounderJob NAME key=value...` line
+// (or registered by another module through the C API).
 //
 //   BackgrounderJob purge every=5m timeout=1m run="/usr/local/bin/purge --old 7d"
+//   BackgrounderJob warm every=1m url=/cron.php method=POST header="X-Token: abc"
+//   BackgrounderJob sessions every=10m sql="DELETE FROM sessions WHERE expires_ms < {now}"
 //
-// Keys: every= (required, at least 1s), timeout= (default: the interval),
-// offset= (shift of the slot start, less than every), scope= (farm, the
-// default: once per slot across every server sharing the store; server: once
-// per slot on each server), run= (required; argv split like httpd splits
-// configuration words, no shell).
+// What to do, exactly one of:
+//   run=     a program and its arguments, split like httpd splits
+//            configuration words, no shell;
+//   url=     http://..., https://... or /path (this server itself), with
+//            method= (GET, HEAD, POST, PUT, PATCH, DELETE), header="Name: value"
+//            (repeatable) and cacert=FILE (to verify https with);
+//   sql=     a statement on the store's database; :token, :slot, :slot_start,
+//            :job and :node are bound, {now} is the database clock in ms.
+// When and how:
+//   every=   (required, at least 1s) slot length; offset= shifts the slots
+//            (less than every); timeout= (default: the interval);
+//   scope=   farm (default: once per slot across the farm) or server (once
+//            per slot on each server);
+//   misfire= once (default: a slot that could not start on time still runs
+//            once, late) or skip (it runs only if its slot began less than
+//            grace= ago; default grace: the interval, at most 1m);
+//   retry=N  (0-100) attempts again after a failure, backoff= apart (default
+//            10s or half the interval, whichever is shorter), within the same
+//            slot and lease;
+//   enabled= on (default) or off (configured, never run).
 #ifndef BG_JOB_SPEC_H
 #define BG_JOB_SPEC_H
 
@@ -21,17 +39,46 @@ namespace bg {
 
 constexpr size_t kMaxJobNameLength = 64;
 constexpr int64_t kMinIntervalMs = 1000;
+constexpr int kMaxRetries = 100;
+constexpr int64_t kDefaultBackoffMs = 10000;
+constexpr int64_t kMaxDefaultGraceMs = 60000;
 
 enum class JobScope { kFarm, kServer };
+enum class JobKind { kCommand, kUrl, kSql, kCallback };
+enum class Misfire { kOnce, kSkip };
+
+const char* JobKindName(JobKind kind);  // "command", "url", "sql", "callback"
 
 struct JobSpec {
   std::string name;
+  JobKind kind = JobKind::kCommand;
   JobScope scope = JobScope::kFarm;
   int64_t every_ms = 0;
   int64_t offset_ms = 0;
-  int64_t timeout_ms = 0;        // always set after parsing (defaults to every_ms)
+  int64_t timeout_ms = 0;  // always set after parsing (defaults to every_ms)
+  // kCommand
   std::vector<std::string> argv;  // run= split into words; argv[0] is the program
   std::string run;                // run= as written, for messages
+  // kUrl
+  std::string url;                   // absolute, or starting with '/' (this server)
+  std::string method = "GET";
+  std::vector<std::string> headers;  // "Name: value"
+  std::string cacert;                // a CA file for https; empty: the system's
+  std::string resolve;               // set by the glue for /path URLs: "HOST:PORT:ADDRESS" (curl's --resolve)
+  // kSql
+  std::string sql;
+  // kCallback: registered through the C API; the glue's runner keeps the
+  // callback, the core only carries this index.
+  int callback = -1;
+  // Behaviour
+  Misfire misfire = Misfire::kOnce;
+  int64_t grace_ms = 0;  // misfire=skip: the latest start after the slot start
+  int retries = 0;
+  int64_t backoff_ms = kDefaultBackoffMs;
+  bool enabled = true;
+
+  // What the job does, for messages: "run=...", "url=...", "sql=..."
+  std::string Action() const;
 };
 
 // Returns OK if `name` is 1-64 characters of [A-Za-z0-9._-].
@@ -44,6 +91,10 @@ std::string LeaseKey(const JobSpec& spec, const std::string& node);
 // Parses everything after the directive name. Messages say what is wrong and
 // what is accepted; they do not include the file and line (httpd adds those).
 Status ParseJobSpec(std::string_view args, JobSpec* spec);
+
+// Checks the settings every job must satisfy, whatever declared it (also
+// used for jobs registered through the C API).
+Status ValidateJobTiming(const JobSpec& spec);
 
 }  // namespace bg
 

@@ -26,6 +26,7 @@ enum class RunOutcome {
   kLeaseLost,    // cancelled because its lease could not be renewed in time
   kInterrupted,  // cancelled by a hard stop or restart of httpd
   kAbandoned,    // (history only) its lease expired unreleased: the node died, hung or lost the store
+  kSkipped,      // misfire=skip: the slot could not start within grace= of its start
 };
 const char* RunOutcomeName(RunOutcome outcome);
 
@@ -70,9 +71,12 @@ struct RunRecord {
   int64_t started_ms = 0;          // database clock
   RunOutcome outcome = RunOutcome::kRunning;
   bool has_exit_code = false;
-  int exit_code = 0;               // exit status, or 128 + signal number
+  int exit_code = 0;               // exit status, or 128 + signal number (command jobs)
+  int http_status = 0;             // url jobs: the response's status (0: none)
+  int64_t rows_affected = -1;      // sql jobs (-1: none)
+  int attempts = 1;                // with retry=N, how many attempts ran
   std::string detail;              // one line for operators ("exit status 3", "killed by signal 9", ...)
-  std::string output_tail;         // last bytes of the run's output
+  std::string output_tail;         // last bytes of the run's output (or of the response body)
 };
 
 class LeaseStore {

@@ -26,6 +26,7 @@ struct RunContext {
   int64_t slot = 0;
   int64_t slot_start_ms = 0;     // database clock
   int64_t token = 0;             // fencing token
+  int attempt = 1;               // with retry=N: 1, 2, ...
   int64_t kill_grace_ms = 5000;  // SIGTERM -> SIGKILL after a timeout or a lost lease
   int64_t hard_grace_ms = 1000;  // SIGTERM -> SIGKILL on a hard stop
 };
@@ -63,6 +64,8 @@ struct RunResult {
   RunOutcome outcome = RunOutcome::kFailure;
   bool has_exit_code = false;
   int exit_code = 0;
+  int http_status = 0;        // url jobs
+  int64_t rows_affected = -1;  // sql jobs
   std::string detail;       // one line for operators
   std::string output_tail;  // last bytes of output
 };

@@ -7,6 +7,7 @@
 
 #include "bg_duration.h"
 #include "bg_slot.h"
+#include "bg_job_spec.h"
 
 namespace bg {
 namespace {
@@ -71,6 +72,9 @@ struct Scheduler::ActiveRun {
   int64_t started_db_ms = 0;
   int64_t renew_due = 0;
   int64_t lease_deadline = 0;
+  // retry=N: between attempts the lease is kept (and renewed).
+  bool waiting_retry = false;
+  int64_t next_try_at = 0;
   // After the run ended: releasing the lease and recording the end.
   bool finishing = false;
   bool released = false;
@@ -99,6 +103,10 @@ Scheduler::Scheduler(Env* env, LeaseStore* store, RunExecutor* executor, Logger*
       created_ms_(env->NowMs()),
       statements_at_start_(store->statements()) {
   for (JobSpec& spec : jobs) {
+    if (!spec.enabled) {
+      Logf(log_, LogLevel::kInfo, "job %s has enabled=off: it does not run", spec.name.c_str());
+      continue;
+    }
     auto job = std::make_unique<Job>();
     job->key = LeaseKey(spec, options_.node);
     job->spec = std::move(spec);
@@ -288,6 +296,37 @@ void Scheduler::TryStart(Job* job) {
   ar->run->control.set_lease_deadline_ms(ar->lease_deadline);
   ar->renew_due = t0 + renew_interval_ms();
 
+  if (r.abandoned_token > 0) {
+    // The previous run's lease expired unreleased: its node died, hung or
+    // lost the store, and never recorded the end.
+    Logf(log_, LogLevel::kWarn,
+         "job %s: the run with token %lld never released its lease (its server stopped, hung or lost the store); "
+         "recorded as abandoned",
+         spec.name.c_str(), static_cast<long long>(r.abandoned_token));
+    st = store_->RecordAbandoned(job->key, r.abandoned_token,
+                                 "lease expired unreleased; taken over by " + options_.node + " with token " +
+                                     std::to_string(r.token));
+    if (!st.ok()) StoreError("recording an abandoned run", st, env_->NowMs());
+  }
+
+  const int64_t late_ms = r.db_now_ms - r.slot_start_ms;  // both on the database clock
+  if (spec.misfire == Misfire::kSkip && late_ms >= spec.grace_ms) {
+    // misfire=skip: the slot is taken (so no one else runs it) but not run.
+    Logf(log_, LogLevel::kWarn, "job %s: slot %lld (%s) skipped: it could only start %s after the slot start (grace=%s)",
+         spec.name.c_str(), static_cast<long long>(r.slot), UtcTime(r.slot_start_ms).c_str(),
+         FormatElapsed(late_ms).c_str(), FormatDuration(spec.grace_ms).c_str());
+    ar->run->result = RunResult();
+    ar->run->result.outcome = RunOutcome::kSkipped;
+    ar->run->result.detail = "could only start " + FormatElapsed(late_ms) + " after the slot start, later than grace=" +
+                             FormatDuration(spec.grace_ms);
+    ar->finishing = true;
+    job->active = std::move(ar);
+    return;
+  }
+  Logf(log_, LogLevel::kInfo, "job %s: slot %lld (%s) started on %s with token %lld, %lld ms after the slot start",
+       spec.name.c_str(), static_cast<long long>(r.slot), UtcTime(r.slot_start_ms).c_str(), options_.node.c_str(),
+       static_cast<long long>(r.token), static_cast<long long>(late_ms));
+  ++runs_started_;
   RunRecord rec;
   rec.key = job->key;
   rec.job = spec.name;
@@ -302,23 +341,6 @@ void Scheduler::TryStart(Job* job) {
     // The lease is ours: run anyway; the end is recorded with a full insert.
     StoreError("recording a run start", st, env_->NowMs());
   }
-  if (r.abandoned_token > 0) {
-    // The previous run's lease expired unreleased: its node died, hung or
-    // lost the store, and never recorded the end.
-    Logf(log_, LogLevel::kWarn,
-         "job %s: the run with token %lld never released its lease (its server stopped, hung or lost the store); "
-         "recorded as abandoned",
-         spec.name.c_str(), static_cast<long long>(r.abandoned_token));
-    st = store_->RecordAbandoned(job->key, r.abandoned_token,
-                                 "lease expired unreleased; taken over by " + options_.node + " with token " +
-                                     std::to_string(r.token));
-    if (!st.ok()) StoreError("recording an abandoned run", st, env_->NowMs());
-  }
-
-  Logf(log_, LogLevel::kInfo, "job %s: slot %lld (%s) started on %s with token %lld, %lld ms after the slot start",
-       spec.name.c_str(), static_cast<long long>(r.slot), UtcTime(r.slot_start_ms).c_str(), options_.node.c_str(),
-       static_cast<long long>(r.token), static_cast<long long>(r.db_now_ms - r.slot_start_ms));
-  ++runs_started_;
   st = executor_->Start(ar->run.get());
   if (!st.ok()) {
     Logf(log_, LogLevel::kError, "job %s: slot %lld could not start: %s", spec.name.c_str(),
@@ -366,18 +388,24 @@ void Scheduler::FinishRuns(int64_t now) {
   for (auto& job : jobs_) {
     ActiveRun* ar = job->active.get();
     if (!ar) continue;
+    if (!ar->finishing && ar->waiting_retry) {
+      if (!StartRetry(job.get(), now)) continue;
+    }
     if (!ar->finishing) {
       if (!ar->run->finished.load()) continue;
       executor_->Reap(ar->run.get());
+      if (ScheduleRetry(job.get(), now)) continue;
       ar->finishing = true;
       const RunResult& res = ar->run->result;
       const std::string took = FormatElapsed(now - ar->started_mono);
       LogLevel level = LogLevel::kWarn;
       if (res.outcome == RunOutcome::kSuccess) level = LogLevel::kInfo;
       if (res.outcome == RunOutcome::kLeaseLost) level = LogLevel::kError;
-      Logf(log_, level, "job %s: slot %lld (token %lld) ended after %s: %s%s%s", job->spec.name.c_str(),
+      const int attempts = ar->run->ctx.attempt;
+      Logf(log_, level, "job %s: slot %lld (token %lld) ended after %s: %s%s%s%s", job->spec.name.c_str(),
            static_cast<long long>(ar->run->ctx.slot), static_cast<long long>(ar->run->ctx.token), took.c_str(),
-           RunOutcomeName(res.outcome), res.detail.empty() ? "" : ", ", res.detail.c_str());
+           RunOutcomeName(res.outcome), res.detail.empty() ? "" : ", ", res.detail.c_str(),
+           attempts > 1 ? (" (" + std::to_string(attempts) + " attempts)").c_str() : "");
     }
     if (!FinishOne(job.get(), env_->NowMs())) continue;
     // Next attempt: the slot after the one that just ran (at once if that
@@ -388,6 +416,56 @@ void Scheduler::FinishRuns(int64_t now) {
     executor_->ReleaseWakeFd(ar->run->control.wake_fd());
     job->active.reset();
   }
+}
+
+bool Scheduler::ScheduleRetry(Job* job, int64_t now) {
+  ActiveRun* ar = job->active.get();
+  const JobSpec& spec = job->spec;
+  const RunResult& res = ar->run->result;
+  const bool failed = res.outcome == RunOutcome::kFailure || res.outcome == RunOutcome::kTimeout;
+  if (!failed || ar->run->ctx.attempt > spec.retries || stop_->mode() != StopMode::kNone ||
+      ar->run->control.cancel_reason() != CancelReason::kNone || !have_db_clock_) {
+    return false;
+  }
+  // Never past the slot's end: the next attempt must start inside the slot.
+  const int64_t slot_end = MonoFromDb(ar->run->ctx.slot_start_ms + spec.every_ms);
+  if (now + spec.backoff_ms >= slot_end) return false;
+  Logf(log_, LogLevel::kWarn, "job %s: slot %lld attempt %d of %d failed (%s%s%s); trying again in %s",
+       spec.name.c_str(), static_cast<long long>(ar->run->ctx.slot), ar->run->ctx.attempt, spec.retries + 1,
+       RunOutcomeName(res.outcome), res.detail.empty() ? "" : ": ", res.detail.c_str(),
+       FormatDuration(spec.backoff_ms).c_str());
+  ar->waiting_retry = true;
+  ar->next_try_at = now + spec.backoff_ms;
+  return true;
+}
+
+bool Scheduler::StartRetry(Job* job, int64_t now) {
+  ActiveRun* ar = job->active.get();
+  if (ar->run->control.cancel_reason() != CancelReason::kNone || stop_->mode() != StopMode::kNone) {
+    // Stopping, or the lease was lost while waiting: the last attempt's
+    // result stands (a hard stop or a lost lease has the last word).
+    if (ar->run->control.cancel_reason() == CancelReason::kHardStop) {
+      ar->run->result.outcome = RunOutcome::kInterrupted;
+    } else if (ar->run->control.cancel_reason() == CancelReason::kLeaseLost) {
+      ar->run->result.outcome = RunOutcome::kLeaseLost;
+    }
+    ar->waiting_retry = false;
+    return true;  // finished
+  }
+  if (now < ar->next_try_at) return false;
+  ar->waiting_retry = false;
+  ar->run->ctx.attempt += 1;
+  ar->run->result = RunResult();
+  ar->run->finished.store(false);
+  Logf(log_, LogLevel::kInfo, "job %s: slot %lld attempt %d of %d", job->spec.name.c_str(),
+       static_cast<long long>(ar->run->ctx.slot), ar->run->ctx.attempt, job->spec.retries + 1);
+  Status st = executor_->Start(ar->run.get());
+  if (!st.ok()) {
+    ar->run->result.outcome = RunOutcome::kFailure;
+    ar->run->result.detail = "could not start: " + st.message();
+    ar->run->finished.store(true);
+  }
+  return false;  // running again
 }
 
 bool Scheduler::FinishOne(Job* job, int64_t now) {
@@ -430,6 +508,9 @@ bool Scheduler::FinishOne(Job* job, int64_t now) {
     rec.outcome = res.outcome;
     rec.has_exit_code = res.has_exit_code;
     rec.exit_code = res.exit_code;
+    rec.http_status = res.http_status;
+    rec.rows_affected = res.rows_affected;
+    rec.attempts = ar->run->ctx.attempt;
     rec.detail = res.detail;
     rec.output_tail = res.output_tail;
     Status st = store_->RecordRunEnd(rec);
@@ -461,8 +542,9 @@ int64_t Scheduler::NextWake(int64_t now) const {
       if (!draining_) wake = std::min(wake, std::max(job->next_attempt, store_retry_at_));
     } else if (ar->finishing) {
       wake = std::min(wake, ar->retry_at);
-    } else if (!hard_cancelled_) {
-      wake = std::min(wake, ar->renew_due);
+    } else {
+      if (ar->waiting_retry) wake = std::min(wake, draining_ ? now : ar->next_try_at);
+      if (!hard_cancelled_) wake = std::min(wake, ar->renew_due);
     }
   }
   return std::max(wake, now);

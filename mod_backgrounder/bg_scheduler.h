@@ -121,6 +121,10 @@ class Scheduler {
   void RenewLeases(int64_t now);
   void FinishRuns(int64_t now);
   bool FinishOne(Job* job, int64_t now);  // true when the run is released and recorded
+  // retry=N: after a failed attempt, waits backoff= and runs again (true if it will).
+  bool ScheduleRetry(Job* job, int64_t now);
+  // Starts the next attempt when due; true if the run is over instead.
+  bool StartRetry(Job* job, int64_t now);
   int64_t NextWake(int64_t now) const;
 
   Env* const env_;

@@ -43,6 +43,9 @@ const char kRunsColumns[] =
     " ended_ms BIGINT,"
     " outcome VARCHAR(32) NOT NULL,"
     " exit_code INTEGER,"
+    " http_status INTEGER,"
+    " rows_affected BIGINT,"
+    " attempts INTEGER NOT NULL DEFAULT 1,"
     " detail VARCHAR(1000),"
     " output_tail TEXT,"
     " PRIMARY KEY (lease_key, token)";
@@ -56,12 +59,14 @@ const char kRunStart[] =
     "{insert_ignore} INTO backgrounder_runs (lease_key, job, token, slot, slot_start_ms, node, holder, started_ms, "
     "outcome) VALUES (:key, :job, :token, :slot, :slot_start, :node, :holder, :started, 'running'){conflict}";
 const char kRunEnd[] =
-    "UPDATE backgrounder_runs SET ended_ms = {now}, outcome = :outcome, exit_code = :exit_code, detail = :detail, "
+    "UPDATE backgrounder_runs SET ended_ms = {now}, outcome = :outcome, exit_code = :exit_code, "
+    "http_status = :http_status, rows_affected = :rows_affected, attempts = :attempts, detail = :detail, "
     "output_tail = :output_tail WHERE lease_key = :key AND token = :token";
 const char kRunInsert[] =
     "{insert_ignore} INTO backgrounder_runs (lease_key, job, token, slot, slot_start_ms, node, holder, started_ms, "
-    "ended_ms, outcome, exit_code, detail, output_tail) VALUES (:key, :job, :token, :slot, :slot_start, :node, "
-    ":holder, :started, {now}, :outcome, :exit_code, :detail, :output_tail){conflict}";
+    "ended_ms, outcome, exit_code, http_status, rows_affected, attempts, detail, output_tail) VALUES (:key, :job, "
+    ":token, :slot, :slot_start, :node, :holder, :started, {now}, :outcome, :exit_code, :http_status, "
+    ":rows_affected, :attempts, :detail, :output_tail){conflict}";
 // Only a row still marked running: a holder that comes back and records its
 // end keeps the last word.
 const char kRunAbandoned[] =
@@ -157,11 +162,14 @@ bool IsUri(const std::string& params) {
 }  // namespace
 
 SqlParamType SqlParamTypeOf(const std::string& name) {
-  static constexpr const char* kInt64[] = {"lease", "every", "offset", "token", "slot", "slot_start", "started"};
+  static constexpr const char* kInt64[] = {"lease", "every", "offset", "token", "slot", "slot_start", "started",
+                                           "rows_affected"};
   for (const char* n : kInt64) {
     if (name == n) return SqlParamType::kInt64;
   }
-  if (name == "exit_code" || name == "version") return SqlParamType::kInt;
+  if (name == "exit_code" || name == "version" || name == "http_status" || name == "attempts" || name == "attempt") {
+    return SqlParamType::kInt;
+  }
   return SqlParamType::kString;
 }
 
@@ -258,6 +266,7 @@ bool MakeSqlDialect(const std::string& driver, SqlDialect* d) {
   } else {
     return false;
   }
+  d->now_expression = f.now;
   FillCommon(d, f);
   if (d->update_returning) {
     d->acquire = Compile(kAcquireReturning, f);

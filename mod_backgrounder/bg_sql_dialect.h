@@ -34,8 +34,8 @@ struct SqlStatement {
 };
 
 // Parameter types by name: lease, every, offset, token, slot, slot_start,
-// started are 64-bit integers; exit_code and version are ints; the rest are
-// strings.
+// started, rows_affected are 64-bit integers; exit_code, http_status,
+// attempts and version are ints; the rest are strings.
 enum class SqlParamType { kString, kInt64, kInt };
 SqlParamType SqlParamTypeOf(const std::string& name);
 
@@ -50,6 +50,7 @@ struct SessionStatement {
 
 struct SqlDialect {
   std::string driver;              // apr_dbd driver name
+  std::string now_expression;      // the database clock, integer ms since the epoch (apr_dbd-escaped)
   bool update_returning = false;   // acquire and renew return their row
   bool needs_labels = false;       // pgsql: only labelled statements are prepared with types
   std::vector<SessionStatement> session_setup;  // after each connect
@@ -63,7 +64,8 @@ struct SqlDialect {
   SqlStatement renew;                // :key :token :holder :lease (returning: -> expires_ms)
   SqlStatement release;              // :key :token :holder :outcome
   SqlStatement run_start;            // :key :job :token :slot :slot_start :node :holder :started
-  SqlStatement run_end;              // :outcome :exit_code :detail :output_tail :key :token
+  SqlStatement run_end;              // :outcome :exit_code :http_status :rows_affected :attempts :detail
+                                     // :output_tail :key :token
   SqlStatement run_insert;           // run_start's and run_end's
   SqlStatement run_abandoned;        // :detail :key :token
 };

@@ -33,6 +33,7 @@ const char* RunOutcomeName(RunOutcome outcome) {
     case RunOutcome::kLeaseLost: return "lease-lost";
     case RunOutcome::kInterrupted: return "interrupted";
     case RunOutcome::kAbandoned: return "abandoned";
+    case RunOutcome::kSkipped: return "skipped";
   }
   return "unknown";
 }
@@ -48,6 +49,7 @@ class SqlLeaseStore::Params {
   Params& Int64(const char* name, int64_t v) { return Add(name, nullptr, v, 0, false); }
   Params& Int(const char* name, int v) { return Add(name, nullptr, 0, v, false); }
   Params& NullInt(const char* name) { return Add(name, nullptr, 0, 0, true); }
+  Params& NullInt64(const char* name) { return Add(name, nullptr, 0, 0, true); }
 
   // Fills args in `stmt`'s parameter order. False if one is missing.
   bool Fill(const SqlStatement& stmt, const void** args) const {
@@ -57,7 +59,7 @@ class SqlLeaseStore::Params {
       if (!v) return false;
       switch (SqlParamTypeOf(stmt.params[i])) {
         case SqlParamType::kString: args[i] = v->str; break;
-        case SqlParamType::kInt64: args[i] = &v->i64; break;
+        case SqlParamType::kInt64: args[i] = v->null ? nullptr : &v->i64; break;
         case SqlParamType::kInt: args[i] = v->null ? nullptr : &v->i32; break;
       }
     }
@@ -437,8 +439,10 @@ Status SqlLeaseStore::RecordRunEnd(const RunRecord& run) {
   p.Str("key", run.key).Str("job", run.job).Int64("token", run.token).Int64("slot", run.slot);
   p.Int64("slot_start", run.slot_start_ms).Str("node", run.node).Str("holder", run.holder);
   p.Int64("started", run.started_ms).Str("outcome", outcome).Str("detail", run.detail);
-  p.Str("output_tail", run.output_tail);
+  p.Str("output_tail", run.output_tail).Int("attempts", run.attempts);
   if (run.has_exit_code) p.Int("exit_code", run.exit_code); else p.NullInt("exit_code");
+  if (run.http_status > 0) p.Int("http_status", run.http_status); else p.NullInt("http_status");
+  if (run.rows_affected >= 0) p.Int64("rows_affected", run.rows_affected); else p.NullInt64("rows_affected");
   int affected = 0;
   Status st = Query(kRunEnd, "recording the run end", p, &affected);
   if (!st.ok() || affected > 0) return st;

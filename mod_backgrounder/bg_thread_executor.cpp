@@ -12,6 +12,7 @@ namespace bg {
 
 struct ThreadExecutor::Thread {
   ThreadExecutor* executor;
+  JobRunner* runner;
   Run* run;
   apr_pool_t* pool;
   apr_thread_t* thread;
@@ -27,7 +28,7 @@ void* APR_THREAD_FUNC ThreadExecutor::ThreadMain(apr_thread_t* thread, void* dat
   Thread* t = static_cast<Thread*>(data);
   Run* run = t->run;
   try {
-    run->result = t->executor->runner_->Run(run->ctx, &run->control);
+    run->result = t->runner->Run(run->ctx, &run->control);
   } catch (const std::exception& e) {
     run->result = RunResult();
     run->result.outcome = RunOutcome::kFailure;
@@ -45,12 +46,17 @@ void* APR_THREAD_FUNC ThreadExecutor::ThreadMain(apr_thread_t* thread, void* dat
 
 Status ThreadExecutor::Start(Run* run) {
   if (run->control.wake_fd() < 0) return Status::Error("cannot create an eventfd for the run");
+  JobRunner* runner = runners_(*run->ctx.spec);
+  if (!runner) {
+    return Status::Error(std::string("no runner for ") + JobKindName(run->ctx.spec->kind) + " jobs in this process");
+  }
   apr_pool_t* pool = nullptr;
   if (apr_pool_create_unmanaged_ex(&pool, nullptr, nullptr) != APR_SUCCESS) {
     return Status::Error("cannot create a memory pool for the run");
   }
   Thread* t = static_cast<Thread*>(apr_pcalloc(pool, sizeof(Thread)));
   t->executor = this;
+  t->runner = runner;
   t->run = run;
   t->pool = pool;
   apr_threadattr_t* attr = nullptr;

@@ -8,16 +8,19 @@
 
 #include <apr_thread_proc.h>
 
+#include <functional>
+
 #include "bg_env.h"
-#include "bg_logger.h"
 #include "bg_run.h"
 
 namespace bg {
 
 class ThreadExecutor final : public RunExecutor {
  public:
+  // Which runner runs a job (by its kind); returns nullptr if none can.
+  using RunnerFor = std::function<JobRunner*(const JobSpec&)>;
   // `env` is woken when a run ends. Not owned.
-  ThreadExecutor(Env* env, JobRunner* runner, Logger* log) : env_(env), runner_(runner), log_(log) {}
+  ThreadExecutor(Env* env, RunnerFor runners) : env_(env), runners_(std::move(runners)) {}
   int NewWakeFd() override;
   void ReleaseWakeFd(int fd) override;
   Status Start(Run* run) override;
@@ -27,8 +30,7 @@ class ThreadExecutor final : public RunExecutor {
   struct Thread;
   static void* APR_THREAD_FUNC ThreadMain(apr_thread_t* thread, void* data);
   Env* const env_;
-  JobRunner* const runner_;
-  Logger* const log_;
+  const RunnerFor runners_;
 };
 
 }  // namespace bg

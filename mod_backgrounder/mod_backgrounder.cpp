@@ -7,7 +7,9 @@
 // mod_backgrounder_config.cpp, everything else in the httpd-free bg_* core.
 #include <apr_dbd.h>
 #include <apr_strings.h>
+#include <ap_listen.h>
 #include <ap_mpm.h>
+#include <curl/curl.h>
 #include <http_core.h>
 #include <http_main.h>
 #include <mpm_common.h>
@@ -15,6 +17,7 @@
 
 #include <fcntl.h>
 #include <grp.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <exception>
@@ -120,12 +123,35 @@ int CheckConfig(apr_pool_t*, apr_pool_t*, apr_pool_t* ptemp, server_rec* s) {
 // database that is down must not delay start-up). Failures are logged but do
 // not stop httpd from serving: jobs do not run until the store works, and
 // the children keep retrying.
+// Where url=/path jobs go: this server itself, on its first Listen address,
+// under its ServerName (so name-based hosts and certificates match).
+void FindSelf(apr_pool_t* pconf, server_rec* s, ServerConfig* conf) {
+  ap_listen_rec* lr = ap_listeners;
+  if (!lr || !lr->bind_addr) return;
+  char* ip = nullptr;
+  apr_sockaddr_ip_get(&ip, lr->bind_addr);
+  std::string addr = ip ? ip : "127.0.0.1";
+  if (addr == "0.0.0.0") addr = "127.0.0.1";
+  if (addr == "::") addr = "::1";
+  const bool https = lr->protocol && strcasecmp(lr->protocol, "https") == 0;
+  const char* host = s->server_hostname ? s->server_hostname : "localhost";
+  const unsigned port = lr->bind_addr->port;
+  conf->self_url = apr_psprintf(pconf, "%s://%s:%u", https ? "https" : "http", host, port);
+  conf->self_resolve = apr_psprintf(pconf, "%s:%u:%s%s%s", host, port, addr.find(':') != std::string::npos ? "[" : "",
+                                    addr.c_str(), addr.find(':') != std::string::npos ? "]" : "");
+}
+
 int PostConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s) {
   if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) return OK;
   try {
     ServerConfig* conf = GetServerConfig(s);
     conf->lock_path = ap_runtime_dir_relative(pconf, "backgrounder-scheduler.lock");
     if (conf->jobs->jobs().empty()) return OK;
+    // libcurl's global state, once, before any thread exists (children
+    // inherit it). It is reference-counted; it is never cleaned up, as
+    // children may still be using it while the parent reloads.
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    FindSelf(pconf, s, conf);
     if (std::string(StoreDriver(conf)) == "sqlite3") {
       const char* path = StorePath(conf);
       Status st = PrepareSqliteLocation(path, ChildUser());

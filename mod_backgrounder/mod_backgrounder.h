@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "bg_db_connector.h"
 #include "bg_directives.h"
 #include "bg_lease_store.h"
 #include "bg_logger.h"
@@ -29,6 +30,10 @@ struct ServerConfig {
   apr_int64_t lease_ms = 0;            // 0: default
   JobTable* jobs = nullptr;
   const char* lock_path = nullptr;     // set in post_config
+  // For url=/path jobs (set in post_config from the first Listen): the
+  // absolute URL prefix and curl's --resolve entry that sends it there.
+  const char* self_url = nullptr;      // "http://www.example.org:8080"
+  const char* self_resolve = nullptr;  // "www.example.org:8080:127.0.0.1"
 };
 
 ServerConfig* GetServerConfig(server_rec* s);
@@ -54,6 +59,8 @@ class HttpdLogger final : public Logger {
 // The store the configuration asks for (mod_backgrounder_store.cpp), and how
 // to name it in messages (no password).
 std::unique_ptr<LeaseStore> MakeStore(apr_pool_t* pool, server_rec* s, const ServerConfig* conf, std::string* error);
+// Connections to the store's database, for sql= jobs (nullptr: see *error).
+std::unique_ptr<DbConnector> MakeConnector(server_rec* s, const ServerConfig* conf, std::string* error);
 std::string StoreDescription(const ServerConfig* conf);
 
 // Child lifecycle (mod_backgrounder_child.cpp).

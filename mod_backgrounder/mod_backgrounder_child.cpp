@@ -26,6 +26,8 @@
 
 #include "bg_active_role.h"
 #include "bg_command_job.h"
+#include "bg_sql_job.h"
+#include "bg_url_job.h"
 #include "bg_env.h"
 #include "bg_scheduler.h"
 #include "bg_thread_executor.h"
@@ -88,10 +90,28 @@ const char* WhyText(int why) {
   return "no stop requested";
 }
 
+// The configured jobs, with url=/path made absolute (this server itself).
+std::vector<JobSpec> ResolveJobs(const ServerConfig* conf) {
+  std::vector<JobSpec> jobs = conf->jobs->jobs();
+  for (JobSpec& spec : jobs) {
+    if (spec.kind == JobKind::kUrl && !spec.url.empty() && spec.url[0] == '/' && conf->self_url) {
+      spec.url = conf->self_url + spec.url;
+      spec.resolve = conf->self_resolve;
+    }
+  }
+  return jobs;
+}
+
 class ChildContext {
  public:
   ChildContext(server_rec* s, const ServerConfig* conf, apr_pool_t* pchild, Env* env)
-      : s_(s), conf_(conf), logger_(s), env_(env), stop_(env), role_(conf->lock_path ? conf->lock_path : ""), jobs_(conf->jobs->jobs()) {
+      : s_(s),
+        conf_(conf),
+        logger_(s),
+        env_(env),
+        stop_(env),
+        role_(conf->lock_path ? conf->lock_path : ""),
+        jobs_(ResolveJobs(conf)) {
     int threaded = 0;
     forked_mpm_ = ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded) == APR_SUCCESS && threaded == AP_MPMQ_NOT_SUPPORTED;
     int generation = 0;
@@ -225,8 +245,21 @@ class ChildContext {
       ap_log_error(APLOG_MARK, APLOG_ERR, 0, s_, "mod_backgrounder: %s; no job will run", error.c_str());
       return;
     }
-    CommandRunner runner(&logger_, CommandRunnerOptions());
-    ThreadExecutor executor(env_, &runner, &logger_);
+    CommandRunner commands(&logger_, CommandRunnerOptions());
+    UrlRunner urls((UrlRunnerOptions()));
+    SqlRunner sql([this]() {
+      std::string error;
+      return MakeConnector(s_, conf_, &error);  // (null only if MakeStore failed above)
+    });
+    ThreadExecutor executor(env_, [&](const JobSpec& spec) -> JobRunner* {
+      switch (spec.kind) {
+        case JobKind::kCommand: return &commands;
+        case JobKind::kUrl: return &urls;
+        case JobKind::kSql: return &sql;
+        case JobKind::kCallback: return nullptr;
+      }
+      return nullptr;
+    });
     SchedulerOptions options = options_;
     options.still_eligible = [this]() { return Eligible(); };
     Scheduler scheduler(env_, store.get(), &executor, &logger_, &stop_, options, jobs_);

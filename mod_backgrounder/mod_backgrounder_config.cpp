@@ -89,12 +89,19 @@ const char* AddJob(cmd_parms* cmd, void*, const char* args) {
     JobSpec spec;
     Status st = ParseJobSpec(args, &spec);
     if (!st.ok()) return apr_pstrcat(cmd->pool, "BackgrounderJob: ", st.message().c_str(), nullptr);
-    // A relative program path (bin/cleanup) is relative to ServerRoot, like
-    // other paths in httpd.conf; a bare name is looked up in PATH at run time.
-    const std::string& prog = spec.argv[0];
-    if (prog.find('/') != std::string::npos && prog[0] != '/') {
-      const char* abs = ap_server_root_relative(cmd->pool, prog.c_str());
-      if (abs) spec.argv[0] = abs;
+    // Relative paths (run=bin/cleanup, cacert=ca.pem) are relative to
+    // ServerRoot, like other paths in httpd.conf; a bare program name is
+    // looked up in PATH at run time.
+    if (spec.kind == JobKind::kCommand) {
+      const std::string& prog = spec.argv[0];
+      if (prog.find('/') != std::string::npos && prog[0] != '/') {
+        const char* abs = ap_server_root_relative(cmd->pool, prog.c_str());
+        if (abs) spec.argv[0] = abs;
+      }
+    }
+    if (!spec.cacert.empty() && spec.cacert[0] != '/') {
+      const char* abs = ap_server_root_relative(cmd->pool, spec.cacert.c_str());
+      if (abs) spec.cacert = abs;
     }
     st = GetServerConfig(cmd->server)->jobs->Add(std::move(spec), Where(cmd));
     return st.ok() ? nullptr : Error(cmd, st);
@@ -149,8 +156,8 @@ const command_rec kDirectives[] = {
     AP_INIT_RAW_ARGS("BackgrounderLease", RawArgs(SetLease), nullptr, RSRC_CONF,
                      "Lease length, renewed every lease/3 (default 30s, at least 3s)"),
     AP_INIT_RAW_ARGS("BackgrounderJob", RawArgs(AddJob), nullptr, RSRC_CONF,
-                     "A recurring job: NAME every=DURATION [timeout=DURATION] [offset=DURATION] [scope=farm|server] "
-                     "run=\"COMMAND\""),
+                     "A recurring job: NAME every=DURATION run=\"COMMAND\"|url=URL|sql=\"STATEMENT\" [timeout=] "
+                     "[offset=] [scope=farm|server] [misfire=once|skip [grace=]] [retry=N [backoff=]] [enabled=off] ..."),
     {nullptr, {nullptr}, nullptr, 0, RAW_ARGS, nullptr}};
 
 }  // namespace bg

@@ -61,9 +61,9 @@ std::string StoreDescription(const ServerConfig* conf) {
   return driver + ":" + MaskSecrets(conf->store_params ? conf->store_params : "");
 }
 
-std::unique_ptr<LeaseStore> MakeStore(apr_pool_t* pool, server_rec* s, const ServerConfig* conf, std::string* error) {
+std::unique_ptr<DbConnector> MakeConnector(server_rec* s, const ServerConfig* conf, std::string* error) {
   const std::string driver = StoreDriver(conf);
-  if (driver == "sqlite3") return SqlLeaseStore::Open(pool, "sqlite3", StorePath(conf));
+  if (driver == "sqlite3") return std::make_unique<AprDbdConnector>("sqlite3", StorePath(conf));
   if (driver == "dbd") {
     auto open = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
     auto close = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
@@ -71,9 +71,15 @@ std::unique_ptr<LeaseStore> MakeStore(apr_pool_t* pool, server_rec* s, const Ser
       *error = "BackgrounderStore dbd needs mod_dbd (LoadModule dbd_module)";
       return nullptr;
     }
-    return std::make_unique<SqlLeaseStore>(pool, std::make_unique<ModDbdConnector>(s, open, close));
+    return std::make_unique<ModDbdConnector>(s, open, close);
   }
-  return SqlLeaseStore::Open(pool, driver, conf->store_params ? conf->store_params : "");
+  return std::make_unique<AprDbdConnector>(driver, conf->store_params ? conf->store_params : "");
+}
+
+std::unique_ptr<LeaseStore> MakeStore(apr_pool_t* pool, server_rec* s, const ServerConfig* conf, std::string* error) {
+  std::unique_ptr<DbConnector> connector = MakeConnector(s, conf, error);
+  if (!connector) return nullptr;
+  return std::make_unique<SqlLeaseStore>(pool, std::move(connector));
 }
 
 }  // namespace bg

@@ -168,6 +168,7 @@ bg::Status FakeExecutor::Start(bg::Run* run) {
   s.slot_start_ms = run->ctx.slot_start_ms;
   s.token = run->ctx.token;
   s.start = clock_->now();
+  s.attempt = run->ctx.attempt;
   s.node = node_id_;
   log->push_back(s);
   active_.push_back({run, log->size() - 1, clock_->now() + duration(*run)});
@@ -199,10 +200,10 @@ int64_t FakeExecutor::Tick(int64_t now) {
     }
     if (now >= a.end) {
       bg::RunResult r;
-      r.outcome = a.cancelled ? a.cancel_outcome : bg::RunOutcome::kSuccess;
+      r.outcome = a.cancelled ? a.cancel_outcome : (outcome ? outcome(*a.run) : bg::RunOutcome::kSuccess);
       r.has_exit_code = true;
-      r.exit_code = a.cancelled ? 143 : 0;
-      r.detail = a.cancelled ? "cancelled" : "exit status 0";
+      r.exit_code = a.cancelled ? 143 : (r.outcome == bg::RunOutcome::kSuccess ? 0 : 1);
+      r.detail = a.cancelled ? "cancelled" : "exit status " + std::to_string(r.exit_code);
       a.run->result = r;
       (*log)[a.log_index].end = now;
       (*log)[a.log_index].outcome = r.outcome;

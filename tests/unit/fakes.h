@@ -121,6 +121,7 @@ class FakeExecutor : public bg::RunExecutor {
     int64_t slot_start_ms;
     int64_t token;
     int64_t start;  // true time
+    int attempt = 1;
     int64_t end = -1;
     bg::RunOutcome outcome = bg::RunOutcome::kRunning;
     int node;
@@ -134,6 +135,8 @@ class FakeExecutor : public bg::RunExecutor {
 
   // How long a run takes, in ms of virtual time (default 100 ms).
   std::function<int64_t(const bg::Run&)> duration;
+  // How an attempt that was not cancelled ends (default: success).
+  std::function<bg::RunOutcome(const bg::Run&)> outcome;
   // How long a cancelled run takes to end.
   int64_t kill_delay_ms = 50;
   bool fail_start = false;

@@ -52,6 +52,69 @@ static void test_scope(void**) {
   assert_contains(Error("j every=1m scop=farm run=/bin/true"), "did you mean 'scope'?");
 }
 
+static void test_url_jobs(void**) {
+  JobSpec s = Parse("warm every=1m url=http://127.0.0.1:8080/cron.php");
+  assert_true(s.kind == bg::JobKind::kUrl);
+  assert_string_equal(s.url.c_str(), "http://127.0.0.1:8080/cron.php");
+  assert_string_equal(s.method.c_str(), "GET");
+  assert_true(s.argv.empty());
+  s = Parse("warm every=1m url=/cron.php?x=1 method=POST header=\"X-Token: abc\" header='Accept: */*' cacert=ca.pem");
+  assert_string_equal(s.url.c_str(), "/cron.php?x=1");
+  assert_string_equal(s.method.c_str(), "POST");
+  assert_int_equal(s.headers.size(), 2);  // header= may repeat
+  assert_string_equal(s.headers[0].c_str(), "X-Token: abc");
+  assert_string_equal(s.cacert.c_str(), "ca.pem");
+  assert_string_equal(s.Action().c_str(), "POST /cron.php?x=1");
+  assert_ok(bg::ParseJobSpec("h every=1m url=https://example.org/", &s));
+  assert_contains(Error("w every=1m url=ftp://x/"), "url=ftp://x/ is not a URL (accepted: http://HOST/...");
+  assert_contains(Error("w every=1m url=http:///x"), "names no host");
+  assert_contains(Error("w every=1m url=\"http://x/a b\""), "contains a space");
+  assert_contains(Error("w every=1m url=/x method=get"), "method=get is not supported (accepted: GET, HEAD,");
+  assert_contains(Error("w every=1m url=/x header=NoColon"), "header=NoColon is not a header");
+  assert_contains(Error("w every=1m url=/x header=\"Bad Name: v\""), "is not a header");
+  assert_contains(Error("w every=1m run=/bin/true method=POST"), "method= applies to url= jobs only");
+  assert_contains(Error("w every=1m run=/bin/true header=\"A: b\""), "header= applies to url= jobs only");
+  assert_contains(Error("w every=1m url=/x run=/bin/true"), "run=, url= and sql= exclude each other");
+  assert_contains(Error("w every=1m url=/x method=GET method=POST"), "key 'method' is given twice");
+}
+
+static void test_sql_jobs(void**) {
+  JobSpec s = Parse("purge every=10m sql=\"DELETE FROM sessions WHERE expires_ms < {now}\"");
+  assert_true(s.kind == bg::JobKind::kSql);
+  assert_string_equal(s.sql.c_str(), "DELETE FROM sessions WHERE expires_ms < {now}");
+  assert_contains(Error("p every=10m sql=\"DELETE\" run=/bin/true"), "exclude each other");
+}
+
+static void test_behaviour_keys(void**) {
+  JobSpec s = Parse("j every=1h run=/bin/true");
+  assert_true(s.misfire == bg::Misfire::kOnce);
+  assert_int_equal(s.retries, 0);
+  assert_true(s.enabled);
+  s = Parse("j every=1h misfire=skip run=/bin/true");
+  assert_true(s.misfire == bg::Misfire::kSkip);
+  assert_int_equal(s.grace_ms, 60000);  // the interval, at most a minute
+  s = Parse("j every=10s misfire=skip run=/bin/true");
+  assert_int_equal(s.grace_ms, 10000);
+  s = Parse("j every=1h misfire=skip grace=5m retry=3 backoff=30s enabled=off run=/bin/true");
+  assert_int_equal(s.grace_ms, 300000);
+  assert_int_equal(s.retries, 3);
+  assert_int_equal(s.backoff_ms, 30000);
+  assert_false(s.enabled);
+  s = Parse("j every=1h retry=2 run=/bin/true");
+  assert_int_equal(s.backoff_ms, 10000);
+  assert_contains(Error("j every=1h misfire=later run=/bin/true"), "misfire=later is not accepted (once:");
+  assert_contains(Error("j every=1h grace=5m run=/bin/true"), "grace= applies to misfire=skip only");
+  assert_contains(Error("j every=1m misfire=skip grace=2m run=/bin/true"), "must be longer than zero and at most every=1m");
+  assert_contains(Error("j every=1h retry=x run=/bin/true"), "retry=x is not a number of retries (accepted: 0 to 100)");
+  assert_contains(Error("j every=1h retry=101 run=/bin/true"), "accepted: 0 to 100");
+  assert_contains(Error("j every=1h retry=-1 run=/bin/true"), "retry=-1 is not a number");
+  assert_contains(Error("j every=1h backoff=5s run=/bin/true"), "backoff= applies to retry=N (N > 0) only");
+  assert_contains(Error("j every=10s retry=1 backoff=10s run=/bin/true"), "backoff=10s must be shorter than every=10s");
+  s = Parse("j every=10s retry=1 run=/bin/true");
+  assert_int_equal(s.backoff_ms, 5000);  // half the interval when that is shorter than 10s
+  assert_contains(Error("j every=1h enabled=no run=/bin/true"), "enabled=no is not accepted (on or off)");
+}
+
 static void test_names(void**) {
   assert_ok(bg::ValidateJobName("a"));
   assert_ok(bg::ValidateJobName("Cache.warm_2-x"));
@@ -67,7 +130,7 @@ static void test_missing_parts(void**) {
   assert_contains(Error(""), "needs a job name and key=value arguments");
   assert_contains(Error("every=5m run=/bin/true"), "the first argument of BackgrounderJob must be the job name");
   assert_contains(Error("j run=/bin/true"), "job 'j' has no every=");
-  assert_contains(Error("j every=5m"), "job 'j' has no run=");
+  assert_contains(Error("j every=5m"), "job 'j' has no run=, url= or sql=");
   assert_contains(Error("j every=5m run=\"  \""), "run= names no program");
   assert_contains(Error("j every= run=/bin/true"), "every= has an empty value");
 }
@@ -76,7 +139,8 @@ static void test_unknown_and_duplicate_keys(void**) {
   std::string e = Error("j evry=5m run=/bin/true");
   assert_contains(e, "unknown key 'evry' in job 'j'");
   assert_contains(e, "did you mean 'every'?");
-  assert_contains(e, "accepted keys are every, timeout, offset, scope, run");
+  assert_contains(e, "accepted keys are every, timeout, offset, scope, run, url, sql, method, header, cacert, misfire, "
+                     "grace, retry, backoff, enabled");
   e = Error("j every=5m run=/bin/true colour=blue");
   assert_contains(e, "unknown key 'colour'");
   assert_true(e.find("did you mean") == std::string::npos);
@@ -107,6 +171,7 @@ static void test_quoting_errors(void**) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_full_spec),     cmocka_unit_test(test_defaults), cmocka_unit_test(test_scope),
+      cmocka_unit_test(test_url_jobs),      cmocka_unit_test(test_sql_jobs), cmocka_unit_test(test_behaviour_keys),
       cmocka_unit_test(test_names),         cmocka_unit_test(test_missing_parts),
       cmocka_unit_test(test_unknown_and_duplicate_keys), cmocka_unit_test(test_bad_durations),
       cmocka_unit_test(test_quoting_errors),

@@ -545,6 +545,123 @@ static void test_newer_generation_hands_over(void**) {
   assert_int_equal(log.Count("a newer httpd generation is running"), 1);
 }
 
+static void test_disabled_job_never_touches_the_store(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  JobSpec off = Job("off", kSec);
+  off.enabled = false;
+  Node node(&clock, &store, {off, Job("on", kSec)});
+  Simulate(&clock, {&node}, clock.now() + 10 * kSec);
+  assert_int_equal(RunsOf(*node.exec.log, "off").size(), 0);
+  assert_true(RunsOf(*node.exec.log, "on").size() >= 9);
+  assert_int_equal(store.rows.count("off"), 0);  // not even seeded
+  assert_int_equal(node.log.Count("job off has enabled=off"), 1);
+}
+
+static void test_misfire_skip_after_an_outage(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  JobSpec skip = Job("skip", kMin);
+  skip.misfire = bg::Misfire::kSkip;
+  skip.grace_ms = 5 * kSec;
+  JobSpec once = Job("once", kMin);  // misfire=once, the default
+  Node node(&clock, &store, {skip, once});
+  const int64_t t0 = clock.now();
+  // The store is down across a slot start (db time 20:41:00), up 20 s later.
+  clock.At(t0 + 50 * kSec, [&]() { store.down = true; });
+  clock.At(t0 + 80 * kSec, [&]() { store.down = false; });
+  Simulate(&clock, {&node}, t0 + 150 * kSec);
+  auto skipped = RunsOf(*node.exec.log, "skip");
+  auto onced = RunsOf(*node.exec.log, "once");
+  // once: the late slot still ran (late), then the next one on time.
+  assert_int_equal(onced.size(), 2);
+  assert_true(onced[0].start + store.db_offset_ms - onced[0].slot_start_ms > 15 * kSec);
+  // skip: the late slot did not run; the next one did.
+  assert_int_equal(skipped.size(), 1);
+  assert_int_equal(skipped[0].slot, onced[1].slot);
+  size_t recorded = 0;
+  for (const auto& kv : store.runs) {
+    if (kv.first.first == "skip" && kv.second.record.outcome == RunOutcome::kSkipped) {
+      ++recorded;
+      assert_contains(kv.second.record.detail, "later than grace=5s");
+    }
+  }
+  assert_int_equal(recorded, 1);
+  assert_string_equal(store.rows["skip"].holder.c_str(), "");  // the skipped slot's lease was released
+  assert_int_equal(node.log.Count("job skip: slot"), 3);      // the skip (warn), then a start and an end
+}
+
+static void test_retry_until_success_within_the_slot(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  JobSpec flaky = Job("flaky", kMin);
+  flaky.retries = 3;
+  flaky.backoff_ms = 5 * kSec;
+  Node node(&clock, &store, {flaky});
+  node.exec.outcome = [](const bg::Run& r) {
+    return r.ctx.attempt < 3 ? RunOutcome::kFailure : RunOutcome::kSuccess;
+  };
+  RunUntil(&clock, {&node}, [&]() { return RunsOf(*node.exec.log, "flaky").size() >= 3; }, 2 * kMin);
+  Simulate(&clock, {&node}, clock.now() + 5 * kSec);
+  auto runs = RunsOf(*node.exec.log, "flaky");
+  assert_int_equal(runs.size(), 3);
+  for (int i = 0; i < 3; ++i) {
+    assert_int_equal(runs[i].attempt, i + 1);
+    assert_int_equal(runs[i].token, runs[0].token);  // one lease, one token
+    assert_int_equal(runs[i].slot, runs[0].slot);
+  }
+  assert_int_equal(runs[1].start - runs[0].end, 5 * kSec);
+  auto& rec = store.runs[std::make_pair(std::string("flaky"), runs[0].token)];
+  assert_true(rec.ended);
+  assert_int_equal(static_cast<int>(rec.record.outcome), static_cast<int>(RunOutcome::kSuccess));
+  assert_int_equal(rec.record.attempts, 3);
+  assert_int_equal(store.calls["acquire"] >= 1, true);
+  assert_int_equal(node.log.Count("attempt 1 of 4 failed"), 1);
+}
+
+static void test_retry_never_past_the_slot(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  JobSpec flaky = Job("flaky", 10 * kSec);
+  flaky.retries = 100;
+  flaky.backoff_ms = 4 * kSec;
+  Node node(&clock, &store, {flaky});
+  node.exec.outcome = [](const bg::Run&) { return RunOutcome::kFailure; };
+  Simulate(&clock, {&node}, clock.now() + 61 * kSec);
+  auto runs = RunsOf(*node.exec.log, "flaky");
+  for (const auto& r : runs) {
+    // Every attempt started inside its slot.
+    assert_true(r.start + store.db_offset_ms < r.slot_start_ms + 10 * kSec);
+  }
+  // Slots run one after another, each with at most 3 attempts (0 s, 4 s, 8 s).
+  std::map<int64_t, int> per_slot;
+  for (const auto& r : runs) per_slot[r.slot]++;
+  assert_true(per_slot.size() >= 5);
+  for (const auto& kv : per_slot) assert_true(kv.second <= 3);
+  for (const auto& kv : store.runs) {
+    if (kv.second.ended) assert_int_equal(static_cast<int>(kv.second.record.outcome), static_cast<int>(RunOutcome::kFailure));
+  }
+}
+
+static void test_stop_while_waiting_to_retry(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  JobSpec flaky = Job("flaky", kMin);
+  flaky.retries = 5;
+  flaky.backoff_ms = 20 * kSec;
+  Node node(&clock, &store, {flaky});
+  node.exec.outcome = [](const bg::Run&) { return RunOutcome::kFailure; };
+  RunUntil(&clock, {&node}, [&]() { return RunsOf(*node.exec.log, "flaky").size() == 1 && node.exec.in_flight() == 0; },
+           2 * kMin);
+  Simulate(&clock, {&node}, clock.now() + 5 * kSec);  // waiting for the second attempt
+  const int64_t stop_at = clock.now();
+  StopAll(&clock, {&node}, StopMode::kGraceful);
+  assert_true(clock.now() - stop_at < 100);  // no waiting out the backoff
+  assert_int_equal(RunsOf(*node.exec.log, "flaky").size(), 1);
+  assert_string_equal(store.rows["flaky"].holder.c_str(), "");
+  assert_string_equal(store.rows["flaky"].outcome.c_str(), "failure");
+}
+
 static void test_run_with_real_wait_loop(void**) {
   // Scheduler::Run with FakeEnv::WaitUntil, stopped by a timed event.
   FakeClock clock;
@@ -580,6 +697,11 @@ int main(void) {
       cmocka_unit_test(test_start_failure_releases_and_records),
       cmocka_unit_test(test_run_start_record_failure_still_runs),
       cmocka_unit_test(test_newer_generation_hands_over),
+      cmocka_unit_test(test_disabled_job_never_touches_the_store),
+      cmocka_unit_test(test_misfire_skip_after_an_outage),
+      cmocka_unit_test(test_retry_until_success_within_the_slot),
+      cmocka_unit_test(test_retry_never_past_the_slot),
+      cmocka_unit_test(test_stop_while_waiting_to_retry),
       cmocka_unit_test(test_run_with_real_wait_loop),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);

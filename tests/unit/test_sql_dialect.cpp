@@ -41,7 +41,7 @@ static void test_dialects(void**) {
       assert_false(s->text.empty());
       assert_true(s->text.find("{") == std::string::npos);
       for (const std::string& p : s->params) {
-        static const char* known[] = {"key",    "every",   "offset", "lease", "holder", "node",        "token",
+        static const char* known[] = {"key", "every", "offset", "lease", "holder", "node", "token", "http_status", "rows_affected", "attempts",
                                       "slot",   "slot_start", "started", "job", "outcome", "exit_code", "detail",
                                       "output_tail", "version"};
         bool ok = false;

@@ -9,6 +9,7 @@
 
 #include "bg_slot.h"
 #include "bg_sql_store.h"
+#include "db_util.h"
 #include "test_util.h"
 
 using bg::AcquireRequest;
@@ -66,49 +67,9 @@ AcquireRequest Req(const std::string& holder, int64_t every = 200, int64_t lease
   return r;
 }
 
-// A connection of its own to the test database, outside the store under test.
-class Direct {
- public:
-  explicit Direct(Fixture* f) : pool_(f->pool) {
-    assert_int_equal(apr_dbd_get_driver(pool_, g_driver, &driver_), APR_SUCCESS);
-    const char* err = nullptr;
-    if (apr_dbd_open_ex(driver_, pool_, f->params.c_str(), &handle_, &err) != APR_SUCCESS) {
-      fail_msg("cannot connect: %s", err ? err : "?");
-    }
-  }
-  ~Direct() { apr_dbd_close(driver_, handle_); }
-  // The first column of the first row as text ("" if there is none).
-  std::string Text(const char* sql) {
-    apr_dbd_results_t* res = nullptr;
-    int rv = apr_dbd_select(driver_, pool_, handle_, &res, sql, 0);
-    if (rv != 0) fail_msg("%s: %s", sql, apr_dbd_error(driver_, handle_, rv));
-    apr_dbd_row_t* row = nullptr;
-    std::string v;
-    if (apr_dbd_get_row(driver_, pool_, res, &row, -1) == 0) {
-      const char* s = apr_dbd_get_entry(driver_, row, 0);
-      v = s ? s : "";
-      while (apr_dbd_get_row(driver_, pool_, res, &row, -1) == 0) {
-      }
-    }
-    return v;
-  }
-  int64_t Int(const char* sql) {
-    const std::string v = Text(sql);
-    return v.empty() ? -1 : strtoll(v.c_str(), nullptr, 10);
-  }
-  void Exec(const char* sql) {
-    int n = 0;
-    int rv = apr_dbd_query(driver_, handle_, &n, sql);
-    if (rv != 0) fail_msg("%s: %s", sql, apr_dbd_error(driver_, handle_, rv));
-  }
+using testutil::Direct;
 
- private:
-  apr_pool_t* const pool_;
-  const apr_dbd_driver_t* driver_ = nullptr;
-  apr_dbd_t* handle_ = nullptr;
-};
-
-int64_t QueryInt(Fixture* f, const char* sql) { return Direct(f).Int(sql); }
+int64_t QueryInt(Fixture* f, const char* sql) { return Direct(f->pool, g_driver, f->params).Int(sql); }
 
 // Each test starts without tables.
 Fixture::Fixture() {
@@ -116,7 +77,7 @@ Fixture::Fixture() {
   path = dir + "/bg.db";
   params = IsSqlite() ? path : g_params;
   if (!IsSqlite()) {
-    Direct db(this);
+    Direct db(pool, g_driver, params);
     for (const char* t : {"backgrounder_runs", "backgrounder_jobs", "backgrounder_schema"}) {
       db.Exec((std::string("DROP TABLE IF EXISTS ") + t).c_str());
     }
@@ -133,13 +94,13 @@ static void test_schema_and_wal(void** state) {
   assert_int_equal(QueryInt(f, "SELECT version FROM backgrounder_schema WHERE id = 1"), bg::kSchemaVersion);
   assert_int_equal(QueryInt(f, "SELECT count(*) FROM backgrounder_jobs"), 0);
   assert_int_equal(QueryInt(f, "SELECT count(*) FROM backgrounder_runs"), 0);
-  if (IsSqlite()) assert_string_equal(Direct(f).Text("PRAGMA journal_mode").c_str(), "wal");
+  if (IsSqlite()) assert_string_equal(Direct(f->pool, g_driver, f->params).Text("PRAGMA journal_mode").c_str(), "wal");
 }
 
 static void test_newer_schema_refused(void** state) {
   auto* f = static_cast<Fixture*>(*state);
   assert_ok(Open(f)->EnsureSchema());
-  Direct(f).Exec("UPDATE backgrounder_schema SET version = 99 WHERE id = 1");
+  Direct(f->pool, g_driver, f->params).Exec("UPDATE backgrounder_schema SET version = 99 WHERE id = 1");
   auto store = Open(f);
   bg::Status st = store->EnsureSchema();
   assert_false(st.ok());

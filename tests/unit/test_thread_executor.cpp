@@ -65,9 +65,8 @@ void RunOnce(bg::ThreadExecutor* exec, bg::Env* env, const bg::JobSpec* spec, in
 
 static void test_many_runs_leave_nothing_behind(void**) {
   std::unique_ptr<bg::PosixEnv> env(bg::PosixEnv::Create());
-  testutil::CaptureLogger log;
   RecordingRunner runner;
-  bg::ThreadExecutor exec(env.get(), &runner, &log);
+  bg::ThreadExecutor exec(env.get(), [&runner](const bg::JobSpec&) { return &runner; });
   bg::JobSpec spec;
   spec.name = "j";
   // Warm up allocator caches, then measure.
@@ -85,13 +84,25 @@ static void test_many_runs_leave_nothing_behind(void**) {
 
 static void test_exception_in_runner_becomes_a_failure(void**) {
   std::unique_ptr<bg::PosixEnv> env(bg::PosixEnv::Create());
-  testutil::CaptureLogger log;
   RecordingRunner runner;
   runner.throw_now = true;
-  bg::ThreadExecutor exec(env.get(), &runner, &log);
+  bg::ThreadExecutor exec(env.get(), [&runner](const bg::JobSpec&) { return &runner; });
   bg::JobSpec spec;
   spec.name = "j";
   RunOnce(&exec, env.get(), &spec, 1, bg::RunOutcome::kFailure);
+}
+
+static void test_no_runner_for_a_kind(void**) {
+  std::unique_ptr<bg::PosixEnv> env(bg::PosixEnv::Create());
+  bg::ThreadExecutor exec(env.get(), [](const bg::JobSpec&) -> bg::JobRunner* { return nullptr; });
+  bg::JobSpec spec;
+  spec.name = "j";
+  spec.kind = bg::JobKind::kSql;
+  bg::RunContext ctx;
+  ctx.spec = &spec;
+  bg::Run run(ctx, exec.NewWakeFd());
+  assert_error_contains(exec.Start(&run), "no runner for sql jobs");
+  exec.ReleaseWakeFd(run.control.wake_fd());
 }
 
 static void test_cancel_reaches_the_run(void**) {
@@ -125,6 +136,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_many_runs_leave_nothing_behind),
       cmocka_unit_test(test_exception_in_runner_becomes_a_failure),
+      cmocka_unit_test(test_no_runner_for_a_kind),
       cmocka_unit_test(test_cancel_reaches_the_run),
       cmocka_unit_test(test_env_wake_and_wait),
   };

@@ -1,0 +1,58 @@
+// A database connection of a test's own, outside the code under test.
+#ifndef BG_TEST_DB_UTIL_H
+#define BG_TEST_DB_UTIL_H
+
+#include <apr_dbd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "test_util.h"
+
+namespace testutil {
+
+// A connection of its own to a test database.
+class Direct {
+ public:
+  Direct(apr_pool_t* pool, const char* driver, const std::string& params) : pool_(pool) {
+    assert_int_equal(apr_dbd_get_driver(pool_, driver, &driver_), APR_SUCCESS);
+    const char* err = nullptr;
+    if (apr_dbd_open_ex(driver_, pool_, params.c_str(), &handle_, &err) != APR_SUCCESS) {
+      fail_msg("cannot connect: %s", err ? err : "?");
+    }
+  }
+  ~Direct() { apr_dbd_close(driver_, handle_); }
+  // The first column of the first row as text ("" if there is none).
+  std::string Text(const char* sql) {
+    apr_dbd_results_t* res = nullptr;
+    // Whole results, row 1 (as the store reads them: pgsql's sequential
+    // mode sleeps 100 ms on an empty result).
+    int rv = apr_dbd_select(driver_, pool_, handle_, &res, sql, 1);
+    if (rv != 0) fail_msg("%s: %s", sql, apr_dbd_error(driver_, handle_, rv));
+    apr_dbd_row_t* row = nullptr;
+    std::string v;
+    if (apr_dbd_get_row(driver_, pool_, res, &row, 1) == 0) {
+      const char* s = apr_dbd_get_entry(driver_, row, 0);
+      v = s ? s : "";
+    }
+    return v;
+  }
+  int64_t Int(const char* sql) {
+    const std::string v = Text(sql);
+    return v.empty() ? -1 : strtoll(v.c_str(), nullptr, 10);
+  }
+  void Exec(const char* sql) {
+    int n = 0;
+    int rv = apr_dbd_query(driver_, handle_, &n, sql);
+    if (rv != 0) fail_msg("%s: %s", sql, apr_dbd_error(driver_, handle_, rv));
+  }
+
+ private:
+  apr_pool_t* const pool_;
+  const apr_dbd_driver_t* driver_ = nullptr;
+  apr_dbd_t* handle_ = nullptr;
+};
+
+}  // namespace testutil
+
+#endif  // BG_TEST_DB_UTIL_H
