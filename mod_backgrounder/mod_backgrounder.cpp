@@ -26,7 +26,7 @@
 #include "bg_duration.h"
 #include "bg_sql_store.h"
 #include "bg_sqlite_location.h"
-#include "mod_backgrounder.h"
+#include "mod_backgrounder_internal.h"
 
 APLOG_USE_MODULE(backgrounder);
 
@@ -182,7 +182,9 @@ int PostConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s)
 void RegisterHooks(apr_pool_t*) {
   ap_hook_pre_config(PreConfig, nullptr, nullptr, APR_HOOK_MIDDLE);
   ap_hook_check_config(CheckConfig, nullptr, nullptr, APR_HOOK_MIDDLE);
-  ap_hook_post_config(PostConfig, nullptr, nullptr, APR_HOOK_MIDDLE);
+  // Last: other modules register their jobs in their own post_config.
+  ap_hook_post_config(PostConfig, nullptr, nullptr, APR_HOOK_REALLY_LAST);
+  APR_REGISTER_OPTIONAL_FN(backgrounder_register_job);
   // After mod_dbd's child_init, so that a later `BackgrounderStore dbd` can
   // take connections from mod_dbd's per-child pool.
   static const char* const after_dbd[] = {"mod_dbd.c", nullptr};

@@ -31,7 +31,7 @@
 #include "bg_env.h"
 #include "bg_scheduler.h"
 #include "bg_thread_executor.h"
-#include "mod_backgrounder.h"
+#include "mod_backgrounder_internal.h"
 
 APLOG_USE_MODULE(backgrounder);
 
@@ -251,12 +251,13 @@ class ChildContext {
       std::string error;
       return MakeConnector(s_, conf_, &error);  // (null only if MakeStore failed above)
     });
+    CallbackRunner callbacks(s_, conf_->callbacks);
     ThreadExecutor executor(env_, [&](const JobSpec& spec) -> JobRunner* {
       switch (spec.kind) {
         case JobKind::kCommand: return &commands;
         case JobKind::kUrl: return &urls;
         case JobKind::kSql: return &sql;
-        case JobKind::kCallback: return nullptr;
+        case JobKind::kCallback: return &callbacks;
       }
       return nullptr;
     });

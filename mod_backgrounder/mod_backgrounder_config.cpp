@@ -7,7 +7,7 @@
 #include <new>
 
 #include "bg_directives.h"
-#include "mod_backgrounder.h"
+#include "mod_backgrounder_internal.h"
 
 namespace bg {
 namespace {
@@ -133,6 +133,8 @@ void* CreateServerConfig(apr_pool_t* p, server_rec*) {
   try {
     conf->jobs = new JobTable();
     apr_pool_cleanup_register(p, conf->jobs, DeleteObject<JobTable>, apr_pool_cleanup_null);
+    conf->callbacks = new std::vector<ApiCallback>();
+    apr_pool_cleanup_register(p, conf->callbacks, DeleteObject<std::vector<ApiCallback>>, apr_pool_cleanup_null);
   } catch (...) {
     return nullptr;
   }

@@ -13,7 +13,7 @@ extern "C" {  // mod_dbd.h has no C++ guards
 
 #include "bg_sql_dialect.h"
 #include "bg_sql_store.h"
-#include "mod_backgrounder.h"
+#include "mod_backgrounder_internal.h"
 
 APLOG_USE_MODULE(backgrounder);
 

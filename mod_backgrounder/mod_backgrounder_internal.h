@@ -1,0 +1,96 @@
+// httpd glue shared by the mod_backgrounder_*.cpp files. Only these files
+// include httpd headers; the bg_*.h core does not.
+#ifndef MOD_BACKGROUNDER_INTERNAL_H
+#define MOD_BACKGROUNDER_INTERNAL_H
+
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bg_db_connector.h"
+#include "bg_directives.h"
+#include "bg_run.h"
+#include "mod_backgrounder.h"
+#include "bg_lease_store.h"
+#include "bg_logger.h"
+
+extern "C" module AP_MODULE_DECLARE_DATA backgrounder_module;
+
+// The C API's entry point (mod_backgrounder_api.cpp), registered as an
+// optional function under this name.
+extern "C" const char* backgrounder_register_job(server_rec* s, apr_pool_t* pconf, const backgrounder_job* job);
+
+namespace bg {
+
+// A job registered through the C API.
+struct ApiCallback {
+  backgrounder_job_fn* fn;
+  void* baton;
+};
+
+// Server configuration (main server only: every directive is global).
+struct ServerConfig {
+  const char* store_driver = nullptr;  // sqlite3, pgsql, mysql, dbd; null: sqlite3
+  const char* store_path = nullptr;    // sqlite3: absolute; null: default
+  const char* store_params = nullptr;  // pgsql, mysql: connection parameters (with secrets)
+  const char* store_where = nullptr;   // "line N of FILE" of BackgrounderStore
+  const char* node = nullptr;          // null: host name
+  apr_int64_t lease_ms = 0;            // 0: default
+  JobTable* jobs = nullptr;
+  std::vector<ApiCallback>* callbacks = nullptr;  // JobSpec::callback indexes it
+  const char* lock_path = nullptr;     // set in post_config
+  // For url=/path jobs (set in post_config from the first Listen): the
+  // absolute URL prefix and curl's --resolve entry that sends it there.
+  const char* self_url = nullptr;      // "http://www.example.org:8080"
+  const char* self_resolve = nullptr;  // "www.example.org:8080:127.0.0.1"
+};
+
+ServerConfig* GetServerConfig(server_rec* s);
+const char* StoreDriver(const ServerConfig* conf);
+const char* StorePath(const ServerConfig* conf);
+const char* NodeName(const ServerConfig* conf, apr_pool_t* p);
+apr_int64_t LeaseMs(const ServerConfig* conf);
+
+extern const command_rec kDirectives[];
+void* CreateServerConfig(apr_pool_t* p, server_rec* s);
+
+// Logger that writes to httpd's error log under this module's LogLevel.
+class HttpdLogger final : public Logger {
+ public:
+  explicit HttpdLogger(server_rec* s) : s_(s) {}
+  bool Enabled(LogLevel level) const override;
+  void Log(LogLevel level, const std::string& message) override;
+
+ private:
+  server_rec* const s_;
+};
+
+// The store the configuration asks for (mod_backgrounder_store.cpp), and how
+// to name it in messages (no password).
+std::unique_ptr<LeaseStore> MakeStore(apr_pool_t* pool, server_rec* s, const ServerConfig* conf, std::string* error);
+// Connections to the store's database, for sql= jobs (nullptr: see *error).
+std::unique_ptr<DbConnector> MakeConnector(server_rec* s, const ServerConfig* conf, std::string* error);
+std::string StoreDescription(const ServerConfig* conf);
+
+// Runs the jobs registered through the C API (mod_backgrounder_api.cpp).
+class CallbackRunner final : public JobRunner {
+ public:
+  CallbackRunner(server_rec* s, const std::vector<ApiCallback>* callbacks) : s_(s), callbacks_(callbacks) {}
+  RunResult Run(const RunContext& ctx, RunControl* control) override;
+
+ private:
+  server_rec* const s_;
+  const std::vector<ApiCallback>* const callbacks_;
+};
+
+// Child lifecycle (mod_backgrounder_child.cpp).
+void ChildInit(apr_pool_t* pchild, server_rec* s);
+void ChildStopping(apr_pool_t* pchild, int graceful);
+
+}  // namespace bg
+
+#endif  // MOD_BACKGROUNDER_INTERNAL_H
