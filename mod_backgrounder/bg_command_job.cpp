@@ -224,6 +224,7 @@ RunResult CommandRunner::Run(const RunContext& ctx, RunControl* control) {
   env.push_back("BACKGROUNDER_SLOT_START=" + std::to_string(ctx.slot_start_ms));
   env.push_back("BACKGROUNDER_TOKEN=" + std::to_string(ctx.token));
   env.push_back("BACKGROUNDER_NODE=" + ctx.node);
+  env.push_back("BACKGROUNDER_ATTEMPT=" + std::to_string(ctx.attempt));
   const char* path_env = getenv("PATH");
   const std::string search_path = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
   const std::string program = ResolveProgram(spec.argv[0], search_path);

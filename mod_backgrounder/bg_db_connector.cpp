@@ -26,7 +26,7 @@ Status AprDbdConnector::Open(apr_pool_t* pool, DbConnection* conn) {
   if (rv != APR_SUCCESS || !handle) {
     // Driver messages name the server, never the password; mask anyway.
     return Status::Unavailable("cannot connect to " + description_ +
-                               (err && *err ? std::string(": ") + MaskSecrets(err) : std::string()));
+                               (err && *err ? std::string(": ") + OneLineDbError(MaskSecrets(err)) : std::string()));
   }
   conn->driver = driver;
   conn->handle = handle;

@@ -345,4 +345,32 @@ std::string MaskSecrets(const std::string& params) {
   return out;
 }
 
+std::string OneLineDbError(const std::string& message) {
+  std::string out;
+  size_t start = 0;
+  while (start <= message.size()) {
+    size_t end = message.find('\n', start);
+    if (end == std::string::npos) end = message.size();
+    std::string line = message.substr(start, end - start);
+    start = end + 1;
+    // Collapse white space (tabs included) to single spaces, trim both ends.
+    std::string clean;
+    for (char c : line) {
+      const bool space = c == ' ' || c == '\t' || c == '\r';
+      if (space) {
+        if (!clean.empty() && clean.back() != ' ') clean += ' ';
+      } else {
+        clean += c;
+      }
+    }
+    while (!clean.empty() && clean.back() == ' ') clean.pop_back();
+    if (clean.empty() || clean.compare(0, 5, "LINE ") == 0 || clean.find_first_not_of("^ ") == std::string::npos) {
+      continue;
+    }
+    if (!out.empty()) out += "; ";
+    out += clean;
+  }
+  return out;
+}
+
 }  // namespace bg

@@ -83,6 +83,12 @@ std::string StoreConnectionParams(const std::string& driver, const std::string& 
 // pwd=, and the password of a postgresql:// URI), for messages and pages.
 std::string MaskSecrets(const std::string& params);
 
+// A database's error message on one line, for logs and run history:
+// PostgreSQL's multi-line messages have their lines joined with "; ", the
+// "LINE n: ..." quote of the statement and its caret line dropped, and
+// runs of spaces collapsed; trailing white space goes.
+std::string OneLineDbError(const std::string& message);
+
 }  // namespace bg
 
 #endif  // BG_SQL_DIALECT_H

@@ -68,7 +68,7 @@ RunResult SqlRunner::Run(const RunContext& ctx, RunControl* control) {
   auto fail = [&](const char* what, int rv) {
     const char* err = apr_dbd_error(conn.driver, conn.handle, rv);
     res.outcome = RunOutcome::kFailure;
-    res.detail = std::string(what) + ": " + MaskSecrets(err ? err : "error " + std::to_string(rv));
+    res.detail = std::string(what) + ": " + OneLineDbError(MaskSecrets(err ? err : "error " + std::to_string(rv)));
   };
   SqlDialect dialect;
   const char* driver = apr_dbd_name(conn.driver);

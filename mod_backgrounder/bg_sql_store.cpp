@@ -149,7 +149,7 @@ void SqlLeaseStore::Close(bool healthy) {
 Status SqlLeaseStore::Fail(const char* what, int rv) {
   std::string msg = std::string(what) + " failed on " + connector_->description() + ": ";
   const char* err = conn_.handle ? apr_dbd_error(conn_.driver, conn_.handle, rv) : nullptr;
-  msg += (err && *err) ? MaskSecrets(err) : ("error " + std::to_string(rv));
+  msg += (err && *err) ? OneLineDbError(MaskSecrets(err)) : ("error " + std::to_string(rv));
   Close(false);
   return Status::Unavailable(msg);
 }

@@ -12,6 +12,7 @@
 #include <curl/curl.h>
 #include <http_core.h>
 #include <http_main.h>
+#include <util_cfgtree.h>
 #include <mpm_common.h>
 #include <unixd.h>
 
@@ -116,17 +117,47 @@ int CheckConfig(apr_pool_t*, apr_pool_t*, apr_pool_t* ptemp, server_rec* s) {
   }
 }
 
-// In the parent, on every start and restart (not on the first of the two
-// configuration passes): for SQLite, create the store's directory and file
-// for the children and create or check the tables; for every store, create
-// the scheduler lock file. Network stores are left to the children (a
-// database that is down must not delay start-up). Failures are logged but do
-// not stop httpd from serving: jobs do not run until the store works, and
-// the children keep retrying.
+// The Listen directive that comes first in the configuration file. The
+// order of ap_listeners is no guide: httpd rebuilds the list on every
+// configuration pass, putting the sockets it reuses from the previous pass
+// in front, so the order flips from one pass to the next.
+const ap_directive_t* FirstListen(const ap_directive_t* d) {
+  for (; d; d = d->next) {
+    if (d->directive && strcasecmp(d->directive, "Listen") == 0) return d;
+    if (const ap_directive_t* c = FirstListen(d->first_child)) return c;
+  }
+  return nullptr;
+}
+
+// The listener a "Listen [ADDR:]PORT [PROTOCOL]" line opened.
+ap_listen_rec* ListenerOf(const ap_directive_t* listen, apr_pool_t* p) {
+  if (!listen || !listen->args) return nullptr;
+  const char* args = listen->args;
+  std::string word = ap_getword_conf(p, &args);
+  std::string addr;
+  const size_t colon = word.rfind(':');
+  if (colon != std::string::npos) {
+    addr = word.substr(0, colon);
+    word = word.substr(colon + 1);
+    if (addr.size() >= 2 && addr.front() == '[' && addr.back() == ']') addr = addr.substr(1, addr.size() - 2);
+  }
+  const unsigned port = static_cast<unsigned>(atoi(word.c_str()));
+  ap_listen_rec* same_port = nullptr;
+  for (ap_listen_rec* lr = ap_listeners; lr; lr = lr->next) {
+    if (!lr->bind_addr || lr->bind_addr->port != port) continue;
+    char* ip = nullptr;
+    apr_sockaddr_ip_get(&ip, lr->bind_addr);
+    if (addr.empty() || (ip && addr == ip)) return lr;
+    if (!same_port) same_port = lr;  // ADDR was a host name
+  }
+  return same_port;
+}
+
 // Where url=/path jobs go: this server itself, on its first Listen address,
 // under its ServerName (so name-based hosts and certificates match).
-void FindSelf(apr_pool_t* pconf, server_rec* s, ServerConfig* conf) {
-  ap_listen_rec* lr = ap_listeners;
+void FindSelf(apr_pool_t* pconf, apr_pool_t* ptemp, server_rec* s, ServerConfig* conf) {
+  ap_listen_rec* lr = ListenerOf(FirstListen(ap_conftree), ptemp);
+  if (!lr) lr = ap_listeners;
   if (!lr || !lr->bind_addr) return;
   char* ip = nullptr;
   apr_sockaddr_ip_get(&ip, lr->bind_addr);
@@ -141,6 +172,13 @@ void FindSelf(apr_pool_t* pconf, server_rec* s, ServerConfig* conf) {
                                     addr.c_str(), addr.find(':') != std::string::npos ? "]" : "");
 }
 
+// In the parent, on every start and restart (not on the first of the two
+// configuration passes): for SQLite, create the store's directory and file
+// for the children and create or check the tables; for every store, create
+// the scheduler lock file. Network stores are left to the children (a
+// database that is down must not delay start-up). Failures are logged but do
+// not stop httpd from serving: jobs do not run until the store works, and
+// the children keep retrying.
 int PostConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s) {
   if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) return OK;
   try {
@@ -151,7 +189,7 @@ int PostConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s)
     // inherit it). It is reference-counted; it is never cleaned up, as
     // children may still be using it while the parent reloads.
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    FindSelf(pconf, s, conf);
+    FindSelf(pconf, ptemp, s, conf);
     if (std::string(StoreDriver(conf)) == "sqlite3") {
       const char* path = StorePath(conf);
       Status st = PrepareSqliteLocation(path, ChildUser());

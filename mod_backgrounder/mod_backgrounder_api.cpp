@@ -134,7 +134,12 @@ extern "C" const char* backgrounder_register_job(server_rec* s, apr_pool_t* pcon
     ServerConfig* conf = GetServerConfig(s);
     spec.callback = static_cast<int>(conf->callbacks->size());
     st = conf->jobs->Add(spec, "a module's registration");
-    if (!st.ok()) return apr_pstrcat(pconf, "backgrounder_register_job: ", st.message().c_str(), nullptr);
+    if (!st.ok()) {
+      std::string msg = st.message();
+      const std::string directive = "BackgrounderJob: ";
+      if (msg.compare(0, directive.size(), directive) == 0) msg.erase(0, directive.size());
+      return apr_pstrcat(pconf, "backgrounder_register_job: ", msg.c_str(), nullptr);
+    }
     conf->callbacks->push_back({job->fn, job->baton});
     return nullptr;
   } catch (...) {

@@ -103,6 +103,16 @@ const char* AddJob(cmd_parms* cmd, void*, const char* args) {
       const char* abs = ap_server_root_relative(cmd->pool, spec.cacert.c_str());
       if (abs) spec.cacert = abs;
     }
+    if (!spec.cacert.empty()) {
+      // Checked here so that apachectl configtest names the line; libcurl
+      // would only say so at the first run.
+      apr_finfo_t fi;
+      if (apr_stat(&fi, spec.cacert.c_str(), APR_FINFO_TYPE, cmd->temp_pool) != APR_SUCCESS ||
+          fi.filetype != APR_REG) {
+        return apr_pstrcat(cmd->pool, "BackgrounderJob: job '", spec.name.c_str(), "': cacert=", spec.cacert.c_str(),
+                           " is not a file (a PEM file of the CA certificates to trust)", nullptr);
+      }
+    }
     st = GetServerConfig(cmd->server)->jobs->Add(std::move(spec), Where(cmd));
     return st.ok() ? nullptr : Error(cmd, st);
   });

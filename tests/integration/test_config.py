@@ -51,6 +51,33 @@ DIRECTIVE_ERRORS = [
      ["BackgrounderStore takes a driver and its parameters"]),
     ("bad-scope", ['x every=1s scope=cluster run="/bin/true"'], [], "scope=cluster",
      ["scope=cluster is not a scope (accepted: farm,"]),
+    # url= and sql= jobs, and the keys every kind takes
+    ("no-work", ["x every=1s"], [], "BackgrounderJob x every=1s",
+     ["job 'x' has no run=, url= or sql="]),
+    ("two-kinds", ['x every=1s url=/x sql="DELETE FROM t"'], [], "BackgrounderJob x",
+     ["run=, url= and sql= exclude each other"]),
+    ("url-scheme", ["x every=1s url=ftp://host/file"], [], "url=ftp://",
+     ["url=ftp://host/file is not a URL (accepted: http://HOST/..."]),
+    ("url-method", ["x every=1s url=/x method=FETCH"], [], "method=FETCH",
+     ["method=FETCH is not supported (accepted: GET, HEAD,"]),
+    ("url-header", ["x every=1s url=/x header=NoColon"], [], "header=NoColon",
+     ["header=NoColon is not a header"]),
+    ("method-on-command", ['x every=1s run=/bin/true method=POST'], [], "method=POST",
+     ["method= applies to url= jobs only"]),
+    ("cacert-missing", ["x every=1s url=https://127.0.0.1/ cacert=/nonexistent/ca.pem"], [], "cacert=",
+     ["cacert=/nonexistent/ca.pem is not a file"]),
+    ("sql-parameter", ['x every=1s sql="DELETE FROM t WHERE id = :id"'], [], "sql=",
+     ["sql= uses :id, which is not bound (accepted: :token, :slot"]),
+    ("misfire", ['x every=1s misfire=later run=/bin/true'], [], "misfire=later",
+     ["misfire=later is not accepted (once:"]),
+    ("grace-without-skip", ['x every=1h grace=5m run=/bin/true'], [], "grace=5m",
+     ["grace= applies to misfire=skip only"]),
+    ("retry-range", ['x every=1h retry=1000 run=/bin/true'], [], "retry=1000",
+     ["retry=1000 is not a number of retries (accepted: 0 to 100)"]),
+    ("backoff-too-long", ['x every=10s retry=1 backoff=10s run=/bin/true'], [], "backoff=10s",
+     ["backoff=10s must be shorter than every=10s"]),
+    ("enabled", ['x every=1s enabled=maybe run=/bin/true'], [], "enabled=maybe",
+     ["enabled=maybe is not accepted (on or off)"]),
     ("in-virtualhost", [], ["<VirtualHost 127.0.0.1:80>", 'BackgrounderJob v every=1s run="/bin/true"',
                             "</VirtualHost>"], "BackgrounderJob v",
      ["BackgrounderJob cannot occur within <VirtualHost> section"]),
@@ -95,6 +122,39 @@ def test_good_config(httpd_factory):
     r = inst.configtest()
     assert r.returncode == 0, r.stdout + r.stderr
     assert "Syntax OK" in r.stdout + r.stderr
+
+
+def test_good_config_every_kind(httpd_factory):
+    inst = httpd_factory(jobs=[
+        'warm every=1m timeout=30s url=/cron.php?x=1 method=POST header="X-Token: abc" header="Accept: */*"',
+        "remote every=5m url=https://127.0.0.1:8443/ping cacert=/etc/ssl/certs/ca-certificates.crt",
+        'purge every=10m sql="DELETE FROM sessions WHERE expires_ms < {now} AND fence < :token"',
+        "nightly every=1d offset=3h misfire=skip grace=30m retry=3 backoff=5m run=/bin/true",
+        "parked every=1h enabled=off run=/bin/true",
+    ])
+    r = inst.configtest()
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_api_registration_error_stops_start(httpd_factory):
+    """A module's job is checked when it registers (post_config): a bad one
+    stops httpd from starting, with the module's message."""
+    from test_job_kinds import BGTEST
+    inst = httpd_factory(jobs=["clash every=1s run=/bin/true"])
+    inst.extra = ["LoadModule bgtest_module %s" % BGTEST,
+                  "BgTestJob clash 1 ok %s" % inst.out("api")]
+    inst.write_config()
+    r = inst._ctl("-k", "start")
+    assert r.returncode != 0, r.stdout
+    log = r.stdout + inst.log_text()
+    assert "mod_bgtest: backgrounder_register_job: job 'clash' is already defined" in log, log
+    inst.extra = ["LoadModule bgtest_module %s" % BGTEST, "BgTestJob bad/name 1 ok %s" % inst.out("api")]
+    inst.jobs = []
+    inst.write_config()
+    r = inst._ctl("-k", "start")
+    assert r.returncode != 0, r.stdout
+    log = r.stdout + inst.log_text()
+    assert "backgrounder_register_job: invalid job name 'bad/name'" in log, log
 
 
 def test_store_not_writable_proc(httpd_factory):

@@ -9,6 +9,17 @@
  * the first attempt, then succeed), slow (append "start", then wait until
  * cancelled and append "cancelled ... after MS", or succeed after 60 s).
  * Lines: "BEHAVIOUR JOB SLOT TOKEN ATTEMPT NODE".
+ *
+ * It is also the endpoint of the url= job tests:
+ *
+ *   BgTestEndpointLog FILE
+ *   <Location /hook> SetHandler bgtest-endpoint </Location>
+ *
+ * Each request appends one line of JSON to FILE (method, URI, the
+ * X-Backgrounder-* and X-Test headers, the request body's length) and is
+ * answered as its query asks: status=NNN (default 200), body=TEXT, big=N
+ * (N bytes of body), sleep=MS (wait first; if the client goes away meanwhile,
+ * append {"gone_after_ms": ...}).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +27,14 @@
 
 #include "httpd.h" /* first: the other httpd headers need it */
 #include "http_config.h"
+#include "http_core.h"
 #include "http_log.h"
+#include "http_protocol.h"
+#include "http_request.h"
+#include "util_script.h"
+
+#include "apr_poll.h"
+#include "apr_network_io.h"
 
 #include "apr_optional.h"
 #include "apr_strings.h"
@@ -34,6 +52,7 @@ typedef struct {
 
 typedef struct {
     apr_array_header_t *jobs; /* of test_job */
+    const char *endpoint_log;
 } test_conf;
 
 static void append(const test_job *t, const backgrounder_run *run, const char *what)
@@ -72,6 +91,126 @@ static apr_status_t work(const backgrounder_run *run, void *baton)
     run->set_detail(run, "wrote a line");
     return APR_SUCCESS;
 }
+
+
+/* ---- the url= jobs' endpoint */
+
+static void log_json(const char *file, const char *json)
+{
+    FILE *f;
+    if (!file) return;
+    f = fopen(file, "a");
+    if (!f) return;
+    fprintf(f, "%s\n", json);
+    fclose(f);
+}
+
+/* A header's value as a JSON string (only printable ASCII survives). */
+static const char *json_str(apr_pool_t *p, const char *v)
+{
+    char *out, *o;
+    if (!v) return "null";
+    out = o = apr_palloc(p, strlen(v) + 3);
+    *o++ = '"';
+    for (; *v; ++v)
+        if (*v >= 0x20 && *v < 0x7f && *v != '"' && *v != '\\') *o++ = *v;
+    *o++ = '"';
+    *o = 0;
+    return out;
+}
+
+/* Waits up to ms; returns how long the client stayed, or -1 if it stayed. */
+static apr_int64_t wait_or_gone(request_rec *r, apr_int64_t ms)
+{
+    apr_socket_t *sock = ap_get_conn_socket(r->connection);
+    apr_time_t start = apr_time_now();
+    while (apr_time_now() - start < apr_time_from_msec(ms)) {
+        apr_pollfd_t pfd;
+        apr_int32_t n = 0;
+        memset(&pfd, 0, sizeof pfd);
+        pfd.p = r->pool;
+        pfd.desc_type = APR_POLL_SOCKET;
+        pfd.desc.s = sock;
+        pfd.reqevents = APR_POLLIN;
+        if (apr_poll(&pfd, 1, &n, apr_time_from_msec(50)) == APR_SUCCESS && n > 0) {
+            int eof = 0;
+            /* Hang-up, error, or a socket httpd closed under us (a stopping
+             * event MPM child does that): gone as well. */
+            if ((pfd.rtnevents & ~APR_POLLIN) != 0 || apr_socket_atreadeof(sock, &eof) != APR_SUCCESS || eof)
+                return (apr_int64_t)apr_time_as_msec(apr_time_now() - start);
+            apr_sleep(apr_time_from_msec(50));
+        }
+    }
+    return -1;
+}
+
+static int endpoint(request_rec *r)
+{
+    test_conf *conf;
+    apr_table_t *args = NULL;
+    const char *v;
+    int status = 200;
+    apr_off_t body_len = 0;
+    char buf[8192];
+    if (!r->handler || strcmp(r->handler, "bgtest-endpoint") != 0) return DECLINED;
+    conf = ap_get_module_config(r->server->module_config, &bgtest_module);
+    ap_args_to_table(r, &args);
+    if (ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK) == OK && ap_should_client_block(r)) {
+        long n;
+        while ((n = ap_get_client_block(r, buf, sizeof buf)) > 0) body_len += n;
+    }
+    log_json(conf->endpoint_log,
+             apr_psprintf(r->pool,
+                          "{\"method\": %s, \"uri\": %s, \"args\": %s, \"job\": %s, \"slot\": %s, \"slot_start\": %s, "
+                          "\"token\": %s, \"node\": %s, \"attempt\": %s, \"x_test\": %s, \"host\": %s, "
+                          "\"https\": %s, \"body_length\": %" APR_OFF_T_FMT "}",
+                          json_str(r->pool, r->method), json_str(r->pool, r->uri), json_str(r->pool, r->args),
+                          json_str(r->pool, apr_table_get(r->headers_in, "X-Backgrounder-Job")),
+                          json_str(r->pool, apr_table_get(r->headers_in, "X-Backgrounder-Slot")),
+                          json_str(r->pool, apr_table_get(r->headers_in, "X-Backgrounder-Slot-Start")),
+                          json_str(r->pool, apr_table_get(r->headers_in, "X-Backgrounder-Token")),
+                          json_str(r->pool, apr_table_get(r->headers_in, "X-Backgrounder-Node")),
+                          json_str(r->pool, apr_table_get(r->headers_in, "X-Backgrounder-Attempt")),
+                          json_str(r->pool, apr_table_get(r->headers_in, "X-Test")),
+                          json_str(r->pool, apr_table_get(r->headers_in, "Host")),
+                          ap_http_scheme(r) && strcmp(ap_http_scheme(r), "https") == 0 ? "true" : "false",
+                          body_len));
+    if ((v = apr_table_get(args, "sleep")) != NULL) {
+        apr_int64_t gone = wait_or_gone(r, apr_atoi64(v));
+        if (gone >= 0) {
+            log_json(conf->endpoint_log,
+                     apr_psprintf(r->pool, "{\"gone_after_ms\": %" APR_INT64_T_FMT "}", gone));
+            return DONE;
+        }
+    }
+    if ((v = apr_table_get(args, "status")) != NULL) status = atoi(v);
+    r->status = status;
+    ap_set_content_type(r, "text/plain");
+    if ((v = apr_table_get(args, "big")) != NULL) {
+        apr_int64_t left = apr_atoi64(v);
+        memset(buf, 'x', sizeof buf);
+        while (left > 0) {
+            apr_size_t n = left < (apr_int64_t)sizeof buf ? (apr_size_t)left : sizeof buf;
+            if (ap_rwrite(buf, (int)n, r) < 0) break;
+            left -= (apr_int64_t)n;
+        }
+    } else if ((v = apr_table_get(args, "body")) != NULL) {
+        ap_rputs(v, r);
+    } else {
+        ap_rprintf(r, "endpoint answered %d\n", status);
+    }
+    return OK;
+}
+
+static const char *set_endpoint_log(cmd_parms *cmd, void *dummy, const char *file)
+{
+    test_conf *conf = ap_get_module_config(cmd->server->module_config, &bgtest_module);
+    (void)dummy;
+    conf->endpoint_log = file;
+    return NULL;
+}
+
+/* ---- configuration */
 
 static const char *add_job(cmd_parms *cmd, void *dummy, int argc, char *const argv[])
 {
@@ -131,12 +270,14 @@ static void *create_conf(apr_pool_t *p, server_rec *s)
 
 static const command_rec cmds[] = {
     AP_INIT_TAKE_ARGV("BgTestJob", add_job, NULL, RSRC_CONF, "a test job registered through mod_backgrounder's C API"),
+    AP_INIT_TAKE1("BgTestEndpointLog", set_endpoint_log, NULL, RSRC_CONF, "where bgtest-endpoint logs requests"),
     {NULL}};
 
 static void register_hooks(apr_pool_t *p)
 {
     (void)p;
     ap_hook_post_config(register_jobs, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(endpoint, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 module AP_MODULE_DECLARE_DATA bgtest_module = {

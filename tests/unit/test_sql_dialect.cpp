@@ -86,6 +86,19 @@ static void test_mask_secrets(void**) {
                       "/var/lib/apache2/backgrounder/backgrounder.db");
 }
 
+static void test_one_line_db_error(void**) {
+  assert_string_equal(bg::OneLineDbError("ERROR:  relation \"t\" does not exist\nLINE 1: PREPARE bgjob1 AS DELETE FROM t\n"
+                                         "                                      ^\n")
+                          .c_str(),
+                      "ERROR: relation \"t\" does not exist");
+  assert_string_equal(bg::OneLineDbError("ERROR:  duplicate key value\nDETAIL:  Key (id)=(1) already exists.\n").c_str(),
+                      "ERROR: duplicate key value; DETAIL: Key (id)=(1) already exists.");
+  assert_string_equal(bg::OneLineDbError("connection failed\n\tIs the server running?\n").c_str(),
+                      "connection failed; Is the server running?");
+  assert_string_equal(bg::OneLineDbError("no such table: x").c_str(), "no such table: x");
+  assert_string_equal(bg::OneLineDbError("").c_str(), "");
+}
+
 static void test_connection_params(void**) {
   std::string p = StoreConnectionParams("pgsql", "host=db dbname=farm connect_timeout=2");
   assert_contains(p, "connect_timeout=2");
@@ -106,6 +119,7 @@ int main(void) {
       cmocka_unit_test(test_compile_leaves_the_clock_alone),
       cmocka_unit_test(test_dialects),
       cmocka_unit_test(test_mask_secrets),
+      cmocka_unit_test(test_one_line_db_error),
       cmocka_unit_test(test_connection_params),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
