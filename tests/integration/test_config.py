@@ -136,6 +136,17 @@ def test_good_config_every_kind(httpd_factory):
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+def test_example_configuration_jobs_are_valid(httpd_factory):
+    """The annotated example's jobs pass apache2 -t (the documentation stays true)."""
+    from conftest import REPO
+    with open(os.path.join(REPO, "conf", "backgrounder-example.conf")) as f:
+        jobs = [l.split(None, 1)[1].strip() for l in f if l.startswith("BackgrounderJob ")]
+    assert len(jobs) >= 4
+    inst = httpd_factory(jobs=jobs)
+    r = inst.configtest()
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
 def test_api_registration_error_stops_start(httpd_factory):
     """A module's job is checked when it registers (post_config): a bad one
     stops httpd from starting, with the module's message."""
