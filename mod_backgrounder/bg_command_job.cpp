@@ -479,6 +479,7 @@ RunResult CommandRunner::Run(const RunContext& ctx, RunControl* control) {
     res.outcome = RunOutcome::kFailure;
     res.detail = how;
   }
+  res.output_head = output.head();
   res.output_tail = output.tail();
   return res;
 }

@@ -1,5 +1,8 @@
 #include "bg_directives.h"
 
+#include <algorithm>
+#include <cstdlib>
+
 #include "bg_argv.h"
 #include "bg_duration.h"
 
@@ -83,6 +86,66 @@ Status ParseLeaseDirective(std::string_view args, int64_t* lease_ms) {
   }
   *lease_ms = ms;
   return Status::Ok();
+}
+
+Status ParseHistoryDirective(std::string_view args, HistorySpec* history) {
+  std::vector<std::string> w;
+  Status st = Words("BackgrounderHistory", args, 1, 3, "count=N age=DURATION every=DURATION", &w);
+  if (!st.ok()) return st;
+  HistorySpec h;
+  bool seen[3] = {false, false, false};
+  for (const std::string& word : w) {
+    const size_t eq = word.find('=');
+    const std::string key = eq == std::string::npos ? word : word.substr(0, eq);
+    const std::string value = eq == std::string::npos ? "" : word.substr(eq + 1);
+    const int k = key == "count" ? 0 : key == "age" ? 1 : key == "every" ? 2 : -1;
+    if (k < 0 || eq == std::string::npos) {
+      return Status::Error("BackgrounderHistory: unexpected '" + word +
+                           "' (accepted: count=N, age=DURATION, every=DURATION)");
+    }
+    if (seen[k]) return Status::Error("BackgrounderHistory: " + key + "= is given twice");
+    seen[k] = true;
+    if (k == 0) {
+      char* end = nullptr;
+      const long long n = std::strtoll(value.c_str(), &end, 10);
+      if (value.empty() || *end != '\0' || n < 0 || n > 100000000) {
+        return Status::Error("BackgrounderHistory: count=" + value +
+                             " is not a number of runs (accepted: 0 to 100000000; 0: no limit)");
+      }
+      h.count = n;
+    } else {
+      int64_t ms = 0;
+      st = ParseDuration(value, &ms);
+      if (!st.ok()) return Status::Error("BackgrounderHistory: " + key + "=: " + st.message());
+      if (k == 1) {
+        h.age_ms = ms;  // 0: no limit
+      } else if (ms < 1000) {
+        return Status::Error("BackgrounderHistory: every=" + value + " is too short (at least 1s)");
+      } else {
+        h.every_ms = ms;
+      }
+    }
+  }
+  *history = h;
+  return Status::Ok();
+}
+
+JobSpec HistoryJob(const HistorySpec& history) {
+  JobSpec spec;
+  spec.name = kHistoryJobName;
+  spec.kind = JobKind::kSql;
+  spec.every_ms = history.every_ms;
+  spec.timeout_ms = std::min<int64_t>(history.every_ms, 5 * 60 * 1000);
+  std::vector<std::string> limits;
+  if (history.age_ms > 0) limits.push_back("started_ms < {now} - " + std::to_string(history.age_ms));
+  if (history.count > 0) {
+    limits.push_back("token <= (SELECT j.token - " + std::to_string(history.count) +
+                     " FROM backgrounder_jobs j WHERE j.name = backgrounder_runs.lease_key)");
+  }
+  if (limits.empty()) limits.push_back("1 = 0");
+  spec.sql = "DELETE FROM backgrounder_runs WHERE outcome <> 'running' AND (" + limits[0] +
+             (limits.size() > 1 ? " OR " + limits[1] : std::string()) + ")";
+  return spec;
 }
 
 Status JobTable::Add(JobSpec spec, std::string where) {

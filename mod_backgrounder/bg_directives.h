@@ -35,6 +35,20 @@ Status ValidateNodeName(std::string_view node);
 // BackgrounderLease DURATION: between kMinLeaseMs and kMaxLeaseMs.
 Status ParseLeaseDirective(std::string_view args, int64_t* lease_ms);
 
+// BackgrounderHistory [count=N] [age=DURATION] [every=DURATION]: the run
+// history keeps, per job, the last N runs (0: no limit) and runs younger than
+// age (0: no limit); an internal sql= job (kHistoryJobName) prunes it every
+// `every`, once per slot across the farm.
+struct HistorySpec {
+  int64_t count = 1000;
+  int64_t age_ms = 30LL * 24 * 3600 * 1000;
+  int64_t every_ms = 10 * 60 * 1000;
+};
+constexpr const char* kHistoryJobName = "backgrounder.prune-history";
+Status ParseHistoryDirective(std::string_view args, HistorySpec* history);
+// The pruning job for `history` (timeout: every, at most 5m).
+JobSpec HistoryJob(const HistorySpec& history);
+
 // The jobs declared so far, with where each was declared, so a duplicate
 // name can point at the first declaration.
 class JobTable {

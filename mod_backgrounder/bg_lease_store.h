@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "bg_status.h"
 
@@ -28,7 +29,10 @@ enum class RunOutcome {
   kAbandoned,    // (history only) its lease expired unreleased: the node died, hung or lost the store
   kSkipped,      // misfire=skip: the slot could not start within grace= of its start
 };
+constexpr int kNumRunOutcomes = 8;  // kRunning .. kSkipped
 const char* RunOutcomeName(RunOutcome outcome);
+// The outcome a name stands for (an unknown name: kFailure).
+RunOutcome RunOutcomeFromName(const std::string& name);
 
 struct AcquireRequest {
   std::string key;         // lease row
@@ -52,6 +56,8 @@ struct AcquireResult {
   bool missing = false;               // no row for the key (Seed it)
   int64_t last_slot_start_ms = 0;     // start of the last slot that was started
   int64_t lease_expires_ms = 0;       // expiry of the current lease (<= db_now_ms when free)
+  bool paused = false;                // the job is paused (no slot starts)
+  bool run_requested = false;         // a "run now" waits for the lease to be free
 };
 
 struct RenewResult {
@@ -76,7 +82,28 @@ struct RunRecord {
   int64_t rows_affected = -1;      // sql jobs (-1: none)
   int attempts = 1;                // with retry=N, how many attempts ran
   std::string detail;              // one line for operators ("exit status 3", "killed by signal 9", ...)
-  std::string output_tail;         // last bytes of the run's output (or of the response body)
+  std::string output_head;         // first bytes of the run's output (or of the response body)
+  std::string output_tail;         // last bytes of the run's output (empty when output_head holds it all)
+  int64_t ended_ms = 0;            // database clock (read back only; 0 while running)
+};
+
+// A job's lease row, as operators see it.
+struct JobRow {
+  std::string key;
+  int64_t token = 0;            // of the last run
+  int64_t slot = 0;             // the last slot started
+  int64_t slot_start_ms = 0;
+  int64_t every_ms = 0;
+  std::string holder;           // "" when free
+  std::string node;             // of the last run
+  int64_t expires_ms = 0;       // lease expiry (database clock)
+  int64_t started_ms = 0;       // of the last run
+  int64_t ended_ms = 0;         // of the last run, 0 while it runs
+  int64_t renewals = 0;
+  std::string outcome;          // of the last run ("running" while it runs)
+  bool paused = false;          // farm-wide: no slot starts
+  int64_t run_requested_ms = 0; // a "run now" not yet taken (database clock), 0: none
+  int64_t failures = 0;         // runs in a row that did not succeed
 };
 
 class LeaseStore {
@@ -94,8 +121,9 @@ class LeaseStore {
   // current slot as started, so a new job first runs at the next slot start.
   virtual Status Seed(const std::string& key, int64_t every_ms, int64_t offset_ms) = 0;
 
-  // One conditional update: succeeds only if the lease has expired and the
-  // current slot (on the database clock) is later than the last one started.
+  // One conditional update: succeeds only if the job is not paused, the
+  // lease has expired, and the current slot (on the database clock) is later
+  // than the last one started or a run was requested (the request is taken).
   virtual Status Acquire(const AcquireRequest& request, AcquireResult* result) = 0;
 
   // Extends the lease to now + lease_ms if token and holder still match.
@@ -112,6 +140,16 @@ class LeaseStore {
   // Marks the run with `token` abandoned (if it is still marked running):
   // its lease expired without a release, so its own end was never recorded.
   virtual Status RecordAbandoned(const std::string& key, int64_t token, const std::string& detail) = 0;
+
+  // For operators (the status page): every job row, the database clock,
+  // and a job's latest runs, the newest first.
+  virtual Status ReadJobs(std::vector<JobRow>* rows, int64_t* db_now_ms) = 0;
+  virtual Status ReadRuns(const std::string& key, int limit, std::vector<RunRecord>* runs) = 0;
+  // Steering, farm-wide. A paused job starts no slot until resumed; a run
+  // request lets the next acquire take the current slot again (once), even
+  // if it has run. *found says whether the row exists.
+  virtual Status SetPaused(const std::string& key, bool paused, bool* found) = 0;
+  virtual Status RequestRun(const std::string& key, bool* found) = 0;
 
   // Drops the connection (after an error); the next call reconnects.
   virtual void Disconnect() = 0;

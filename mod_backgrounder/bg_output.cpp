@@ -1,5 +1,6 @@
 #include "bg_output.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace bg {
@@ -80,6 +81,7 @@ void OutputCollector::EmitLine(Stream stream, std::string_view line) {
 
 void OutputCollector::Feed(Stream stream, const char* data, size_t n) {
   total_ += n;
+  if (head_.size() < tail_bytes_) head_.append(data, std::min(n, tail_bytes_ - head_.size()));
   tail_.append(data, n);
   if (tail_.size() > 2 * tail_bytes_ + 4096) tail_.erase(0, tail_.size() - tail_bytes_);
   std::string& partial = partial_[stream];
@@ -108,6 +110,8 @@ void OutputCollector::Finish() {
                        std::to_string(max_logged_) + " bytes per run)");
   }
 }
+
+std::string OutputCollector::head() const { return SanitizeForLog(head_, true); }
 
 std::string OutputCollector::tail() const {
   std::string_view t = tail_;

@@ -6,8 +6,8 @@
 // job: httpd's error log escapes control characters, backslashes and bytes
 // above 0x7e itself, so escaping here too would double every backslash. At
 // most max_logged bytes are emitted per run; the rest is counted and reported
-// once by Finish(). The last tail_bytes of the combined output are kept,
-// sanitized, for the run's history record.
+// once by Finish(). The first and the last tail_bytes of the combined output
+// are kept, sanitized, for the run's history record.
 #ifndef BG_OUTPUT_H
 #define BG_OUTPUT_H
 
@@ -40,7 +40,8 @@ class OutputCollector {
   // Reports what was not logged. Call once, after both streams are closed.
   void Finish();
 
-  std::string tail() const;  // sanitized, newlines kept
+  std::string head() const;  // the first tail_bytes, sanitized, newlines kept
+  std::string tail() const;  // the last tail_bytes, sanitized, newlines kept
   uint64_t total_bytes() const { return total_; }
   uint64_t unlogged_bytes() const { return unlogged_; }
 
@@ -52,6 +53,7 @@ class OutputCollector {
   const size_t max_line_;
   const size_t tail_bytes_;
   std::string partial_[2];
+  std::string head_;
   std::string tail_;  // ring: we keep appending and trim from the front
   uint64_t total_ = 0;
   uint64_t logged_ = 0;

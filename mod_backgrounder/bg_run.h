@@ -67,7 +67,8 @@ struct RunResult {
   int http_status = 0;        // url jobs
   int64_t rows_affected = -1;  // sql jobs
   std::string detail;       // one line for operators
-  std::string output_tail;  // last bytes of output
+  std::string output_head;  // first bytes of output (of a URL job: of the response body)
+  std::string output_tail;  // last bytes of output (command jobs)
 };
 
 // Executes one run to its end. Called on a run thread; must return promptly

@@ -85,6 +85,10 @@ struct Scheduler::ActiveRun {
 
 struct Scheduler::Job {
   JobSpec spec;
+  size_t index = 0;  // among the jobs given to the constructor (for metrics)
+  uint64_t run_now_seen = 0;
+  bool run_now_pending = false;  // poked while a run was active: try again when it ends
+  bool paused_logged = false;
   std::string key;
   bool seeded = false;
   int64_t next_attempt = 0;
@@ -102,12 +106,16 @@ Scheduler::Scheduler(Env* env, LeaseStore* store, RunExecutor* executor, Logger*
       options_(std::move(options)),
       created_ms_(env->NowMs()),
       statements_at_start_(store->statements()) {
+  size_t index = 0;
   for (JobSpec& spec : jobs) {
+    const size_t this_index = index++;
     if (!spec.enabled) {
       Logf(log_, LogLevel::kInfo, "job %s has enabled=off: it does not run", spec.name.c_str());
       continue;
     }
     auto job = std::make_unique<Job>();
+    job->index = this_index;
+    if (JobMetrics* m = MetricsOf(job.get())) job->run_now_seen = m->run_now_requests.load();
     job->key = LeaseKey(spec, options_.node);
     job->spec = std::move(spec);
     jobs_.push_back(std::move(job));
@@ -139,7 +147,33 @@ size_t Scheduler::running() const {
   return n;
 }
 
+JobMetrics* Scheduler::MetricsOf(const Job* job) const {
+  SchedulerMetrics* m = options_.metrics;
+  return m && job->index < m->num_jobs ? &m->jobs[job->index] : nullptr;
+}
+
+void Scheduler::NoteStoreLatency(int64_t sent_ms, int64_t received_ms) {
+  if (!options_.metrics) return;
+  options_.metrics->store_latency.Observe(kStoreLatencyBoundsUs, kNumStoreLatencyBounds,
+                                          (received_ms - sent_ms) * 1000);
+}
+
+// "Run now" from the status page of this node: try the job at once.
+void Scheduler::CheckRunNowRequests(int64_t now) {
+  for (auto& job : jobs_) {
+    JobMetrics* m = MetricsOf(job.get());
+    if (!m) continue;
+    const uint64_t requests = m->run_now_requests.load();
+    if (requests == job->run_now_seen) continue;
+    job->run_now_seen = requests;
+    job->busy_poll_ms = 0;
+    job->next_attempt = std::min(job->next_attempt, now);
+    if (job->active) job->run_now_pending = true;
+  }
+}
+
 void Scheduler::StoreError(const char* what, const Status& st, int64_t now) {
+  if (options_.metrics) options_.metrics->store_errors.fetch_add(1);
   ++store_errors_;
   if (store_failing_since_ < 0) {
     store_failing_since_ = now;
@@ -174,6 +208,12 @@ void Scheduler::StoreOk(int64_t now) {
 void Scheduler::ObserveDbClock(int64_t db_now_ms, int64_t sent_ms, int64_t received_ms) {
   db_offset_ms_ = db_now_ms - (sent_ms + received_ms) / 2;
   have_db_clock_ = true;
+  if (options_.metrics && options_.wall_clock_ms) {
+    // The database read its clock about half-way through the round trip.
+    const int64_t wall_then = options_.wall_clock_ms() - (env_->NowMs() - (sent_ms + received_ms) / 2);
+    options_.metrics->clock_offset_ms.store(wall_then - db_now_ms);
+    options_.metrics->clock_offset_known.store(1);
+  }
 }
 
 int64_t Scheduler::Step() {
@@ -197,8 +237,12 @@ int64_t Scheduler::Step() {
   }
   FinishRuns(now);
   if (!hard_cancelled_) RenewLeases(env_->NowMs());
-  if (mode == StopMode::kNone) StartDueJobs(env_->NowMs());
+  if (mode == StopMode::kNone) {
+    CheckRunNowRequests(env_->NowMs());
+    StartDueJobs(env_->NowMs());
+  }
   now = env_->NowMs();
+  if (options_.metrics) options_.metrics->store_statements.store(store_->statements() - statements_at_start_);
   if (mode != StopMode::kNone && running() == 0) {
     done_ = true;
     Logf(log_, LogLevel::kInfo, "scheduler done after %s: %llu runs started here, %llu store statements",
@@ -252,23 +296,42 @@ void Scheduler::TryStart(Job* job) {
     return;
   }
   StoreOk(t1);
+  NoteStoreLatency(t0, t1);
+  JobMetrics* metrics = MetricsOf(job);
   if (r.missing) {  // the row was deleted under us: seed it again at once
     job->seeded = false;
     job->next_attempt = t1;
     return;
   }
   ObserveDbClock(r.db_now_ms, t0, t1);
+  if (!r.paused && job->paused_logged) {
+    Logf(log_, LogLevel::kInfo, "job %s is resumed", spec.name.c_str());
+    job->paused_logged = false;
+  }
   if (!r.acquired) {
     const int64_t current_start = CurrentSlotStart(r.db_now_ms, spec.every_ms, spec.offset_ms);
-    if (r.last_slot_start_ms >= current_start) {
+    if (r.paused) {
+      // Farm-wide pause (status page): look again at the next slot start,
+      // or at once when this node's status page resumes it.
+      if (!job->paused_logged) {
+        Logf(log_, LogLevel::kInfo, "job %s is paused: no slot starts until it is resumed", spec.name.c_str());
+        job->paused_logged = true;
+      }
+      job->busy_poll_ms = 0;
+      job->next_attempt = std::max(MonoFromDb(current_start + spec.every_ms) + kWakeBiasMs, t1 + 1);
+      return;
+    }
+    if (metrics) metrics->contentions.fetch_add(1);
+    if (r.last_slot_start_ms >= current_start && !r.run_requested) {
       job->busy_poll_ms = 0;
       // This slot has started already (here or on another node). If the
       // database clock went back, wait for the slot after the last one started.
       const int64_t next_start = std::max(current_start, r.last_slot_start_ms) + spec.every_ms;
       job->next_attempt = std::max(MonoFromDb(next_start) + kWakeBiasMs, t1 + 1);
     } else {
-      // Due, but a previous run still holds the lease (it overran its slot,
-      // or its node died and the lease has yet to expire).
+      // Due (or a run was requested), but a previous run still holds the
+      // lease (it overran its slot, or its node died and the lease has yet
+      // to expire).
       job->busy_poll_ms = job->busy_poll_ms ? std::min(job->busy_poll_ms * 2, options_.busy_poll_max_ms)
                                             : options_.busy_poll_min_ms;
       const int64_t expiry = MonoFromDb(r.lease_expires_ms) + kWakeBiasMs;
@@ -279,6 +342,10 @@ void Scheduler::TryStart(Job* job) {
 
   // Acquired: this node runs the slot.
   job->busy_poll_ms = 0;
+  if (metrics) {
+    metrics->acquisitions.fetch_add(1);
+    metrics->lateness.Observe(kLatenessBoundsUs, kNumLatenessBounds, (r.db_now_ms - r.slot_start_ms) * 1000);
+  }
   RunContext ctx;
   ctx.spec = &job->spec;
   ctx.node = options_.node;
@@ -368,6 +435,7 @@ void Scheduler::RenewLeases(int64_t now) {
       continue;
     }
     StoreOk(t1);
+    NoteStoreLatency(t0, t1);
     if (!r.renewed) {
       Logf(log_, LogLevel::kError,
            "job %s: lease for slot %lld (token %lld) is no longer ours; cancelling the run",
@@ -408,11 +476,24 @@ void Scheduler::FinishRuns(int64_t now) {
            attempts > 1 ? (" (" + std::to_string(attempts) + " attempts)").c_str() : "");
     }
     if (!FinishOne(job.get(), env_->NowMs())) continue;
+    if (JobMetrics* m = MetricsOf(job.get())) {
+      const RunOutcome outcome = ar->run->result.outcome;
+      m->runs[static_cast<int>(outcome)].fetch_add(1);
+      if (outcome != RunOutcome::kSkipped) {
+        m->duration.Observe(kDurationBoundsUs, kNumDurationBounds, (now - ar->started_mono) * 1000);
+      }
+      if (outcome == RunOutcome::kLeaseLost) m->lease_losses.fetch_add(1);
+      if (outcome == RunOutcome::kSuccess && have_db_clock_) m->last_success_ms.store(now + db_offset_ms_);
+    }
     // Next attempt: the slot after the one that just ran (at once if that
     // slot has begun already, e.g. after an overrun).
     const JobSpec& spec = job->spec;
     const int64_t next_start = ar->run->ctx.slot_start_ms + spec.every_ms;
     job->next_attempt = have_db_clock_ ? MonoFromDb(next_start) + kWakeBiasMs : env_->NowMs();
+    if (job->run_now_pending) {
+      job->run_now_pending = false;
+      job->next_attempt = env_->NowMs();
+    }
     executor_->ReleaseWakeFd(ar->run->control.wake_fd());
     job->active.reset();
   }
@@ -512,6 +593,7 @@ bool Scheduler::FinishOne(Job* job, int64_t now) {
     rec.rows_affected = res.rows_affected;
     rec.attempts = ar->run->ctx.attempt;
     rec.detail = res.detail;
+    rec.output_head = res.output_head;
     rec.output_tail = res.output_tail;
     Status st = store_->RecordRunEnd(rec);
     const int64_t t = env_->NowMs();

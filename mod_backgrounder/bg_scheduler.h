@@ -28,6 +28,7 @@
 #include "bg_job_spec.h"
 #include "bg_lease_store.h"
 #include "bg_logger.h"
+#include "bg_metrics.h"
 #include "bg_run.h"
 
 namespace bg {
@@ -70,6 +71,12 @@ struct SchedulerOptions {
   // false (e.g. a newer httpd generation runs) acts as a graceful stop.
   std::function<bool()> still_eligible;
   int64_t eligibility_check_ms = 250;
+  // Counters for the status page, or nullptr. metrics->jobs[i] belongs to
+  // the i-th job given to the constructor (enabled or not). A change of a
+  // job's run_now_requests makes the scheduler try to start it at once.
+  SchedulerMetrics* metrics = nullptr;
+  // This node's wall clock (ms since the epoch), for the clock offset metric.
+  std::function<int64_t()> wall_clock_ms;
 };
 
 class Scheduler {
@@ -115,6 +122,9 @@ class Scheduler {
   void StoreOk(int64_t now);
   void ObserveDbClock(int64_t db_now_ms, int64_t sent_ms, int64_t received_ms);
   int64_t MonoFromDb(int64_t db_ms) const { return db_ms - db_offset_ms_; }
+  JobMetrics* MetricsOf(const Job* job) const;
+  void NoteStoreLatency(int64_t sent_ms, int64_t received_ms);
+  void CheckRunNowRequests(int64_t now);
 
   void StartDueJobs(int64_t now);
   void TryStart(Job* job);

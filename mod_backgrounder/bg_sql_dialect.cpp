@@ -30,7 +30,10 @@ const char kJobsColumns[] =
     " ended_ms BIGINT NOT NULL DEFAULT 0,"
     " renewals BIGINT NOT NULL DEFAULT 0,"
     " outcome VARCHAR(32) NOT NULL DEFAULT '',"
-    " abandoned_token BIGINT NOT NULL DEFAULT 0";
+    " abandoned_token BIGINT NOT NULL DEFAULT 0,"
+    " paused INTEGER NOT NULL DEFAULT 0,"
+    " run_requested_ms BIGINT NOT NULL DEFAULT 0,"
+    " failures BIGINT NOT NULL DEFAULT 0";
 const char kRunsColumns[] =
     " lease_key VARCHAR(200) NOT NULL,"
     " job VARCHAR(64) NOT NULL,"
@@ -47,32 +50,43 @@ const char kRunsColumns[] =
     " rows_affected BIGINT,"
     " attempts INTEGER NOT NULL DEFAULT 1,"
     " detail VARCHAR(1000),"
+    " output_head TEXT,"
     " output_tail TEXT,"
     " PRIMARY KEY (lease_key, token)";
 const char kSchemaColumns[] = " id INTEGER NOT NULL PRIMARY KEY, version INTEGER NOT NULL";
 
 // Templates shared by both families.
 const char kReadback[] =
-    "SELECT token, slot, slot_start_ms, expires_ms, started_ms, abandoned_token, holder, {now} "
-    "FROM backgrounder_jobs WHERE name = :key";
+    "SELECT token, slot, slot_start_ms, expires_ms, started_ms, abandoned_token, holder, {now}, paused, "
+    "run_requested_ms FROM backgrounder_jobs WHERE name = :key";
 const char kRunStart[] =
     "{insert_ignore} INTO backgrounder_runs (lease_key, job, token, slot, slot_start_ms, node, holder, started_ms, "
     "outcome) VALUES (:key, :job, :token, :slot, :slot_start, :node, :holder, :started, 'running'){conflict}";
 const char kRunEnd[] =
     "UPDATE backgrounder_runs SET ended_ms = {now}, outcome = :outcome, exit_code = :exit_code, "
     "http_status = :http_status, rows_affected = :rows_affected, attempts = :attempts, detail = :detail, "
-    "output_tail = :output_tail WHERE lease_key = :key AND token = :token";
+    "output_head = :output_head, output_tail = :output_tail WHERE lease_key = :key AND token = :token";
 const char kRunInsert[] =
     "{insert_ignore} INTO backgrounder_runs (lease_key, job, token, slot, slot_start_ms, node, holder, started_ms, "
-    "ended_ms, outcome, exit_code, http_status, rows_affected, attempts, detail, output_tail) VALUES (:key, :job, "
-    ":token, :slot, :slot_start, :node, :holder, :started, {now}, :outcome, :exit_code, :http_status, "
-    ":rows_affected, :attempts, :detail, :output_tail){conflict}";
+    "ended_ms, outcome, exit_code, http_status, rows_affected, attempts, detail, output_head, output_tail) VALUES "
+    "(:key, :job, :token, :slot, :slot_start, :node, :holder, :started, {now}, :outcome, :exit_code, :http_status, "
+    ":rows_affected, :attempts, :detail, :output_head, :output_tail){conflict}";
 // Only a row still marked running: a holder that comes back and records its
 // end keeps the last word.
 const char kRunAbandoned[] =
     "UPDATE backgrounder_runs SET outcome = 'abandoned', detail = :detail "
     "WHERE lease_key = :key AND token = :token AND outcome = 'running'";
 const char kSchemaVersion[] = "SELECT version FROM backgrounder_schema WHERE id = 1";
+const char kSchemaVersionUpdate[] = "UPDATE backgrounder_schema SET version = :version WHERE id = 1 AND version < :version";
+const char kReadJobs[] =
+    "SELECT name, token, slot, slot_start_ms, every_ms, holder, node, expires_ms, started_ms, ended_ms, renewals, "
+    "outcome, paused, run_requested_ms, failures, {now} FROM backgrounder_jobs ORDER BY name";
+const char kReadRuns[] =
+    "SELECT job, token, slot, slot_start_ms, node, holder, started_ms, ended_ms, outcome, exit_code, http_status, "
+    "rows_affected, attempts, detail, output_head, output_tail FROM backgrounder_runs WHERE lease_key = :key "
+    "ORDER BY token DESC LIMIT :limit";
+const char kSetPaused[] = "UPDATE backgrounder_jobs SET paused = :paused WHERE name = :key";
+const char kRequestRun[] = "UPDATE backgrounder_jobs SET run_requested_ms = {now} WHERE name = :key";
 const char kSchemaVersionInsert[] =
     "{insert_ignore} INTO backgrounder_schema (id, version) VALUES (1, :version){conflict}";
 const char kSeed[] =
@@ -87,17 +101,24 @@ const char kAcquireReturning[] =
     "abandoned_token = CASE WHEN backgrounder_jobs.holder <> '' THEN backgrounder_jobs.token ELSE 0 END, "
     "token = backgrounder_jobs.token + 1, holder = p_holder, node = p_node, expires_ms = p_now + p_lease, "
     "slot = p_slot, slot_start_ms = p_slot * p_every + p_off, every_ms = p_every, started_ms = p_now, "
-    "ended_ms = 0, renewals = 0, outcome = 'running' "
+    "ended_ms = 0, renewals = 0, outcome = 'running', run_requested_ms = 0 "
     "FROM (SELECT q.*, (p_now - p_off) {div} p_every AS p_slot FROM (SELECT {now} AS p_now, :lease AS p_lease, "
     ":every AS p_every, :offset AS p_off, :holder AS p_holder, :node AS p_node, :key AS p_name) q) p "
-    "WHERE name = p_name AND expires_ms <= p_now AND slot_start_ms < p_slot * p_every + p_off "
+    "WHERE name = p_name AND paused = 0 AND expires_ms <= p_now "
+    "AND (slot_start_ms < p_slot * p_every + p_off OR run_requested_ms > 0) "
     "RETURNING token, slot, slot_start_ms, expires_ms, started_ms, abandoned_token";
 const char kRenewReturning[] =
     "UPDATE backgrounder_jobs SET expires_ms = p_now + p_lease, renewals = renewals + 1 "
     "FROM (SELECT {now} AS p_now, :lease AS p_lease) p "
     "WHERE name = :key AND token = :token AND holder = :holder RETURNING expires_ms";
+// Failures in a row: a success resets them; a skipped or interrupted run
+// (httpd stopping) says nothing about the job.
+#define BG_FAILURES_UPDATE /* (#undef below) */ \
+  "failures = CASE WHEN :outcome = 'success' THEN 0 WHEN :outcome IN ('skipped', 'interrupted') THEN failures " \
+  "ELSE failures + 1 END "
 const char kReleaseReturning[] =
-    "UPDATE backgrounder_jobs SET holder = '', expires_ms = p_now, ended_ms = p_now, outcome = :outcome "
+    "UPDATE backgrounder_jobs SET holder = '', expires_ms = p_now, ended_ms = p_now, outcome = :outcome, "
+    BG_FAILURES_UPDATE
     "FROM (SELECT {now} AS p_now) p WHERE name = :key AND token = :token AND holder = :holder";
 
 // mysql: one table, left-to-right SET, a constant clock within the statement.
@@ -105,14 +126,17 @@ const char kAcquireMySQL[] =
     "UPDATE backgrounder_jobs SET abandoned_token = CASE WHEN holder <> '' THEN token ELSE 0 END, "
     "token = token + 1, holder = :holder, node = :node, expires_ms = {now} + :lease, "
     "slot = ({now} - :offset) DIV :every, slot_start_ms = (({now} - :offset) DIV :every) * :every + :offset, "
-    "every_ms = :every, started_ms = {now}, ended_ms = 0, renewals = 0, outcome = 'running' "
-    "WHERE name = :key AND expires_ms <= {now} AND slot_start_ms < (({now} - :offset) DIV :every) * :every + :offset";
+    "every_ms = :every, started_ms = {now}, ended_ms = 0, renewals = 0, outcome = 'running', run_requested_ms = 0 "
+    "WHERE name = :key AND paused = 0 AND expires_ms <= {now} "
+    "AND (slot_start_ms < (({now} - :offset) DIV :every) * :every + :offset OR run_requested_ms > 0)";
 const char kRenewMySQL[] =
     "UPDATE backgrounder_jobs SET expires_ms = {now} + :lease, renewals = renewals + 1 "
     "WHERE name = :key AND token = :token AND holder = :holder";
 const char kReleaseMySQL[] =
-    "UPDATE backgrounder_jobs SET holder = '', expires_ms = {now}, ended_ms = {now}, outcome = :outcome "
+    "UPDATE backgrounder_jobs SET holder = '', expires_ms = {now}, ended_ms = {now}, outcome = :outcome, "
+    BG_FAILURES_UPDATE
     "WHERE name = :key AND token = :token AND holder = :holder";
+#undef BG_FAILURES_UPDATE
 
 struct Fragments {
   std::string now, div, insert_ignore, conflict;
@@ -131,6 +155,17 @@ void FillCommon(SqlDialect* d, const Fragments& f) {
   d->run_end = Compile(kRunEnd, f);
   d->run_insert = Compile(kRunInsert, f);
   d->run_abandoned = Compile(kRunAbandoned, f);
+  d->schema_version_update = Compile(kSchemaVersionUpdate, f);
+  d->read_jobs = Compile(kReadJobs, f);
+  d->read_runs = Compile(kReadRuns, f);
+  d->set_paused = Compile(kSetPaused, f);
+  d->request_run = Compile(kRequestRun, f);
+  d->added_columns = {
+      {2, "backgrounder_jobs", "paused", "INTEGER NOT NULL DEFAULT 0"},
+      {2, "backgrounder_jobs", "run_requested_ms", "BIGINT NOT NULL DEFAULT 0"},
+      {2, "backgrounder_jobs", "failures", "BIGINT NOT NULL DEFAULT 0"},
+      {2, "backgrounder_runs", "output_head", "TEXT"},
+  };
 }
 
 // Keys present in a "key=value ..." parameter string (lower-cased).
@@ -167,7 +202,8 @@ SqlParamType SqlParamTypeOf(const std::string& name) {
   for (const char* n : kInt64) {
     if (name == n) return SqlParamType::kInt64;
   }
-  if (name == "exit_code" || name == "version" || name == "http_status" || name == "attempts" || name == "attempt") {
+  if (name == "exit_code" || name == "version" || name == "http_status" || name == "attempts" || name == "attempt" ||
+      name == "paused" || name == "limit") {
     return SqlParamType::kInt;
   }
   return SqlParamType::kString;

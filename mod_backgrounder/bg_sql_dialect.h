@@ -26,7 +26,7 @@
 namespace bg {
 
 // The schema version this code reads and writes.
-constexpr int kSchemaVersion = 1;
+constexpr int kSchemaVersion = 2;
 
 struct SqlStatement {
   std::string text;                 // apr_dbd prepared-statement text
@@ -46,6 +46,14 @@ struct SessionStatement {
   std::string sql;
   bool returns_rows = false;  // run with apr_dbd_select (SQLite's PRAGMA)
   bool optional = false;      // an error is ignored (a setting one server flavour lacks)
+};
+
+// A column a schema version added.
+struct SchemaColumn {
+  int version;             // the schema version that added it
+  std::string table;
+  std::string column;
+  std::string definition;  // "BIGINT NOT NULL DEFAULT 0"
 };
 
 struct SqlDialect {
@@ -68,6 +76,17 @@ struct SqlDialect {
                                      // :output_tail :key :token
   SqlStatement run_insert;           // run_start's and run_end's
   SqlStatement run_abandoned;        // :detail :key :token
+  SqlStatement schema_version_update;  // :version (only upwards)
+  SqlStatement read_jobs;            // -> name token slot slot_start_ms every_ms holder node expires_ms started_ms
+                                     //    ended_ms renewals outcome paused run_requested_ms failures now
+  SqlStatement read_runs;            // :key :limit -> job token slot slot_start_ms node holder started_ms ended_ms
+                                     //    outcome exit_code http_status rows_affected attempts detail output_head
+                                     //    output_tail
+  SqlStatement set_paused;           // :paused :key
+  SqlStatement request_run;          // :key
+  // Columns added since schema version 1, in order: an older table gets them
+  // with ALTER TABLE t ADD COLUMN (skipped where a probe finds them).
+  std::vector<SchemaColumn> added_columns;
 };
 
 // Fills `dialect` for `driver` ("sqlite3", "pgsql", "mysql"); false if unsupported.

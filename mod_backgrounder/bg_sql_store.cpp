@@ -38,6 +38,14 @@ const char* RunOutcomeName(RunOutcome outcome) {
   return "unknown";
 }
 
+RunOutcome RunOutcomeFromName(const std::string& name) {
+  for (int i = 0; i < kNumRunOutcomes; ++i) {
+    const auto o = static_cast<RunOutcome>(i);
+    if (name == RunOutcomeName(o)) return o;
+  }
+  return RunOutcome::kFailure;
+}
+
 // Named, typed values for apr_dbd's binary-argument calls, handed out in the
 // order a compiled statement wants them. Strings are referenced, not copied.
 class SqlLeaseStore::Params {
@@ -84,7 +92,7 @@ class SqlLeaseStore::Params {
     }
     return nullptr;
   }
-  static constexpr int kMax = 16;
+  static constexpr int kMax = 24;
   Value values_[kMax] = {};
   int n_ = 0;
 };
@@ -118,6 +126,10 @@ const SqlStatement& SqlLeaseStore::Statement(Stmt stmt) const {
     case kRunInsert: return dialect_.run_insert;
     case kRunAbandoned: return dialect_.run_abandoned;
     case kVersionInsert: return dialect_.schema_version_insert;
+    case kReadJobs: return dialect_.read_jobs;
+    case kReadRuns: return dialect_.read_runs;
+    case kSetPaused: return dialect_.set_paused;
+    case kRequestRun: return dialect_.request_run;
     case kNumStmts: break;
   }
   return dialect_.seed;
@@ -235,6 +247,10 @@ Status SqlLeaseStore::CheckSchema() {
                          std::to_string(kSchemaVersion) +
                          "); upgrade the module on this server or point it at another store");
   }
+  if (have_version && version < kSchemaVersion) {
+    st = Migrate(version);
+    if (!st.ok()) return st;
+  }
   // The statements (which need the tables) are prepared on this connection.
   const unsigned generation = ++g_label_counter;
   for (int i = 0; i < kNumStmts; ++i) {
@@ -252,6 +268,36 @@ Status SqlLeaseStore::CheckSchema() {
     p.Int("version", kSchemaVersion);
     return Query(kVersionInsert, "writing the schema version", p, nullptr);
   }
+  return Status::Ok();
+}
+
+// Tables of an older schema get the columns added since. Each column is
+// probed first, so that a migration that stopped half-way, or one another
+// server runs at the same time, is finished rather than failed; the version
+// is raised last.
+Status SqlLeaseStore::Migrate(int64_t from_version) {
+  for (const SchemaColumn& c : dialect_.added_columns) {
+    if (c.version <= from_version) continue;
+    const std::string probe = "SELECT " + c.column + " FROM " + c.table + " WHERE 1 = 0";
+    apr_dbd_results_t* res = nullptr;
+    ++statements_;
+    if (apr_dbd_select(conn_.driver, scratch_, conn_.handle, &res, probe.c_str(), kFetchAll) == 0) continue;
+    ++statements_;
+    int n = 0;
+    const std::string alter = "ALTER TABLE " + c.table + " ADD COLUMN " + c.column + " " + c.definition;
+    const int rv = apr_dbd_query(conn_.driver, conn_.handle, &n, alter.c_str());
+    if (rv != 0) {
+      ++statements_;
+      if (apr_dbd_select(conn_.driver, scratch_, conn_.handle, &res, probe.c_str(), kFetchAll) == 0) continue;
+      return Fail(("upgrading the tables to schema version " + std::to_string(kSchemaVersion)).c_str(), rv);
+    }
+  }
+  ++statements_;
+  const std::string update = "UPDATE backgrounder_schema SET version = " + std::to_string(kSchemaVersion) +
+                             " WHERE id = 1 AND version < " + std::to_string(kSchemaVersion);
+  int n = 0;
+  const int rv = apr_dbd_query(conn_.driver, conn_.handle, &n, update.c_str());
+  if (rv != 0) return Fail("recording the schema version", rv);
   return Status::Ok();
 }
 
@@ -360,8 +406,8 @@ Status SqlLeaseStore::Acquire(const AcquireRequest& r, AcquireResult* out) {
   q.Str("key", r.key);
   Status st = Select(kReadback, "acquire (reading the lease)", q, &res);
   if (!st.ok()) return st;
-  std::string v[8];
-  if (!FirstRow(res, v, 8)) {
+  std::string v[10];
+  if (!FirstRow(res, v, 10)) {
     out->missing = true;
     return Status::Ok();
   }
@@ -379,6 +425,8 @@ Status SqlLeaseStore::Acquire(const AcquireRequest& r, AcquireResult* out) {
   out->last_slot_start_ms = num(v[2]);
   out->lease_expires_ms = num(v[3]);
   out->db_now_ms = num(v[7]);
+  out->paused = num(v[8]) != 0;
+  out->run_requested = num(v[9]) > 0;
   return Status::Ok();
 }
 
@@ -439,7 +487,7 @@ Status SqlLeaseStore::RecordRunEnd(const RunRecord& run) {
   p.Str("key", run.key).Str("job", run.job).Int64("token", run.token).Int64("slot", run.slot);
   p.Int64("slot_start", run.slot_start_ms).Str("node", run.node).Str("holder", run.holder);
   p.Int64("started", run.started_ms).Str("outcome", outcome).Str("detail", run.detail);
-  p.Str("output_tail", run.output_tail).Int("attempts", run.attempts);
+  p.Str("output_head", run.output_head).Str("output_tail", run.output_tail).Int("attempts", run.attempts);
   if (run.has_exit_code) p.Int("exit_code", run.exit_code); else p.NullInt("exit_code");
   if (run.http_status > 0) p.Int("http_status", run.http_status); else p.NullInt("http_status");
   if (run.rows_affected >= 0) p.Int64("rows_affected", run.rows_affected); else p.NullInt64("rows_affected");
@@ -455,6 +503,126 @@ Status SqlLeaseStore::RecordAbandoned(const std::string& key, int64_t token, con
   Params p;
   p.Str("detail", detail).Str("key", key).Int64("token", token);
   return Query(kRunAbandoned, "recording an abandoned run", p, nullptr);
+}
+
+Status SqlLeaseStore::ReadJobs(std::vector<JobRow>* rows, int64_t* db_now_ms) {
+  ClearScratch();
+  rows->clear();
+  *db_now_ms = 0;
+  apr_dbd_results_t* res = nullptr;
+  Params p;
+  Status st = Select(kReadJobs, "reading the jobs", p, &res);
+  if (!st.ok()) return st;
+  auto num = [](const char* v) { return v ? static_cast<int64_t>(std::strtoll(v, nullptr, 10)) : 0; };
+  auto str = [](const char* v) { return std::string(v ? v : ""); };
+  apr_dbd_row_t* row = nullptr;
+  for (int i = 1; apr_dbd_get_row(conn_.driver, scratch_, res, &row, i) == 0; ++i) {
+    auto col = [&](int c) { return apr_dbd_get_entry(conn_.driver, row, c); };
+    JobRow r;
+    r.key = str(col(0));
+    r.token = num(col(1));
+    r.slot = num(col(2));
+    r.slot_start_ms = num(col(3));
+    r.every_ms = num(col(4));
+    r.holder = str(col(5));
+    r.node = str(col(6));
+    r.expires_ms = num(col(7));
+    r.started_ms = num(col(8));
+    r.ended_ms = num(col(9));
+    r.renewals = num(col(10));
+    r.outcome = str(col(11));
+    r.paused = num(col(12)) != 0;
+    r.run_requested_ms = num(col(13));
+    r.failures = num(col(14));
+    *db_now_ms = num(col(15));
+    rows->push_back(std::move(r));
+  }
+  if (rows->empty()) {
+    // No rows, no clock reading: ask for it alone.
+    st = PlainSelect("SELECT " + dialect_.now_expression, "reading the database clock", &res);
+    if (!st.ok()) return st;
+    FirstRowInts(res, db_now_ms, 1);
+  }
+  return Status::Ok();
+}
+
+Status SqlLeaseStore::ReadRuns(const std::string& key, int limit, std::vector<RunRecord>* runs) {
+  ClearScratch();
+  runs->clear();
+  apr_dbd_results_t* res = nullptr;
+  Params p;
+  p.Str("key", key).Int("limit", limit);
+  Status st = Select(kReadRuns, "reading the run history", p, &res);
+  if (!st.ok()) return st;
+  auto num = [](const char* v) { return v ? static_cast<int64_t>(std::strtoll(v, nullptr, 10)) : 0; };
+  auto str = [](const char* v) { return std::string(v ? v : ""); };
+  apr_dbd_row_t* row = nullptr;
+  for (int i = 1; apr_dbd_get_row(conn_.driver, scratch_, res, &row, i) == 0; ++i) {
+    auto col = [&](int c) {
+      const char* v = apr_dbd_get_entry(conn_.driver, row, c);
+      return v && *v ? v : nullptr;  // NULL and '' alike (drivers differ)
+    };
+    RunRecord r;
+    r.key = key;
+    r.job = str(col(0));
+    r.token = num(col(1));
+    r.slot = num(col(2));
+    r.slot_start_ms = num(col(3));
+    r.node = str(col(4));
+    r.holder = str(col(5));
+    r.started_ms = num(col(6));
+    r.ended_ms = num(col(7));
+    r.outcome = RunOutcomeFromName(str(col(8)));
+    r.has_exit_code = col(9) != nullptr;
+    r.exit_code = static_cast<int>(num(col(9)));
+    r.http_status = static_cast<int>(num(col(10)));
+    r.rows_affected = col(11) ? num(col(11)) : -1;
+    r.attempts = static_cast<int>(num(col(12)));
+    r.detail = str(col(13));
+    r.output_head = str(col(14));
+    r.output_tail = str(col(15));
+    runs->push_back(std::move(r));
+  }
+  return Status::Ok();
+}
+
+Status SqlLeaseStore::RowExists(const std::string& key, bool* found) {
+  Params q;
+  q.Str("key", key);
+  apr_dbd_results_t* res = nullptr;
+  Status st = Select(kReadback, "reading the job row", q, &res);
+  if (!st.ok()) return st;
+  std::string first;
+  *found = FirstRow(res, &first, 1);
+  return Status::Ok();
+}
+
+Status SqlLeaseStore::SetPaused(const std::string& key, bool paused, bool* found) {
+  ClearScratch();
+  Params p;
+  p.Int("paused", paused ? 1 : 0).Str("key", key);
+  int affected = 0;
+  Status st = Query(kSetPaused, paused ? "pausing a job" : "resuming a job", p, &affected);
+  if (!st.ok()) return st;
+  if (affected > 0) {
+    *found = true;
+    return Status::Ok();
+  }
+  return RowExists(key, found);  // MySQL counts changed rows only
+}
+
+Status SqlLeaseStore::RequestRun(const std::string& key, bool* found) {
+  ClearScratch();
+  Params p;
+  p.Str("key", key);
+  int affected = 0;
+  Status st = Query(kRequestRun, "requesting a run", p, &affected);
+  if (!st.ok()) return st;
+  if (affected > 0) {
+    *found = true;
+    return Status::Ok();
+  }
+  return RowExists(key, found);
 }
 
 }  // namespace bg

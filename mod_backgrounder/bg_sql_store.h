@@ -47,6 +47,10 @@ class SqlLeaseStore final : public LeaseStore {
   Status RecordRunStart(const RunRecord& run) override;
   Status RecordRunEnd(const RunRecord& run) override;
   Status RecordAbandoned(const std::string& key, int64_t token, const std::string& detail) override;
+  Status ReadJobs(std::vector<JobRow>* rows, int64_t* db_now_ms) override;
+  Status ReadRuns(const std::string& key, int limit, std::vector<RunRecord>* runs) override;
+  Status SetPaused(const std::string& key, bool paused, bool* found) override;
+  Status RequestRun(const std::string& key, bool* found) override;
   void Disconnect() override { Close(false); }
   uint64_t statements() const override { return statements_; }
 
@@ -62,12 +66,15 @@ class SqlLeaseStore final : public LeaseStore {
   class Params;
   enum Stmt {
     kSeed, kAcquire, kReadback, kRenew, kRelease, kRunStart, kRunEnd, kRunInsert, kRunAbandoned, kVersionInsert,
-    kNumStmts
+    kReadJobs, kReadRuns, kSetPaused, kRequestRun, kNumStmts
   };
 
   Status Connect();
   void Close(bool healthy);
   Status CheckSchema();
+  Status Migrate(int64_t from_version);
+  // Whether the row for `key` exists (after an update that changed nothing).
+  Status RowExists(const std::string& key, bool* found);
   Status Fail(const char* what, int rv);
   const SqlStatement& Statement(Stmt stmt) const;
   Status Select(Stmt stmt, const char* what, const Params& params, apr_dbd_results_t** rows);

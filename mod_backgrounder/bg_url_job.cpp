@@ -133,7 +133,7 @@ RunResult UrlRunner::Run(const RunContext& ctx, RunControl* control) {
   long status = 0;
   curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
   res.http_status = static_cast<int>(status);
-  res.output_tail = SanitizeForLog(body.head, true);
+  res.output_head = SanitizeForLog(body.head, true);
   std::string first = SanitizeForLog(body.head.substr(0, options_.detail_body_bytes), false);
   if (body.head.size() > options_.detail_body_bytes) first += "...";
   if (cancelled != RunOutcome::kRunning) {

@@ -13,6 +13,11 @@
 #include <http_core.h>
 #include <http_main.h>
 #include <util_cfgtree.h>
+#include <apr_shm.h>
+#include <apr_general.h>
+extern "C" {  // mod_status.h has no C++ guards
+#include <mod_status.h>
+}
 #include <mpm_common.h>
 #include <unixd.h>
 
@@ -185,6 +190,28 @@ int PostConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s)
     ServerConfig* conf = GetServerConfig(s);
     conf->lock_path = ap_runtime_dir_relative(pconf, "backgrounder-scheduler.lock");
     if (conf->jobs->jobs().empty()) return OK;
+    // The history is pruned by a job of our own (once per slot, farm-wide).
+    Status added = conf->jobs->Add(HistoryJob(conf->history), "BackgrounderHistory");
+    if (!added.ok()) {
+      ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
+                   "mod_backgrounder: the job name %s is reserved for pruning the run history", kHistoryJobName);
+      return !OK;
+    }
+    // Counters for the status page, shared by all children, and the secret
+    // of its CSRF tokens; both new with each configuration generation.
+    const size_t njobs = conf->jobs->jobs().size();
+    apr_shm_t* shm = nullptr;
+    apr_status_t rv = apr_shm_create(&shm, SchedulerMetricsSize(njobs), nullptr, pconf);
+    if (rv == APR_SUCCESS) {
+      conf->metrics = PlaceSchedulerMetrics(apr_shm_baseaddr_get(shm), njobs);
+    } else {
+      ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
+                   "mod_backgrounder: no shared memory for the status page's counters; they will read zero");
+    }
+    if (apr_generate_random_bytes(conf->csrf_secret, sizeof conf->csrf_secret) != APR_SUCCESS) {
+      ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "mod_backgrounder: no random bytes for the status page's tokens");
+      return !OK;
+    }
     // libcurl's global state, once, before any thread exists (children
     // inherit it). It is reference-counted; it is never cleaned up, as
     // children may still be using it while the parent reloads.
@@ -227,6 +254,8 @@ void RegisterHooks(apr_pool_t*) {
   // take connections from mod_dbd's per-child pool.
   static const char* const after_dbd[] = {"mod_dbd.c", nullptr};
   ap_hook_child_init(ChildInit, after_dbd, nullptr, APR_HOOK_MIDDLE);
+  ap_hook_handler(StatusHandler, nullptr, nullptr, APR_HOOK_MIDDLE);
+  APR_OPTIONAL_HOOK(ap, status_hook, StatusHook, nullptr, nullptr, APR_HOOK_MIDDLE);
 #if AP_MODULE_MAGIC_AT_LEAST(20120211, 110)
   ap_hook_child_stopping(ChildStopping, nullptr, nullptr, APR_HOOK_MIDDLE);
 #endif
@@ -238,8 +267,8 @@ void RegisterHooks(apr_pool_t*) {
 extern "C" {
 module AP_MODULE_DECLARE_DATA backgrounder_module = {
     STANDARD20_MODULE_STUFF,
-    nullptr,                  // create per-directory config
-    nullptr,                  // merge per-directory config
+    bg::CreateDirConfig,      // create per-directory config (BackgrounderAdmin)
+    bg::MergeDirConfig,       // merge per-directory config
     bg::CreateServerConfig,   // create per-server config
     nullptr,                  // merge per-server config (directives are global)
     bg::kDirectives,

@@ -121,6 +121,8 @@ class ChildContext {
     options_.lease_ms = LeaseMs(conf);
     options_.holder_prefix =
         options_.node + ":" + std::to_string(getpid()) + ":" + std::to_string(generation);
+    options_.metrics = conf->metrics;
+    options_.wall_clock_ms = []() { return static_cast<int64_t>(apr_time_as_msec(apr_time_now())); };
   }
   ~ChildContext() {
     if (done_fd_ >= 0) close(done_fd_);
@@ -264,10 +266,25 @@ class ChildContext {
     SchedulerOptions options = options_;
     options.still_eligible = [this]() { return Eligible(); };
     Scheduler scheduler(env_, store.get(), &executor, &logger_, &stop_, options, jobs_);
+    // For the status page: which child is active.
+    SchedulerMetrics* metrics = conf_->metrics;
+    const int64_t pid = getpid();
+    if (metrics) {
+      metrics->active_since_ms.store(apr_time_as_msec(apr_time_now()));
+      metrics->active_pid.store(pid);
+    }
+    auto no_longer_active = [metrics, pid]() {
+      int64_t expected = pid;
+      if (metrics) metrics->active_pid.compare_exchange_strong(expected, 0);
+    };
     // On a graceful stop the next generation may take over at once; our own
     // runs drain here under their leases.
-    scheduler.set_on_graceful_stop([this]() { role_.Release(); });
+    scheduler.set_on_graceful_stop([this, no_longer_active]() {
+      no_longer_active();
+      role_.Release();
+    });
     scheduler.Run();
+    no_longer_active();
   }
 
   server_rec* const s_;

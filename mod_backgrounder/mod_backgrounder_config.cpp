@@ -1,5 +1,6 @@
 // Directives: BackgrounderStore, BackgrounderNode, BackgrounderLease,
-// BackgrounderJob. All are global (main server config only).
+// BackgrounderJob and BackgrounderHistory, global (main server config only),
+// and BackgrounderAdmin, in <Location> or <Directory>.
 #include <apr_strings.h>
 #include <http_main.h>
 
@@ -84,6 +85,21 @@ const char* SetLease(cmd_parms* cmd, void*, const char* args) {
   });
 }
 
+const char* SetHistory(cmd_parms* cmd, void*, const char* args) {
+  return Guarded(cmd, [&]() -> const char* {
+    HistorySpec history;
+    Status st = ParseHistoryDirective(args, &history);
+    if (!st.ok()) return Error(cmd, st);
+    GetServerConfig(cmd->server)->history = history;
+    return nullptr;
+  });
+}
+
+const char* SetAdmin(cmd_parms*, void* dir, int on) {
+  static_cast<DirConfig*>(dir)->admin = on ? 1 : 0;
+  return nullptr;
+}
+
 const char* AddJob(cmd_parms* cmd, void*, const char* args) {
   return Guarded(cmd, [&]() -> const char* {
     JobSpec spec;
@@ -137,6 +153,19 @@ const char* NodeName(const ServerConfig* conf, apr_pool_t* p) {
 
 apr_int64_t LeaseMs(const ServerConfig* conf) { return conf->lease_ms ? conf->lease_ms : kDefaultLeaseMs; }
 
+void* CreateDirConfig(apr_pool_t* p, char*) {
+  void* mem = apr_pcalloc(p, sizeof(DirConfig));
+  return new (mem) DirConfig();
+}
+
+void* MergeDirConfig(apr_pool_t* p, void* base_v, void* add_v) {
+  const DirConfig* base = static_cast<const DirConfig*>(base_v);
+  const DirConfig* add = static_cast<const DirConfig*>(add_v);
+  DirConfig* merged = static_cast<DirConfig*>(CreateDirConfig(p, nullptr));
+  merged->admin = add->admin >= 0 ? add->admin : base->admin;
+  return merged;
+}
+
 void* CreateServerConfig(apr_pool_t* p, server_rec*) {
   void* mem = apr_pcalloc(p, sizeof(ServerConfig));
   ServerConfig* conf = new (mem) ServerConfig();  // trivially destructible apart from the table below
@@ -158,6 +187,9 @@ void* CreateServerConfig(apr_pool_t* p, server_rec*) {
 cmd_func RawArgs(const char* (*fn)(cmd_parms*, void*, const char*)) {
   return reinterpret_cast<cmd_func>(reinterpret_cast<void (*)()>(fn));
 }
+cmd_func Flag(const char* (*fn)(cmd_parms*, void*, int)) {
+  return reinterpret_cast<cmd_func>(reinterpret_cast<void (*)()>(fn));
+}
 
 const command_rec kDirectives[] = {
     AP_INIT_RAW_ARGS("BackgrounderStore", RawArgs(SetStore), nullptr, RSRC_CONF,
@@ -170,6 +202,12 @@ const command_rec kDirectives[] = {
     AP_INIT_RAW_ARGS("BackgrounderJob", RawArgs(AddJob), nullptr, RSRC_CONF,
                      "A recurring job: NAME every=DURATION run=\"COMMAND\"|url=URL|sql=\"STATEMENT\" [timeout=] "
                      "[offset=] [scope=farm|server] [misfire=once|skip [grace=]] [retry=N [backoff=]] [enabled=off] ..."),
+    AP_INIT_RAW_ARGS("BackgrounderHistory", RawArgs(SetHistory), nullptr, RSRC_CONF,
+                     "Run history kept per job: count=N (default 1000) age=DURATION (default 30d), pruned every=DURATION "
+                     "(default 10m)"),
+    AP_INIT_FLAG("BackgrounderAdmin", Flag(SetAdmin), nullptr, ACCESS_CONF,
+                 "On: the backgrounder-status page here offers run now, pause and resume (POST, same origin, CSRF "
+                 "token)"),
     {nullptr, {nullptr}, nullptr, 0, RAW_ARGS, nullptr}};
 
 }  // namespace bg

@@ -11,8 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "bg_csrf.h"
 #include "bg_db_connector.h"
 #include "bg_directives.h"
+#include "bg_metrics.h"
 #include "bg_run.h"
 #include "mod_backgrounder.h"
 #include "bg_lease_store.h"
@@ -47,7 +49,20 @@ struct ServerConfig {
   // absolute URL prefix and curl's --resolve entry that sends it there.
   const char* self_url = nullptr;      // "http://www.example.org:8080"
   const char* self_resolve = nullptr;  // "www.example.org:8080:127.0.0.1"
+  HistorySpec history;                 // BackgrounderHistory
+  // Set in post_config, for the children: the active scheduler's counters in
+  // memory shared by all children, and the secret of the status page's CSRF
+  // tokens.
+  SchedulerMetrics* metrics = nullptr;
+  unsigned char csrf_secret[kCsrfSecretBytes] = {};
 };
+
+// Per-directory configuration: BackgrounderAdmin.
+struct DirConfig {
+  int admin = -1;  // -1: unset (off)
+};
+void* CreateDirConfig(apr_pool_t* p, char* dir);
+void* MergeDirConfig(apr_pool_t* p, void* base, void* add);
 
 ServerConfig* GetServerConfig(server_rec* s);
 const char* StoreDriver(const ServerConfig* conf);
@@ -86,6 +101,11 @@ class CallbackRunner final : public JobRunner {
   server_rec* const s_;
   const std::vector<ApiCallback>* const callbacks_;
 };
+
+// The status page (mod_backgrounder_status.cpp): the backgrounder-status
+// handler, and a section of mod_status's page.
+int StatusHandler(request_rec* r);
+int StatusHook(request_rec* r, int flags);
 
 // Child lifecycle (mod_backgrounder_child.cpp).
 void ChildInit(apr_pool_t* pchild, server_rec* s);

@@ -73,7 +73,8 @@ bg::Status MemoryStore::Acquire(const bg::AcquireRequest& r, bg::AcquireResult* 
   Row& row = it->second;
   const int64_t slot_start = bg::CurrentSlotStart(now, r.every_ms, r.offset_ms);
   out->db_now_ms = now;
-  if (row.expires_ms <= now && row.slot_start_ms < slot_start) {
+  if (!row.paused && row.expires_ms <= now && (row.slot_start_ms < slot_start || row.run_requested_ms > 0)) {
+    row.run_requested_ms = 0;
     out->abandoned_token = row.holder.empty() ? 0 : row.token;
     row.token += 1;
     row.holder = r.holder;
@@ -92,6 +93,8 @@ bg::Status MemoryStore::Acquire(const bg::AcquireRequest& r, bg::AcquireResult* 
   ++statements_;  // the loser's second statement
   out->last_slot_start_ms = row.slot_start_ms;
   out->lease_expires_ms = row.expires_ms;
+  out->paused = row.paused;
+  out->run_requested = row.run_requested_ms > 0;
   return st;
 }
 
@@ -119,6 +122,11 @@ bg::Status MemoryStore::Release(const std::string& key, int64_t token, const std
     it->second.holder.clear();
     it->second.expires_ms = db_now();
     it->second.outcome = bg::RunOutcomeName(outcome);
+    if (outcome == bg::RunOutcome::kSuccess) {
+      it->second.failures = 0;
+    } else if (outcome != bg::RunOutcome::kSkipped && outcome != bg::RunOutcome::kInterrupted) {
+      ++it->second.failures;
+    }
     *released = true;
   }
   return st;
@@ -218,6 +226,57 @@ int64_t FakeExecutor::Tick(int64_t now) {
     }
   }
   return next;
+}
+
+bg::Status MemoryStore::ReadJobs(std::vector<bg::JobRow>* out, int64_t* db_now_ms) {
+  out->clear();
+  bg::Status st = Enter("read_jobs");
+  if (!st.ok()) return st;
+  *db_now_ms = db_now();
+  for (const auto& kv : rows) {
+    bg::JobRow r;
+    r.key = kv.first;
+    r.token = kv.second.token;
+    r.holder = kv.second.holder;
+    r.node = kv.second.node;
+    r.expires_ms = kv.second.expires_ms;
+    r.slot = kv.second.slot;
+    r.slot_start_ms = kv.second.slot_start_ms;
+    r.outcome = kv.second.outcome;
+    r.paused = kv.second.paused;
+    r.run_requested_ms = kv.second.run_requested_ms;
+    r.failures = kv.second.failures;
+    out->push_back(r);
+  }
+  return st;
+}
+
+bg::Status MemoryStore::ReadRuns(const std::string& key, int limit, std::vector<bg::RunRecord>* out) {
+  out->clear();
+  bg::Status st = Enter("read_runs");
+  if (!st.ok()) return st;
+  for (auto it = runs.rbegin(); it != runs.rend() && static_cast<int>(out->size()) < limit; ++it) {
+    if (it->first.first == key) out->push_back(it->second.record);
+  }
+  return st;
+}
+
+bg::Status MemoryStore::SetPaused(const std::string& key, bool paused, bool* found) {
+  bg::Status st = Enter("set_paused");
+  if (!st.ok()) return st;
+  auto it = rows.find(key);
+  *found = it != rows.end();
+  if (*found) it->second.paused = paused;
+  return st;
+}
+
+bg::Status MemoryStore::RequestRun(const std::string& key, bool* found) {
+  bg::Status st = Enter("request_run");
+  if (!st.ok()) return st;
+  auto it = rows.find(key);
+  *found = it != rows.end();
+  if (*found) it->second.run_requested_ms = db_now();
+  return st;
 }
 
 }  // namespace fakes

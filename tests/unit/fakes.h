@@ -72,6 +72,9 @@ class MemoryStore : public bg::LeaseStore {
     int64_t slot = 0;
     int64_t slot_start_ms = 0;
     std::string outcome;
+    bool paused = false;
+    int64_t run_requested_ms = 0;
+    int64_t failures = 0;
   };
   struct RunRow {
     bg::RunRecord record;
@@ -92,6 +95,10 @@ class MemoryStore : public bg::LeaseStore {
   bg::Status RecordRunStart(const bg::RunRecord& run) override;
   bg::Status RecordRunEnd(const bg::RunRecord& run) override;
   bg::Status RecordAbandoned(const std::string& key, int64_t token, const std::string& detail) override;
+  bg::Status ReadJobs(std::vector<bg::JobRow>* rows, int64_t* db_now_ms) override;
+  bg::Status ReadRuns(const std::string& key, int limit, std::vector<bg::RunRecord>* runs) override;
+  bg::Status SetPaused(const std::string& key, bool paused, bool* found) override;
+  bg::Status RequestRun(const std::string& key, bool* found) override;
   void Disconnect() override { ++disconnects; }
   uint64_t statements() const override { return statements_; }
 

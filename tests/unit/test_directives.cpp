@@ -1,4 +1,5 @@
 #include "bg_directives.h"
+#include "bg_sql_job.h"
 #include "test_util.h"
 
 using bg::JobSpec;
@@ -59,6 +60,43 @@ static void test_lease(void**) {
   assert_error_contains(bg::ParseLeaseDirective("30s 40s", &ms), "takes one duration");
 }
 
+static void test_history(void**) {
+  bg::HistorySpec h;
+  assert_true(bg::ParseHistoryDirective("count=50 age=7d every=1m", &h).ok());
+  assert_int_equal(h.count, 50);
+  assert_int_equal(h.age_ms, 7LL * 24 * 3600 * 1000);
+  assert_int_equal(h.every_ms, 60000);
+  assert_true(bg::ParseHistoryDirective("age=0", &h).ok());  // no age limit; the rest default
+  assert_int_equal(h.age_ms, 0);
+  assert_int_equal(h.count, 1000);
+  auto err = [](const char* args) {
+    bg::HistorySpec x;
+    bg::Status st = bg::ParseHistoryDirective(args, &x);
+    assert_false(st.ok());
+    return st.message();
+  };
+  assert_contains(err("count=-1"), "count=-1 is not a number of runs (accepted: 0 to 100000000");
+  assert_contains(err("count=ten"), "is not a number of runs");
+  assert_contains(err("age=forever"), "age=: invalid duration 'forever'");
+  assert_contains(err("every=500ms"), "every=500ms is too short (at least 1s)");
+  assert_contains(err("keep=10"), "unexpected 'keep=10' (accepted: count=N, age=DURATION, every=DURATION)");
+  assert_contains(err("count=1 count=2"), "count= is given twice");
+  assert_contains(err(""), "BackgrounderHistory");
+
+  // The pruning job: an sql= job that keeps both limits.
+  bg::JobSpec j = bg::HistoryJob(h);
+  assert_string_equal(j.name.c_str(), bg::kHistoryJobName);
+  assert_true(j.kind == bg::JobKind::kSql);
+  assert_contains(j.sql, "DELETE FROM backgrounder_runs WHERE outcome <> 'running' AND (token <= (SELECT j.token - 1000");
+  h.age_ms = 3600000;
+  j = bg::HistoryJob(h);
+  assert_contains(j.sql, "(started_ms < {now} - 3600000 OR token <= ");
+  assert_true(bg::CheckSqlJobStatement(j.sql).ok());
+  h.count = 0;
+  h.age_ms = 0;
+  assert_contains(bg::HistoryJob(h).sql, "AND (1 = 0)");
+}
+
 static void test_duplicate_jobs(void**) {
   JobTable table;
   JobSpec a;
@@ -78,6 +116,7 @@ int main(void) {
       cmocka_unit_test(test_node),
       cmocka_unit_test(test_lease),
       cmocka_unit_test(test_duplicate_jobs),
+      cmocka_unit_test(test_history),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

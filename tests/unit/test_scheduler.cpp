@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <climits>
 #include <map>
+#include <memory>
 #include <set>
 
 #include "bg_scheduler.h"
@@ -38,12 +39,14 @@ JobSpec Job(const std::string& name, int64_t every, int64_t offset = 0) {
 // One simulated httpd instance (or farm node).
 struct Node {
   Node(FakeClock* clock, MemoryStore* store, std::vector<JobSpec> jobs, int id = 0, int64_t mono_offset = 0,
-       int64_t lease_ms = 30 * kSec)
+       int64_t lease_ms = 30 * kSec, bg::SchedulerMetrics* metrics = nullptr)
       : env(clock, mono_offset), exec(clock, &env, id), stop(&env) {
     SchedulerOptions o;
     o.node = "node-" + std::to_string(id);
     o.holder_prefix = o.node + ":100:0";
     o.lease_ms = lease_ms;
+    o.metrics = metrics;
+    if (metrics) o.wall_clock_ms = [clock]() { return clock->now() + 5000; };  // 5 s ahead of the true time
     options = o;
     sched = std::make_unique<Scheduler>(&env, store, &exec, &log, &stop, o, std::move(jobs));
   }
@@ -662,6 +665,91 @@ static void test_stop_while_waiting_to_retry(void**) {
   assert_string_equal(store.rows["flaky"].outcome.c_str(), "failure");
 }
 
+// A metrics block for n jobs, as the glue makes in shared memory.
+struct MetricsBlock {
+  explicit MetricsBlock(size_t n) : mem(bg::SchedulerMetricsSize(n) + 64), m(nullptr) {
+    void* p = mem.data();
+    size_t space = mem.size();
+    p = std::align(alignof(bg::SchedulerMetrics), bg::SchedulerMetricsSize(n), p, space);
+    m = bg::PlaceSchedulerMetrics(p, n);
+  }
+  std::vector<unsigned char> mem;
+  bg::SchedulerMetrics* m;
+};
+
+static void test_run_now_and_pause(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  MetricsBlock block(2);
+  JobSpec off = Job("off", kSec);
+  off.enabled = false;  // metrics index 0: the indexes follow the configuration, enabled or not
+  Node node(&clock, &store, {off, Job("hourly", kHour)}, 0, 0, 30 * kSec, block.m);
+  bg::JobMetrics& jm = block.m->jobs[1];
+  Simulate(&clock, {&node}, clock.now() + 10 * kSec);
+  assert_int_equal(RunsOf(*node.exec.log, "hourly").size(), 0);  // a new job waits for the next slot
+
+  // Run now: the status page stores the request and pokes this node.
+  store.rows["hourly"].run_requested_ms = store.db_now();
+  jm.run_now_requests.fetch_add(1);
+  Simulate(&clock, {&node}, clock.now() + 2 * kSec);
+  auto runs = RunsOf(*node.exec.log, "hourly");
+  assert_int_equal(runs.size(), 1);
+  assert_int_equal(runs[0].slot_start_ms, store.rows["hourly"].slot_start_ms);  // the current slot, again
+  assert_int_equal(store.rows["hourly"].run_requested_ms, 0);
+  assert_int_equal(jm.acquisitions.load(), 1);
+  assert_int_equal(jm.runs[static_cast<int>(RunOutcome::kSuccess)].load(), 1);
+  assert_int_equal(jm.duration.count.load(), 1);
+  assert_int_equal(jm.lateness.count.load(), 1);
+  assert_true(jm.last_success_ms.load() > 0);
+  assert_int_equal(block.m->jobs[0].acquisitions.load(), 0);
+  assert_true(block.m->clock_offset_known.load() == 1);
+  assert_true(llabs(block.m->clock_offset_ms.load() - (5000 - store.db_offset_ms)) < 50);
+  assert_true(block.m->store_latency.count.load() > 0);
+  assert_true(block.m->store_statements.load() > 0);
+
+  // A request nobody pokes (another server's page) waits for the next attempt.
+  store.rows["hourly"].run_requested_ms = store.db_now();
+  Simulate(&clock, {&node}, clock.now() + 10 * kSec);
+  assert_int_equal(RunsOf(*node.exec.log, "hourly").size(), 1);
+  store.rows["hourly"].run_requested_ms = 0;
+
+  // Paused across a slot start: nothing starts, once logged.
+  store.rows["hourly"].paused = true;
+  const int64_t next_slot = store.rows["hourly"].slot_start_ms + kHour - store.db_offset_ms;
+  Simulate(&clock, {&node}, next_slot + 5 * kSec);
+  assert_int_equal(RunsOf(*node.exec.log, "hourly").size(), 1);
+  assert_int_equal(node.log.Count("job hourly is paused: no slot starts until it is resumed"), 1);
+  const uint64_t contentions = jm.contentions.load();
+  // Resumed (and poked, as the page does): the slot that began meanwhile runs at once.
+  store.rows["hourly"].paused = false;
+  jm.run_now_requests.fetch_add(1);
+  Simulate(&clock, {&node}, clock.now() + 2 * kSec);
+  runs = RunsOf(*node.exec.log, "hourly");
+  assert_int_equal(runs.size(), 2);
+  assert_true(runs[1].slot > runs[0].slot);
+  assert_int_equal(node.log.Count("job hourly is resumed"), 1);
+  assert_int_equal(jm.contentions.load(), contentions);  // a paused job is not contention
+  AssertOncePerSlotNoOverlap({runs[1]});
+}
+
+static void test_run_now_waits_for_a_running_slot(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  MetricsBlock block(1);
+  Node node(&clock, &store, {Job("long", kMin)}, 0, 0, 30 * kSec, block.m);
+  node.exec.duration = [](const bg::Run&) { return 20 * kSec; };
+  RunUntil(&clock, {&node}, [&]() { return RunsOf(*node.exec.log, "long").size() == 1; }, 2 * kMin);
+  // Asked to run now while it runs: the next run starts once this one ends.
+  store.rows["long"].run_requested_ms = store.db_now();
+  block.m->jobs[0].run_now_requests.fetch_add(1);
+  RunUntil(&clock, {&node}, [&]() { return RunsOf(*node.exec.log, "long").size() == 2; }, 30 * kSec);
+  auto runs = RunsOf(*node.exec.log, "long");
+  assert_int_equal(runs[1].slot, runs[0].slot);
+  assert_true(runs[1].start >= runs[0].end);
+  assert_true(runs[1].start - runs[0].end <= 1 * kSec);  // busy polling: 250 ms doubling up to 1 s
+  assert_true(block.m->jobs[0].contentions.load() >= 1);
+}
+
 static void test_run_with_real_wait_loop(void**) {
   // Scheduler::Run with FakeEnv::WaitUntil, stopped by a timed event.
   FakeClock clock;
@@ -702,6 +790,8 @@ int main(void) {
       cmocka_unit_test(test_retry_until_success_within_the_slot),
       cmocka_unit_test(test_retry_never_past_the_slot),
       cmocka_unit_test(test_stop_while_waiting_to_retry),
+      cmocka_unit_test(test_run_now_and_pause),
+      cmocka_unit_test(test_run_now_waits_for_a_running_slot),
       cmocka_unit_test(test_run_with_real_wait_loop),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);

@@ -37,13 +37,15 @@ static void test_dialects(void**) {
     assert_true(bg::MakeSqlDialect(driver, &d));
     // Every statement compiled, and only known parameters.
     for (const bg::SqlStatement* s : {&d.seed, &d.acquire, &d.acquire_readback, &d.renew, &d.release, &d.run_start,
-                                      &d.run_end, &d.run_insert, &d.run_abandoned, &d.schema_version_insert}) {
+                                      &d.run_end, &d.run_insert, &d.run_abandoned, &d.schema_version_insert,
+                                      &d.schema_version_update, &d.read_jobs, &d.read_runs, &d.set_paused,
+                                      &d.request_run}) {
       assert_false(s->text.empty());
       assert_true(s->text.find("{") == std::string::npos);
       for (const std::string& p : s->params) {
         static const char* known[] = {"key", "every", "offset", "lease", "holder", "node", "token", "http_status", "rows_affected", "attempts",
                                       "slot",   "slot_start", "started", "job", "outcome", "exit_code", "detail",
-                                      "output_tail", "version"};
+                                      "output_head", "output_tail", "version", "paused", "limit"};
         bool ok = false;
         for (const char* k : known) ok = ok || p == k;
         if (!ok) fail_msg("%s: unknown parameter :%s", driver, p.c_str());
@@ -58,6 +60,9 @@ static void test_dialects(void**) {
   assert_true(a.find("abandoned_token = CASE WHEN holder") < a.find("token = token + 1"));
   assert_true(a.find("token = token + 1") < a.find("holder = %s"));
   assert_contains(a, "DIV");
+  // A paused job is never acquired; a run request is taken by the acquisition.
+  assert_contains(a, "paused = 0");
+  assert_contains(a, "run_requested_ms = 0 WHERE");
   assert_true(a.find(" / ") == std::string::npos);
   // Every statement that matches changes a column, so affected rows do not
   // depend on CLIENT_FOUND_ROWS.
@@ -68,6 +73,11 @@ static void test_dialects(void**) {
   assert_contains(d.seed.text, "ON CONFLICT DO NOTHING");
   assert_true(bg::MakeSqlDialect("sqlite3", &d));
   assert_contains(d.acquire.text, "strftime('%%s','now')");  // %% survives for apr_dbd
+  SqlDialect pg;
+  assert_true(bg::MakeSqlDialect("pgsql", &pg));
+  assert_contains(pg.acquire.text, "paused = 0");
+  assert_contains(pg.acquire.text, "OR run_requested_ms > 0");
+  assert_contains(pg.release.text, "failures = CASE WHEN %s = 'success' THEN 0");
 }
 
 static void test_mask_secrets(void**) {

@@ -326,6 +326,163 @@ static void test_run_records(void** state) {
                    1);
 }
 
+// Tables of schema version 1 (the first release) are upgraded in place:
+// rows kept, columns added, version raised; twice is harmless.
+static void test_migration_from_version_1(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  {
+    Direct db(f->pool, g_driver, f->params);
+    db.Exec("CREATE TABLE backgrounder_jobs (name VARCHAR(200) NOT NULL PRIMARY KEY, token BIGINT NOT NULL DEFAULT 0, "
+            "holder VARCHAR(255) NOT NULL DEFAULT '', node VARCHAR(255) NOT NULL DEFAULT '', expires_ms BIGINT NOT NULL "
+            "DEFAULT 0, slot BIGINT NOT NULL DEFAULT 0, slot_start_ms BIGINT NOT NULL DEFAULT 0, every_ms BIGINT NOT NULL "
+            "DEFAULT 0, started_ms BIGINT NOT NULL DEFAULT 0, ended_ms BIGINT NOT NULL DEFAULT 0, renewals BIGINT NOT "
+            "NULL DEFAULT 0, outcome VARCHAR(32) NOT NULL DEFAULT '', abandoned_token BIGINT NOT NULL DEFAULT 0)");
+    db.Exec("CREATE TABLE backgrounder_runs (lease_key VARCHAR(200) NOT NULL, job VARCHAR(64) NOT NULL, token BIGINT "
+            "NOT NULL, slot BIGINT NOT NULL, slot_start_ms BIGINT NOT NULL, node VARCHAR(255) NOT NULL, holder "
+            "VARCHAR(255) NOT NULL, started_ms BIGINT NOT NULL, ended_ms BIGINT, outcome VARCHAR(32) NOT NULL, "
+            "exit_code INTEGER, http_status INTEGER, rows_affected BIGINT, attempts INTEGER NOT NULL DEFAULT 1, "
+            "detail VARCHAR(1000), output_tail TEXT, PRIMARY KEY (lease_key, token))");
+    db.Exec("CREATE TABLE backgrounder_schema (id INTEGER NOT NULL PRIMARY KEY, version INTEGER NOT NULL)");
+    db.Exec("INSERT INTO backgrounder_schema VALUES (1, 1)");
+    db.Exec("INSERT INTO backgrounder_jobs (name, token, every_ms, outcome) VALUES ('old', 41, 60000, 'success')");
+    db.Exec("INSERT INTO backgrounder_runs (lease_key, job, token, slot, slot_start_ms, node, holder, started_ms, "
+            "ended_ms, outcome) VALUES ('old', 'old', 41, 1, 60000, 'n', 'h', 1, 2, 'success')");
+  }
+  auto store = Open(f);
+  assert_ok(store->EnsureSchema());
+  assert_int_equal(QueryInt(f, "SELECT version FROM backgrounder_schema WHERE id = 1"), bg::kSchemaVersion);
+  assert_int_equal(QueryInt(f, "SELECT token FROM backgrounder_jobs WHERE name = 'old'"), 41);
+  assert_int_equal(QueryInt(f, "SELECT paused + run_requested_ms + failures FROM backgrounder_jobs"), 0);
+  assert_int_equal(QueryInt(f, "SELECT count(*) FROM backgrounder_runs WHERE output_head IS NULL"), 1);
+  // A server that stopped half-way (columns added, version not raised) is finished.
+  Direct(f->pool, g_driver, f->params).Exec("UPDATE backgrounder_schema SET version = 1");
+  assert_ok(Open(f)->EnsureSchema());
+  assert_int_equal(QueryInt(f, "SELECT version FROM backgrounder_schema WHERE id = 1"), bg::kSchemaVersion);
+  std::vector<bg::JobRow> rows;
+  int64_t now = 0;
+  assert_ok(store->ReadJobs(&rows, &now));
+  assert_int_equal(rows.size(), 1);
+  assert_string_equal(rows[0].key.c_str(), "old");
+  assert_int_equal(rows[0].token, 41);
+}
+
+// Pause and run-now, as the status page uses them.
+static void test_pause_and_run_now(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  auto a = Open(f);
+  const int64_t every = 60 * 60 * 1000;
+  assert_ok(a->Seed("job", every, 0));
+  bool found = false;
+  assert_ok(a->SetPaused("nope", true, &found));
+  assert_false(found);
+  assert_ok(a->RequestRun("nope", &found));
+  assert_false(found);
+
+  // The current slot counts as started (a new job): nothing to acquire...
+  AcquireResult r;
+  assert_ok(a->Acquire(Req("h1", every), &r));
+  assert_false(r.acquired);
+  assert_false(r.run_requested);
+  // ...until a run is requested: then once.
+  assert_ok(a->RequestRun("job", &found));
+  assert_true(found);
+  assert_ok(a->Acquire(Req("h1", every), &r));
+  assert_true(r.acquired);
+  const int64_t slot = r.slot;
+  bool released = false;
+  assert_ok(a->Release("job", r.token, "h1", RunOutcome::kFailure, &released));
+  assert_true(released);
+  assert_ok(a->Acquire(Req("h2", every), &r));
+  assert_false(r.acquired);  // the request was taken
+  // A request while the lease is held waits for it, and says so.
+  assert_ok(a->RequestRun("job", &found));
+  assert_ok(a->Acquire(Req("h3", every), &r));
+  assert_true(r.acquired);
+  assert_int_equal(r.slot, slot);  // the same slot, run again
+  const int64_t held = r.token;
+  assert_ok(a->RequestRun("job", &found));
+  assert_ok(a->Acquire(Req("h4", every), &r));
+  assert_false(r.acquired);
+  assert_true(r.run_requested);
+  assert_ok(a->Release("job", held, "h3", RunOutcome::kTimeout, &released));
+
+  // Paused: no acquisition at all, even with a run requested.
+  assert_ok(a->SetPaused("job", true, &found));
+  assert_true(found);
+  assert_ok(a->SetPaused("job", true, &found));  // again: still found (MySQL counts changed rows)
+  assert_true(found);
+  assert_ok(a->Acquire(Req("h5", every), &r));
+  assert_false(r.acquired);
+  assert_true(r.paused);
+  std::vector<bg::JobRow> rows;
+  int64_t now = 0;
+  assert_ok(a->ReadJobs(&rows, &now));
+  assert_int_equal(rows.size(), 1);
+  assert_true(rows[0].paused);
+  assert_true(rows[0].run_requested_ms > 0);
+  assert_int_equal(rows[0].failures, 2);  // a failure, then a timeout
+  assert_true(llabs(now - WallMs()) < 1000 || !IsSqlite());
+  assert_ok(a->SetPaused("job", false, &found));
+  assert_ok(a->Acquire(Req("h6", every), &r));
+  assert_true(r.acquired);  // the pending request
+  assert_ok(a->Release("job", r.token, "h6", RunOutcome::kSuccess, &released));
+  assert_ok(a->ReadJobs(&rows, &now));
+  assert_int_equal(rows[0].failures, 0);
+  assert_false(rows[0].paused);
+  assert_int_equal(rows[0].run_requested_ms, 0);
+  assert_string_equal(rows[0].outcome.c_str(), "success");
+}
+
+static void test_read_runs(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  auto a = Open(f);
+  assert_ok(a->EnsureSchema());
+  std::vector<RunRecord> runs;
+  assert_ok(a->ReadRuns("job", 5, &runs));
+  assert_int_equal(runs.size(), 0);
+  for (int t = 1; t <= 7; ++t) {
+    RunRecord rec;
+    rec.key = "job";
+    rec.job = "job";
+    rec.token = t;
+    rec.slot = 100 + t;
+    rec.slot_start_ms = (100 + t) * 1000;
+    rec.node = "node-a";
+    rec.holder = "h";
+    rec.started_ms = WallMs();
+    assert_ok(a->RecordRunStart(rec));
+    if (t == 7) break;  // still running
+    rec.outcome = t % 2 ? RunOutcome::kSuccess : RunOutcome::kFailure;
+    rec.has_exit_code = t == 2;
+    rec.exit_code = 2;
+    rec.http_status = t == 3 ? 503 : 0;
+    rec.rows_affected = t == 4 ? 12 : -1;
+    rec.attempts = t == 5 ? 3 : 1;
+    rec.detail = "run " + std::to_string(t);
+    rec.output_head = "head <" + std::to_string(t) + ">";
+    rec.output_tail = "tail";
+    assert_ok(a->RecordRunEnd(rec));
+  }
+  assert_ok(a->ReadRuns("job", 5, &runs));
+  assert_int_equal(runs.size(), 5);  // the newest five
+  assert_int_equal(runs[0].token, 7);
+  assert_true(runs[0].outcome == RunOutcome::kRunning);
+  assert_int_equal(runs[0].ended_ms, 0);
+  assert_int_equal(runs[4].token, 3);
+  assert_int_equal(runs[4].http_status, 503);
+  assert_false(runs[4].has_exit_code);
+  assert_int_equal(runs[4].rows_affected, -1);
+  assert_int_equal(runs[3].rows_affected, 12);
+  assert_int_equal(runs[2].attempts, 3);
+  assert_true(runs[1].outcome == RunOutcome::kFailure);
+  assert_string_equal(runs[1].detail.c_str(), "run 6");
+  assert_string_equal(runs[1].output_head.c_str(), "head <6>");
+  assert_string_equal(runs[1].output_tail.c_str(), "tail");
+  assert_true(runs[1].ended_ms >= runs[1].started_ms);
+  assert_ok(a->ReadRuns("other", 5, &runs));
+  assert_int_equal(runs.size(), 0);
+}
+
 static void test_unavailable_and_reconnect(void** state) {
   auto* f = static_cast<Fixture*>(*state);
   if (!IsSqlite()) {
@@ -447,6 +604,9 @@ int main(int argc, char** argv) {
       cmocka_unit_test_setup_teardown(test_offset_and_interval_change, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_missing_row, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_run_records, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_migration_from_version_1, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_pause_and_run_now, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_read_runs, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_unavailable_and_reconnect, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_statement_count, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_contention_between_processes, Setup, Teardown),

@@ -138,7 +138,7 @@ static void test_success_and_headers(void**) {
   assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kSuccess));
   assert_int_equal(r.http_status, 200);
   assert_string_equal(r.detail.c_str(), "HTTP 200, 4 bytes");
-  assert_string_equal(r.output_tail.c_str(), "fine");
+  assert_string_equal(r.output_head.c_str(), "fine");
   const std::string req = server.last_request();
   assert_contains(req, "GET /ok HTTP/1.1\r\n");
   assert_contains(req, "X-Backgrounder-Job: warm\r\n");
@@ -168,7 +168,7 @@ static void test_http_error_is_a_failure_with_the_body_head(void**) {
   assert_int_equal(r.http_status, 503);
   assert_contains(r.detail, "HTTP 503, 5014 bytes: database down\\x0axxxx");
   assert_true(r.detail.size() < 300);          // only the first bytes
-  assert_true(r.output_tail.size() <= 1024 + 64);  // the kept head is bounded
+  assert_true(r.output_head.size() <= 1024 + 64);  // the kept head is bounded
   r = Run(Spec(server.url("/missing")));
   assert_int_equal(r.http_status, 404);
   assert_contains(r.detail, "HTTP 404");
@@ -187,7 +187,7 @@ static void test_big_body_in_bounded_memory(void**) {
   RunResult r = Run(Spec(server.url("/big")));
   assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kSuccess));
   assert_string_equal(r.detail.c_str(), "HTTP 200, 5242880 bytes");
-  assert_true(r.output_tail.size() <= 1024);
+  assert_true(r.output_head.size() <= 1024);
 }
 
 static void test_timeout(void**) {

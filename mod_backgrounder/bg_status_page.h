@@ -1,0 +1,81 @@
+// The status page's formats, rendered from a snapshot: HTML for people,
+// JSON, mod_status-style "Key: value" lines, and Prometheus text.
+//
+// Pure functions of their input (no httpd, no database, no clock), so that
+// every format and every escape can be unit-tested. The glue gathers the
+// snapshot (the store's rows, this node's shared metrics) and writes the
+// result.
+#ifndef BG_STATUS_PAGE_H
+#define BG_STATUS_PAGE_H
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "bg_lease_store.h"
+#include "bg_metrics.h"
+
+namespace bg {
+
+// One job as this node's configuration and the store see it.
+struct StatusJob {
+  // Configuration (this node's).
+  std::string name;
+  std::string key;          // its lease row (== name for scope=farm)
+  std::string kind;         // "command", "url", "sql", "callback"
+  std::string scope;        // "farm", "server"
+  std::string target;       // what it runs: run= as written, the URL (credentials masked), the SQL text
+  int64_t every_ms = 0;
+  int64_t offset_ms = 0;
+  int64_t timeout_ms = 0;
+  bool enabled = true;
+  bool configured = true;   // false: a row of the store this server does not configure
+  // The store's row (when has_row).
+  bool has_row = false;
+  JobRow row;
+  int64_t next_slot_start_ms = 0;  // database clock
+  std::vector<RunRecord> runs;     // the latest first
+  // This node's counters for the job (nullptr: none).
+  const JobMetrics* metrics = nullptr;
+};
+
+struct StatusSnapshot {
+  std::string node;            // BackgrounderNode
+  std::string version;         // module version
+  std::string role;            // "active" or "standby" (this httpd instance's scheduler, seen from this child)
+  int64_t active_pid = 0;      // the child with the active scheduler (0: none)
+  int64_t pid = 0;             // the child serving the page
+  int generation = 0;          // httpd's configuration generation
+  std::string store;           // the store, passwords masked ("pgsql:host=db ... password=***")
+  bool store_ok = true;        // the store could be read for this page
+  std::string store_error;     // why not (already masked)
+  int64_t db_now_ms = 0;       // the database clock when read (0: unknown)
+  int64_t now_ms = 0;          // this node's clock when the page was made
+  std::vector<StatusJob> jobs;
+  const SchedulerMetrics* metrics = nullptr;  // this node's (nullptr: none)
+  // Steering (HTML only): when admin, every job gets "run now" and "pause"/"resume" buttons: POST
+  // forms to `action_uri` with fields action=run|pause|resume, job=KEY and csrf=csrf_token.
+  bool admin = false;
+  std::string action_uri;
+  std::string csrf_token;
+  std::string notice;          // one line to show at the top (the result of the last action), may be empty
+};
+
+// A job's state in words: "disabled", "paused", "running" (lease held and
+// not expired on the database clock), or "idle".
+std::string JobState(const StatusJob& job, int64_t db_now_ms);
+
+std::string RenderHtml(const StatusSnapshot& s);
+std::string RenderJson(const StatusSnapshot& s);
+std::string RenderAuto(const StatusSnapshot& s);
+std::string RenderPrometheus(const StatusSnapshot& s);
+
+// Escapes for HTML text and attribute values (& < > " '), and for JSON
+// string contents (quotes, backslash, control characters as \u00XX; bytes
+// that are not valid UTF-8 become U+FFFD).
+std::string HtmlEscape(const std::string& s);
+std::string JsonEscape(const std::string& s);
+
+}  // namespace bg
+
+#endif  // BG_STATUS_PAGE_H
