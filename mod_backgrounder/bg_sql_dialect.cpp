@@ -161,6 +161,12 @@ void FillCommon(SqlDialect* d, const Fragments& f) {
   d->set_paused = Compile(kSetPaused, f);
   d->request_run = Compile(kRequestRun, f);
   d->added_columns = {
+      // Late additions to version 1 (tables of early builds lack them).
+      {1, "backgrounder_jobs", "renewals", "BIGINT NOT NULL DEFAULT 0"},
+      {1, "backgrounder_jobs", "abandoned_token", "BIGINT NOT NULL DEFAULT 0"},
+      {1, "backgrounder_runs", "http_status", "INTEGER"},
+      {1, "backgrounder_runs", "rows_affected", "BIGINT"},
+      {1, "backgrounder_runs", "attempts", "INTEGER NOT NULL DEFAULT 1"},
       {2, "backgrounder_jobs", "paused", "INTEGER NOT NULL DEFAULT 0"},
       {2, "backgrounder_jobs", "run_requested_ms", "BIGINT NOT NULL DEFAULT 0"},
       {2, "backgrounder_jobs", "failures", "BIGINT NOT NULL DEFAULT 0"},

@@ -84,8 +84,8 @@ struct SqlDialect {
                                      //    output_tail
   SqlStatement set_paused;           // :paused :key
   SqlStatement request_run;          // :key
-  // Columns added since schema version 1, in order: an older table gets them
-  // with ALTER TABLE t ADD COLUMN (skipped where a probe finds them).
+  // Columns that came after a table's first form, in order: an older table
+  // gets those it lacks with ALTER TABLE t ADD COLUMN (each is probed first).
   std::vector<SchemaColumn> added_columns;
 };
 

@@ -271,13 +271,13 @@ Status SqlLeaseStore::CheckSchema() {
   return Status::Ok();
 }
 
-// Tables of an older schema get the columns added since. Each column is
-// probed first, so that a migration that stopped half-way, or one another
-// server runs at the same time, is finished rather than failed; the version
-// is raised last.
-Status SqlLeaseStore::Migrate(int64_t from_version) {
+// Tables of an older schema get the columns they lack. Every column that
+// came after a table's first form is probed (not only those of later
+// versions: early builds of version 1 lacked some), so that a migration that
+// stopped half-way, or one another server runs at the same time, is finished
+// rather than failed; the version is raised last.
+Status SqlLeaseStore::Migrate(int64_t) {
   for (const SchemaColumn& c : dialect_.added_columns) {
-    if (c.version <= from_version) continue;
     const std::string probe = "SELECT " + c.column + " FROM " + c.table + " WHERE 1 = 0";
     apr_dbd_results_t* res = nullptr;
     ++statements_;
