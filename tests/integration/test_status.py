@@ -274,7 +274,7 @@ def test_abuse_leaves_the_server_serving(server):
 
 
 def test_browser_sees_the_page_and_clicks_run_now(server, tmp_path):
-    from browser import Browser
+    from cdp_browser import Browser
     with Browser() as b:
         b.goto(origin(server) + "/admin")
         text = b.text()
