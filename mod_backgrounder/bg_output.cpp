@@ -6,7 +6,14 @@
 namespace bg {
 namespace {
 
-// Length of the valid UTF-8 sequence starting at s[i], or 0 if invalid.
+void AppendHex(std::string* out, unsigned char c) {
+  char buf[8];
+  snprintf(buf, sizeof buf, "\\x%02x", c);
+  out->append(buf);
+}
+
+}  // namespace
+
 size_t Utf8SequenceLength(std::string_view s, size_t i) {
   const unsigned char c = static_cast<unsigned char>(s[i]);
   size_t len;
@@ -26,14 +33,6 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
   if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
   return len;
 }
-
-void AppendHex(std::string* out, unsigned char c) {
-  char buf[8];
-  snprintf(buf, sizeof buf, "\\x%02x", c);
-  out->append(buf);
-}
-
-}  // namespace
 
 std::string SanitizeForLog(std::string_view text, bool keep_newlines) {
   std::string out;

@@ -25,6 +25,10 @@ namespace bg {
 // valid UTF-8 as \xHH; a backslash stays as is.
 std::string SanitizeForLog(std::string_view text, bool keep_newlines);
 
+// Length of the valid UTF-8 sequence starting at s[i] (1 to 4), or 0 if
+// the bytes there are not one (overlong forms and surrogates included).
+size_t Utf8SequenceLength(std::string_view s, size_t i);
+
 class OutputCollector {
  public:
   enum Stream { kStdout = 0, kStderr = 1 };

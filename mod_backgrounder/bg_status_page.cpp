@@ -2,6 +2,8 @@
 
 #include <cstdio>
 
+#include "bg_output.h"
+
 namespace bg {
 namespace {
 
@@ -10,46 +12,12 @@ namespace {
 std::string Int(int64_t v) { return std::to_string(v); }
 std::string Uint(uint64_t v) { return std::to_string(v); }
 
-// Length of the valid UTF-8 sequence starting at s[i] (1 for ASCII), or 0
-// if the bytes there are not one (bad lead byte, missing or bad
-// continuation, overlong form, surrogate, beyond U+10FFFF).
-size_t Utf8Length(const std::string& s, size_t i) {
-  const unsigned char c = static_cast<unsigned char>(s[i]);
-  if (c < 0x80) return 1;
-  size_t len;
-  uint32_t cp;
-  uint32_t min;
-  if ((c & 0xE0) == 0xC0) {
-    len = 2;
-    cp = c & 0x1F;
-    min = 0x80;
-  } else if ((c & 0xF0) == 0xE0) {
-    len = 3;
-    cp = c & 0x0F;
-    min = 0x800;
-  } else if ((c & 0xF8) == 0xF0) {
-    len = 4;
-    cp = c & 0x07;
-    min = 0x10000;
-  } else {
-    return 0;
-  }
-  if (i + len > s.size()) return 0;
-  for (size_t k = 1; k < len; ++k) {
-    const unsigned char cc = static_cast<unsigned char>(s[i + k]);
-    if ((cc & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (cc & 0x3F);
-  }
-  if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return len;
-}
-
 // Valid UTF-8: each byte of an invalid sequence becomes U+FFFD.
 std::string ValidUtf8(const std::string& s) {
   std::string out;
   out.reserve(s.size());
   for (size_t i = 0; i < s.size();) {
-    const size_t n = Utf8Length(s, i);
+    const size_t n = Utf8SequenceLength(s, i);
     if (n == 0) {
       out += "\xEF\xBF\xBD";
       ++i;
@@ -630,7 +598,7 @@ std::string JsonEscape(const std::string& s) {
   for (size_t i = 0; i < s.size();) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
     if (c >= 0x80) {
-      const size_t n = Utf8Length(s, i);
+      const size_t n = Utf8SequenceLength(s, i);
       if (n == 0) {
         out += "\\ufffd";
         ++i;
