@@ -77,7 +77,6 @@ const char kRunAbandoned[] =
     "UPDATE backgrounder_runs SET outcome = 'abandoned', detail = :detail "
     "WHERE lease_key = :key AND token = :token AND outcome = 'running'";
 const char kSchemaVersion[] = "SELECT version FROM backgrounder_schema WHERE id = 1";
-const char kSchemaVersionUpdate[] = "UPDATE backgrounder_schema SET version = :version WHERE id = 1 AND version < :version";
 const char kReadJobs[] =
     "SELECT name, token, slot, slot_start_ms, every_ms, holder, node, expires_ms, started_ms, ended_ms, renewals, "
     "outcome, paused, run_requested_ms, failures, {now} FROM backgrounder_jobs ORDER BY name";
@@ -155,22 +154,22 @@ void FillCommon(SqlDialect* d, const Fragments& f) {
   d->run_end = Compile(kRunEnd, f);
   d->run_insert = Compile(kRunInsert, f);
   d->run_abandoned = Compile(kRunAbandoned, f);
-  d->schema_version_update = Compile(kSchemaVersionUpdate, f);
   d->read_jobs = Compile(kReadJobs, f);
   d->read_runs = Compile(kReadRuns, f);
   d->set_paused = Compile(kSetPaused, f);
   d->request_run = Compile(kRequestRun, f);
   d->added_columns = {
       // Late additions to version 1 (tables of early builds lack them).
-      {1, "backgrounder_jobs", "renewals", "BIGINT NOT NULL DEFAULT 0"},
-      {1, "backgrounder_jobs", "abandoned_token", "BIGINT NOT NULL DEFAULT 0"},
-      {1, "backgrounder_runs", "http_status", "INTEGER"},
-      {1, "backgrounder_runs", "rows_affected", "BIGINT"},
-      {1, "backgrounder_runs", "attempts", "INTEGER NOT NULL DEFAULT 1"},
-      {2, "backgrounder_jobs", "paused", "INTEGER NOT NULL DEFAULT 0"},
-      {2, "backgrounder_jobs", "run_requested_ms", "BIGINT NOT NULL DEFAULT 0"},
-      {2, "backgrounder_jobs", "failures", "BIGINT NOT NULL DEFAULT 0"},
-      {2, "backgrounder_runs", "output_head", "TEXT"},
+      {"backgrounder_jobs", "renewals", "BIGINT NOT NULL DEFAULT 0"},
+      {"backgrounder_jobs", "abandoned_token", "BIGINT NOT NULL DEFAULT 0"},
+      {"backgrounder_runs", "http_status", "INTEGER"},
+      {"backgrounder_runs", "rows_affected", "BIGINT"},
+      {"backgrounder_runs", "attempts", "INTEGER NOT NULL DEFAULT 1"},
+      // Version 2.
+      {"backgrounder_jobs", "paused", "INTEGER NOT NULL DEFAULT 0"},
+      {"backgrounder_jobs", "run_requested_ms", "BIGINT NOT NULL DEFAULT 0"},
+      {"backgrounder_jobs", "failures", "BIGINT NOT NULL DEFAULT 0"},
+      {"backgrounder_runs", "output_head", "TEXT"},
   };
 }
 

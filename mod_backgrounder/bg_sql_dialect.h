@@ -48,9 +48,8 @@ struct SessionStatement {
   bool optional = false;      // an error is ignored (a setting one server flavour lacks)
 };
 
-// A column a schema version added.
+// A column that came after its table's first form.
 struct SchemaColumn {
-  int version;             // the schema version that added it
   std::string table;
   std::string column;
   std::string definition;  // "BIGINT NOT NULL DEFAULT 0"
@@ -76,7 +75,6 @@ struct SqlDialect {
                                      // :output_tail :key :token
   SqlStatement run_insert;           // run_start's and run_end's
   SqlStatement run_abandoned;        // :detail :key :token
-  SqlStatement schema_version_update;  // :version (only upwards)
   SqlStatement read_jobs;            // -> name token slot slot_start_ms every_ms holder node expires_ms started_ms
                                      //    ended_ms renewals outcome paused run_requested_ms failures now
   SqlStatement read_runs;            // :key :limit -> job token slot slot_start_ms node holder started_ms ended_ms

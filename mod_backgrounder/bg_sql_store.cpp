@@ -22,6 +22,10 @@ constexpr size_t kMaxArgs = 48;
 // made every lost acquire on PostgreSQL take 100 ms. Our results are a row.
 constexpr int kFetchAll = 1;
 
+// A column's value as read from apr_dbd (NULL: 0 or "").
+int64_t IntOf(const char* v) { return v ? static_cast<int64_t>(std::strtoll(v, nullptr, 10)) : 0; }
+std::string TextOf(const char* v) { return v ? v : ""; }
+
 }  // namespace
 
 const char* RunOutcomeName(RunOutcome outcome) {
@@ -248,7 +252,7 @@ Status SqlLeaseStore::CheckSchema() {
                          "); upgrade the module on this server or point it at another store");
   }
   if (have_version && version < kSchemaVersion) {
-    st = Migrate(version);
+    st = Migrate();
     if (!st.ok()) return st;
   }
   // The statements (which need the tables) are prepared on this connection.
@@ -276,19 +280,21 @@ Status SqlLeaseStore::CheckSchema() {
 // versions: early builds of version 1 lacked some), so that a migration that
 // stopped half-way, or one another server runs at the same time, is finished
 // rather than failed; the version is raised last.
-Status SqlLeaseStore::Migrate(int64_t) {
+Status SqlLeaseStore::Migrate() {
   for (const SchemaColumn& c : dialect_.added_columns) {
-    const std::string probe = "SELECT " + c.column + " FROM " + c.table + " WHERE 1 = 0";
-    apr_dbd_results_t* res = nullptr;
-    ++statements_;
-    if (apr_dbd_select(conn_.driver, scratch_, conn_.handle, &res, probe.c_str(), kFetchAll) == 0) continue;
+    // A failed probe is an error in its own statement only: the connection stays usable.
+    auto has_column = [&]() {
+      const std::string probe = "SELECT " + c.column + " FROM " + c.table + " WHERE 1 = 0";
+      apr_dbd_results_t* res = nullptr;
+      ++statements_;
+      return apr_dbd_select(conn_.driver, scratch_, conn_.handle, &res, probe.c_str(), kFetchAll) == 0;
+    };
+    if (has_column()) continue;
     ++statements_;
     int n = 0;
     const std::string alter = "ALTER TABLE " + c.table + " ADD COLUMN " + c.column + " " + c.definition;
     const int rv = apr_dbd_query(conn_.driver, conn_.handle, &n, alter.c_str());
-    if (rv != 0) {
-      ++statements_;
-      if (apr_dbd_select(conn_.driver, scratch_, conn_.handle, &res, probe.c_str(), kFetchAll) == 0) continue;
+    if (rv != 0 && !has_column()) {  // (another server may have added it meanwhile)
       return Fail(("upgrading the tables to schema version " + std::to_string(kSchemaVersion)).c_str(), rv);
     }
   }
@@ -411,7 +417,7 @@ Status SqlLeaseStore::Acquire(const AcquireRequest& r, AcquireResult* out) {
     out->missing = true;
     return Status::Ok();
   }
-  auto num = [](const std::string& s) { return static_cast<int64_t>(std::strtoll(s.c_str(), nullptr, 10)); };
+  auto num = [](const std::string& s) { return IntOf(s.c_str()); };
   if (acquired && v[6] == r.holder) {
     out->acquired = true;
     out->token = num(v[0]);
@@ -513,28 +519,26 @@ Status SqlLeaseStore::ReadJobs(std::vector<JobRow>* rows, int64_t* db_now_ms) {
   Params p;
   Status st = Select(kReadJobs, "reading the jobs", p, &res);
   if (!st.ok()) return st;
-  auto num = [](const char* v) { return v ? static_cast<int64_t>(std::strtoll(v, nullptr, 10)) : 0; };
-  auto str = [](const char* v) { return std::string(v ? v : ""); };
   apr_dbd_row_t* row = nullptr;
   for (int i = 1; apr_dbd_get_row(conn_.driver, scratch_, res, &row, i) == 0; ++i) {
     auto col = [&](int c) { return apr_dbd_get_entry(conn_.driver, row, c); };
     JobRow r;
-    r.key = str(col(0));
-    r.token = num(col(1));
-    r.slot = num(col(2));
-    r.slot_start_ms = num(col(3));
-    r.every_ms = num(col(4));
-    r.holder = str(col(5));
-    r.node = str(col(6));
-    r.expires_ms = num(col(7));
-    r.started_ms = num(col(8));
-    r.ended_ms = num(col(9));
-    r.renewals = num(col(10));
-    r.outcome = str(col(11));
-    r.paused = num(col(12)) != 0;
-    r.run_requested_ms = num(col(13));
-    r.failures = num(col(14));
-    *db_now_ms = num(col(15));
+    r.key = TextOf(col(0));
+    r.token = IntOf(col(1));
+    r.slot = IntOf(col(2));
+    r.slot_start_ms = IntOf(col(3));
+    r.every_ms = IntOf(col(4));
+    r.holder = TextOf(col(5));
+    r.node = TextOf(col(6));
+    r.expires_ms = IntOf(col(7));
+    r.started_ms = IntOf(col(8));
+    r.ended_ms = IntOf(col(9));
+    r.renewals = IntOf(col(10));
+    r.outcome = TextOf(col(11));
+    r.paused = IntOf(col(12)) != 0;
+    r.run_requested_ms = IntOf(col(13));
+    r.failures = IntOf(col(14));
+    *db_now_ms = IntOf(col(15));
     rows->push_back(std::move(r));
   }
   if (rows->empty()) {
@@ -554,8 +558,6 @@ Status SqlLeaseStore::ReadRuns(const std::string& key, int limit, std::vector<Ru
   p.Str("key", key).Int("limit", limit);
   Status st = Select(kReadRuns, "reading the run history", p, &res);
   if (!st.ok()) return st;
-  auto num = [](const char* v) { return v ? static_cast<int64_t>(std::strtoll(v, nullptr, 10)) : 0; };
-  auto str = [](const char* v) { return std::string(v ? v : ""); };
   apr_dbd_row_t* row = nullptr;
   for (int i = 1; apr_dbd_get_row(conn_.driver, scratch_, res, &row, i) == 0; ++i) {
     auto col = [&](int c) {
@@ -564,29 +566,33 @@ Status SqlLeaseStore::ReadRuns(const std::string& key, int limit, std::vector<Ru
     };
     RunRecord r;
     r.key = key;
-    r.job = str(col(0));
-    r.token = num(col(1));
-    r.slot = num(col(2));
-    r.slot_start_ms = num(col(3));
-    r.node = str(col(4));
-    r.holder = str(col(5));
-    r.started_ms = num(col(6));
-    r.ended_ms = num(col(7));
-    r.outcome = RunOutcomeFromName(str(col(8)));
+    r.job = TextOf(col(0));
+    r.token = IntOf(col(1));
+    r.slot = IntOf(col(2));
+    r.slot_start_ms = IntOf(col(3));
+    r.node = TextOf(col(4));
+    r.holder = TextOf(col(5));
+    r.started_ms = IntOf(col(6));
+    r.ended_ms = IntOf(col(7));
+    r.outcome = RunOutcomeFromName(TextOf(col(8)));
     r.has_exit_code = col(9) != nullptr;
-    r.exit_code = static_cast<int>(num(col(9)));
-    r.http_status = static_cast<int>(num(col(10)));
-    r.rows_affected = col(11) ? num(col(11)) : -1;
-    r.attempts = static_cast<int>(num(col(12)));
-    r.detail = str(col(13));
-    r.output_head = str(col(14));
-    r.output_tail = str(col(15));
+    r.exit_code = static_cast<int>(IntOf(col(9)));
+    r.http_status = static_cast<int>(IntOf(col(10)));
+    r.rows_affected = col(11) ? IntOf(col(11)) : -1;
+    r.attempts = static_cast<int>(IntOf(col(12)));
+    r.detail = TextOf(col(13));
+    r.output_head = TextOf(col(14));
+    r.output_tail = TextOf(col(15));
     runs->push_back(std::move(r));
   }
   return Status::Ok();
 }
 
-Status SqlLeaseStore::RowExists(const std::string& key, bool* found) {
+Status SqlLeaseStore::FoundAfterUpdate(const std::string& key, int affected, bool* found) {
+  if (affected > 0) {
+    *found = true;
+    return Status::Ok();
+  }
   Params q;
   q.Str("key", key);
   apr_dbd_results_t* res = nullptr;
@@ -603,12 +609,7 @@ Status SqlLeaseStore::SetPaused(const std::string& key, bool paused, bool* found
   p.Int("paused", paused ? 1 : 0).Str("key", key);
   int affected = 0;
   Status st = Query(kSetPaused, paused ? "pausing a job" : "resuming a job", p, &affected);
-  if (!st.ok()) return st;
-  if (affected > 0) {
-    *found = true;
-    return Status::Ok();
-  }
-  return RowExists(key, found);  // MySQL counts changed rows only
+  return st.ok() ? FoundAfterUpdate(key, affected, found) : st;
 }
 
 Status SqlLeaseStore::RequestRun(const std::string& key, bool* found) {
@@ -617,12 +618,7 @@ Status SqlLeaseStore::RequestRun(const std::string& key, bool* found) {
   p.Str("key", key);
   int affected = 0;
   Status st = Query(kRequestRun, "requesting a run", p, &affected);
-  if (!st.ok()) return st;
-  if (affected > 0) {
-    *found = true;
-    return Status::Ok();
-  }
-  return RowExists(key, found);
+  return st.ok() ? FoundAfterUpdate(key, affected, found) : st;
 }
 
 }  // namespace bg

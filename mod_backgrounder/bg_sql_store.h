@@ -72,9 +72,10 @@ class SqlLeaseStore final : public LeaseStore {
   Status Connect();
   void Close(bool healthy);
   Status CheckSchema();
-  Status Migrate(int64_t from_version);
-  // Whether the row for `key` exists (after an update that changed nothing).
-  Status RowExists(const std::string& key, bool* found);
+  Status Migrate();
+  // After an update of `key`'s row: whether the row exists (MySQL counts
+  // changed rows only, so 0 affected rows may still mean found).
+  Status FoundAfterUpdate(const std::string& key, int affected, bool* found);
   Status Fail(const char* what, int rv);
   const SqlStatement& Statement(Stmt stmt) const;
   Status Select(Stmt stmt, const char* what, const Params& params, apr_dbd_results_t** rows);

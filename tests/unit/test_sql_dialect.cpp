@@ -38,7 +38,7 @@ static void test_dialects(void**) {
     // Every statement compiled, and only known parameters.
     for (const bg::SqlStatement* s : {&d.seed, &d.acquire, &d.acquire_readback, &d.renew, &d.release, &d.run_start,
                                       &d.run_end, &d.run_insert, &d.run_abandoned, &d.schema_version_insert,
-                                      &d.schema_version_update, &d.read_jobs, &d.read_runs, &d.set_paused,
+                                      &d.read_jobs, &d.read_runs, &d.set_paused,
                                       &d.request_run}) {
       assert_false(s->text.empty());
       assert_true(s->text.find("{") == std::string::npos);
