@@ -147,6 +147,19 @@ size_t Scheduler::running() const {
   return n;
 }
 
+RunRecord Scheduler::RecordOf(const Job& job, const ActiveRun& ar) const {
+  RunRecord rec;
+  rec.key = job.key;
+  rec.job = job.spec.name;
+  rec.token = ar.run->ctx.token;
+  rec.slot = ar.run->ctx.slot;
+  rec.slot_start_ms = ar.run->ctx.slot_start_ms;
+  rec.node = options_.node;
+  rec.holder = ar.holder;
+  rec.started_ms = ar.started_db_ms;
+  return rec;
+}
+
 JobMetrics* Scheduler::MetricsOf(const Job* job) const {
   SchedulerMetrics* m = options_.metrics;
   return m && job->index < m->num_jobs ? &m->jobs[job->index] : nullptr;
@@ -394,16 +407,7 @@ void Scheduler::TryStart(Job* job) {
        spec.name.c_str(), static_cast<long long>(r.slot), UtcTime(r.slot_start_ms).c_str(), options_.node.c_str(),
        static_cast<long long>(r.token), static_cast<long long>(late_ms));
   ++runs_started_;
-  RunRecord rec;
-  rec.key = job->key;
-  rec.job = spec.name;
-  rec.token = r.token;
-  rec.slot = r.slot;
-  rec.slot_start_ms = r.slot_start_ms;
-  rec.node = options_.node;
-  rec.holder = req.holder;
-  rec.started_ms = r.db_now_ms;
-  st = store_->RecordRunStart(rec);
+  st = store_->RecordRunStart(RecordOf(*job, *ar));
   if (!st.ok()) {
     // The lease is ours: run anyway; the end is recorded with a full insert.
     StoreError("recording a run start", st, env_->NowMs());
@@ -577,15 +581,7 @@ bool Scheduler::FinishOne(Job* job, int64_t now) {
     }
   }
   if (!ar->recorded) {
-    RunRecord rec;
-    rec.key = job->key;
-    rec.job = job->spec.name;
-    rec.token = ar->run->ctx.token;
-    rec.slot = ar->run->ctx.slot;
-    rec.slot_start_ms = ar->run->ctx.slot_start_ms;
-    rec.node = options_.node;
-    rec.holder = ar->holder;
-    rec.started_ms = ar->started_db_ms;
+    RunRecord rec = RecordOf(*job, *ar);
     rec.outcome = res.outcome;
     rec.has_exit_code = res.has_exit_code;
     rec.exit_code = res.exit_code;

@@ -123,6 +123,8 @@ class Scheduler {
   void ObserveDbClock(int64_t db_now_ms, int64_t sent_ms, int64_t received_ms);
   int64_t MonoFromDb(int64_t db_ms) const { return db_ms - db_offset_ms_; }
   JobMetrics* MetricsOf(const Job* job) const;
+  // The history record of `ar`'s run as it started (outcome running).
+  RunRecord RecordOf(const Job& job, const ActiveRun& ar) const;
   void NoteStoreLatency(int64_t sent_ms, int64_t received_ms);
   void CheckRunNowRequests(int64_t now);
 
