@@ -205,8 +205,11 @@ class HttpdInstance:
     """
 
     def __init__(self, mpm="event", jobs=(), lease=None, node="web-1", extra=(), loglevel="backgrounder:debug",
-                 mpm_settings=None, store=True, name="bg"):
+                 mpm_settings=None, store=True, name="bg", backgrounder=True):
         assert mpm in MPM_SETTINGS, mpm
+        # backgrounder=False: the same server without mod_backgrounder (no
+        # LoadModule, no Backgrounder* line), the other side of a benchmark.
+        self.backgrounder = backgrounder
         self.mpm = mpm
         self.jobs = list(jobs)
         self.lease = lease
@@ -277,10 +280,12 @@ class HttpdInstance:
         lines += [
             "LoadModule mpm_%s_module %s/mod_mpm_%s.so" % (self.mpm, MODULES_DIR, self.mpm),
             "LoadModule authz_core_module %s/mod_authz_core.so" % MODULES_DIR,
-            "LoadModule backgrounder_module %s" % MODULE,
         ]
         for k, v in self.mpm_settings.items():
             lines.append("%s %s" % (k, v))
+        if not self.backgrounder:
+            return "\n".join(lines + self.extra) + "\n"
+        lines.append("LoadModule backgrounder_module %s" % MODULE)
         if self.store:
             lines.append("BackgrounderStore sqlite3 %s" % self.db_path)
         if self.node:

@@ -110,8 +110,9 @@ class PostgresServer(_Server):
     # to leave; SIGINT disconnects them (fast shutdown).
     stop_signal = signal.SIGINT
 
-    def __init__(self, base=None):
+    def __init__(self, base=None, max_connections=300):
         super().__init__(base)
+        self.max_connections = max_connections
         bins = sorted(glob.glob("/usr/lib/postgresql/*/bin/postgres"))
         if not bins:
             raise RuntimeError("PostgreSQL is not installed (apt-get install postgresql)")
@@ -145,7 +146,7 @@ class PostgresServer(_Server):
             raise RuntimeError("initdb failed: %s" % r.stdout)
         with open(os.path.join(self.data, "postgresql.conf"), "a") as f:
             f.write("fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"
-                    "max_connections = 300\nshared_buffers = 64MB\n")
+                    "max_connections = %d\nshared_buffers = 64MB\n" % self.max_connections)
 
     def start(self):
         logf = open(self.log, "a")
