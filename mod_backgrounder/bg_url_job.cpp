@@ -1,11 +1,11 @@
 #include "bg_url_job.h"
 
-#include <curl/curl.h>
 #include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
 
+#include "bg_curl.h"
 #include "bg_duration.h"
 #include "bg_env.h"
 #include "bg_output.h"
@@ -30,16 +30,18 @@ size_t OnBody(char* data, size_t size, size_t n, void* user) {
 
 // Frees curl's objects on every path out.
 struct CurlHandles {
+  explicit CurlHandles(const CurlApi* a) : api(a) {}
+  const CurlApi* const api;
   CURLM* multi = nullptr;
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
   curl_slist* resolve = nullptr;
   ~CurlHandles() {
-    if (multi && easy) curl_multi_remove_handle(multi, easy);
-    if (easy) curl_easy_cleanup(easy);
-    if (multi) curl_multi_cleanup(multi);
-    curl_slist_free_all(headers);
-    curl_slist_free_all(resolve);
+    if (multi && easy) api->multi_remove_handle(multi, easy);
+    if (easy) api->easy_cleanup(easy);
+    if (multi) api->multi_cleanup(multi);
+    api->slist_free_all(headers);
+    api->slist_free_all(resolve);
   }
 };
 
@@ -48,10 +50,17 @@ struct CurlHandles {
 RunResult UrlRunner::Run(const RunContext& ctx, RunControl* control) {
   RunResult res;
   const JobSpec& spec = *ctx.spec;
-  CurlHandles h;
+  const char* why = nullptr;
+  const CurlApi* curl = LoadCurl(&why);
+  if (!curl) {
+    res.outcome = RunOutcome::kFailure;
+    res.detail = why;
+    return res;
+  }
+  CurlHandles h(curl);
   char errbuf[CURL_ERROR_SIZE] = {};
-  h.easy = curl_easy_init();
-  h.multi = curl_multi_init();
+  h.easy = curl->easy_init();
+  h.multi = curl->multi_init();
   if (!h.easy || !h.multi) {
     res.outcome = RunOutcome::kFailure;
     res.detail = "cannot initialise libcurl";
@@ -64,49 +73,49 @@ RunResult UrlRunner::Run(const RunContext& ctx, RunControl* control) {
         "X-Backgrounder-Slot-Start: " + std::to_string(ctx.slot_start_ms),
         "X-Backgrounder-Token: " + std::to_string(ctx.token), "X-Backgrounder-Node: " + ctx.node,
         "X-Backgrounder-Attempt: " + std::to_string(ctx.attempt)}) {
-    h.headers = curl_slist_append(h.headers, line.c_str());
+    h.headers = curl->slist_append(h.headers, line.c_str());
   }
-  for (const std::string& line : spec.headers) h.headers = curl_slist_append(h.headers, line.c_str());
-  if (!spec.resolve.empty()) h.resolve = curl_slist_append(h.resolve, spec.resolve.c_str());
+  for (const std::string& line : spec.headers) h.headers = curl->slist_append(h.headers, line.c_str());
+  if (!spec.resolve.empty()) h.resolve = curl->slist_append(h.resolve, spec.resolve.c_str());
 
   CURL* e = h.easy;
-  curl_easy_setopt(e, CURLOPT_URL, spec.url.c_str());
-  curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM for DNS timeouts
-  curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
-  curl_easy_setopt(e, CURLOPT_HTTPHEADER, h.headers);
-  curl_easy_setopt(e, CURLOPT_USERAGENT, "mod_backgrounder");
-  curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, OnBody);
-  curl_easy_setopt(e, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(spec.timeout_ms));
-  curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+  curl->easy_setopt(e, CURLOPT_URL, spec.url.c_str());
+  curl->easy_setopt(e, CURLOPT_NOSIGNAL, 1L);  // threads: no SIGALRM for DNS timeouts
+  curl->easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
+  curl->easy_setopt(e, CURLOPT_HTTPHEADER, h.headers);
+  curl->easy_setopt(e, CURLOPT_USERAGENT, "mod_backgrounder");
+  curl->easy_setopt(e, CURLOPT_WRITEFUNCTION, OnBody);
+  curl->easy_setopt(e, CURLOPT_WRITEDATA, &body);
+  curl->easy_setopt(e, CURLOPT_TIMEOUT_MS, static_cast<long>(spec.timeout_ms));
+  curl->easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
                    static_cast<long>(std::min<int64_t>(spec.timeout_ms, options_.connect_timeout_ms)));
-  curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
-  if (h.resolve) curl_easy_setopt(e, CURLOPT_RESOLVE, h.resolve);
-  if (!spec.cacert.empty()) curl_easy_setopt(e, CURLOPT_CAINFO, spec.cacert.c_str());
+  curl->easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+  curl->easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+  if (h.resolve) curl->easy_setopt(e, CURLOPT_RESOLVE, h.resolve);
+  if (!spec.cacert.empty()) curl->easy_setopt(e, CURLOPT_CAINFO, spec.cacert.c_str());
   if (spec.method == "HEAD") {
-    curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+    curl->easy_setopt(e, CURLOPT_NOBODY, 1L);
   } else if (spec.method == "POST") {
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, "");
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
+    curl->easy_setopt(e, CURLOPT_POSTFIELDS, "");
+    curl->easy_setopt(e, CURLOPT_POSTFIELDSIZE, 0L);
   } else if (spec.method != "GET") {
-    curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, spec.method.c_str());
+    curl->easy_setopt(e, CURLOPT_CUSTOMREQUEST, spec.method.c_str());
   }
-  curl_multi_add_handle(h.multi, e);
+  curl->multi_add_handle(h.multi, e);
 
   RunOutcome cancelled = RunOutcome::kRunning;
   CURLcode code = CURLE_OK;
   bool done = false;
   while (!done) {
     int running = 0;
-    CURLMcode mc = curl_multi_perform(h.multi, &running);
+    CURLMcode mc = curl->multi_perform(h.multi, &running);
     if (mc != CURLM_OK) {
       res.outcome = RunOutcome::kFailure;
-      res.detail = std::string("libcurl: ") + curl_multi_strerror(mc);
+      res.detail = std::string("libcurl: ") + curl->multi_strerror(mc);
       return res;
     }
     int queued = 0;
-    while (CURLMsg* msg = curl_multi_info_read(h.multi, &queued)) {
+    while (CURLMsg* msg = curl->multi_info_read(h.multi, &queued)) {
       if (msg->msg == CURLMSG_DONE) {
         code = msg->data.result;
         done = true;
@@ -121,7 +130,7 @@ RunResult UrlRunner::Run(const RunContext& ctx, RunControl* control) {
     const int64_t wait = std::max<int64_t>(0, std::min<int64_t>(1000, control->lease_deadline_ms() - now));
     struct curl_waitfd extra = {control->wake_fd(), CURL_WAIT_POLLIN, 0};
     int numfds = 0;
-    curl_multi_poll(h.multi, control->wake_fd() >= 0 ? &extra : nullptr, control->wake_fd() >= 0 ? 1 : 0,
+    curl->multi_poll(h.multi, control->wake_fd() >= 0 ? &extra : nullptr, control->wake_fd() >= 0 ? 1 : 0,
                     static_cast<int>(wait), &numfds);
     if (control->wake_fd() >= 0 && (extra.revents & CURL_WAIT_POLLIN)) {
       uint64_t count;
@@ -131,7 +140,7 @@ RunResult UrlRunner::Run(const RunContext& ctx, RunControl* control) {
   }
 
   long status = 0;
-  curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
+  curl->easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
   res.http_status = static_cast<int>(status);
   res.output_head = SanitizeForLog(body.head, true);
   std::string first = SanitizeForLog(body.head.substr(0, options_.detail_body_bytes), false);
@@ -149,7 +158,7 @@ RunResult UrlRunner::Run(const RunContext& ctx, RunControl* control) {
   }
   if (code != CURLE_OK) {
     res.outcome = RunOutcome::kFailure;
-    res.detail = std::string(curl_easy_strerror(code)) + (errbuf[0] ? std::string(": ") + errbuf : std::string());
+    res.detail = std::string(curl->easy_strerror(code)) + (errbuf[0] ? std::string(": ") + errbuf : std::string());
     return res;
   }
   const std::string size = std::to_string(body.total) + " bytes";
@@ -162,7 +171,7 @@ RunResult UrlRunner::Run(const RunContext& ctx, RunControl* control) {
   res.detail = "HTTP " + std::to_string(status) + ", " + size;
   if (status >= 300 && status < 400) {
     char* location = nullptr;
-    curl_easy_getinfo(e, CURLINFO_REDIRECT_URL, &location);
+    curl->easy_getinfo(e, CURLINFO_REDIRECT_URL, &location);
     if (location) res.detail += ", redirects to " + std::string(location) + " (not followed)";
   }
   if (!first.empty()) res.detail += ": " + first;

@@ -9,7 +9,6 @@
 #include <apr_strings.h>
 #include <ap_listen.h>
 #include <ap_mpm.h>
-#include <curl/curl.h>
 #include <http_core.h>
 #include <http_main.h>
 #include <util_cfgtree.h>
@@ -29,6 +28,7 @@ extern "C" {  // mod_status.h has no C++ guards
 #include <exception>
 #include <memory>
 
+#include "bg_curl.h"
 #include "bg_duration.h"
 #include "bg_sql_store.h"
 #include "bg_sqlite_location.h"
@@ -212,10 +212,17 @@ int PostConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s)
       ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "mod_backgrounder: no random bytes for the status page's tokens");
       return !OK;
     }
-    // libcurl's global state, once, before any thread exists (children
-    // inherit it). It is reference-counted; it is never cleaned up, as
-    // children may still be using it while the parent reloads.
-    curl_global_init(CURL_GLOBAL_DEFAULT);
+    // libcurl only if a url= job needs it (see bg_curl.h), loaded and
+    // initialised here, before any thread exists; the children inherit it.
+    for (const JobSpec& job : conf->jobs->jobs()) {
+      if (job.kind != JobKind::kUrl) continue;
+      const char* why = nullptr;
+      if (!LoadCurl(&why)) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "mod_backgrounder: %s; url= jobs will fail until this is fixed",
+                     why);
+      }
+      break;
+    }
     FindSelf(pconf, ptemp, s, conf);
     if (std::string(StoreDriver(conf)) == "sqlite3") {
       const char* path = StorePath(conf);

@@ -475,3 +475,23 @@ def test_sql_jobs_on_postgresql(httpd_factory, pg_server):
     bad = [r for r in wait("pg_bad", lambda rs: any(r["outcome"] != "running" for r in rs), 20)
            if r["outcome"] != "running"][0]
     assert bad["outcome"] == "failure" and "no_such_table" in bad["detail"], bad
+
+
+def mapped(pid, name):
+    with open("/proc/%d/maps" % pid) as f:
+        return name in f.read()
+
+
+def test_libcurl_is_loaded_only_with_url_jobs(httpd_factory):
+    # Linked in, libcurl and its ~35 libraries would sit in every process
+    # httpd forks (CGI included) and cost CGI throughput (BENCHMARKS.md).
+    plain = httpd_factory(name="nocurl", jobs=['t every=1s run="/bin/true"'])
+    plain.start()
+    plain.wait_ended("t", 1, 20)
+    for pid in [plain.parent_pid] + plain.child_pids():
+        assert not mapped(pid, "libcurl"), pid
+    web = httpd_factory(name="curl", jobs=["u every=1s url=/"])
+    web.start()
+    web.wait_ended("u", 1, 20)
+    assert mapped(web.parent_pid, "libcurl")
+    assert all(mapped(pid, "libcurl") for pid in web.child_pids())

@@ -1,6 +1,5 @@
 // UrlRunner against a small HTTP server in the test process.
 #include <arpa/inet.h>
-#include <curl/curl.h>
 #include <netinet/in.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -9,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include "bg_curl.h"
 #include "bg_env.h"
 #include "bg_url_job.h"
 #include "test_util.h"
@@ -247,9 +247,33 @@ static void test_resolve_sends_a_name_to_an_address(void**) {
   assert_contains(server.last_request(), "Host: www.example.invalid:");
 }
 
+// True if a library whose path contains `name` is mapped into this process.
+static bool Mapped(const char* name) {
+  FILE* f = fopen("/proc/self/maps", "r");
+  assert_non_null(f);
+  char line[4096];
+  bool found = false;
+  while (fgets(line, sizeof line, f)) found = found || strstr(line, name) != nullptr;
+  fclose(f);
+  return found;
+}
+
+// Runs first, before any thread: the core does not link libcurl, it opens
+// it when a URL job needs it.
+static void test_libcurl_is_loaded_on_demand(void**) {
+  assert_false(bg::CurlLoaded());
+  assert_false(Mapped("libcurl"));
+  const char* why = nullptr;
+  const bg::CurlApi* api = bg::LoadCurl(&why);
+  assert_non_null(api);
+  assert_true(bg::CurlLoaded());
+  assert_true(Mapped("libcurl"));
+  assert_ptr_equal(bg::LoadCurl(&why), api);  // once per process
+}
+
 int main(void) {
-  curl_global_init(CURL_GLOBAL_DEFAULT);
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_libcurl_is_loaded_on_demand),
       cmocka_unit_test(test_success_and_headers),
       cmocka_unit_test(test_methods),
       cmocka_unit_test(test_http_error_is_a_failure_with_the_body_head),
@@ -261,7 +285,5 @@ int main(void) {
       cmocka_unit_test(test_lease_deadline_aborts),
       cmocka_unit_test(test_resolve_sends_a_name_to_an_address),
   };
-  int rc = cmocka_run_group_tests(tests, nullptr, nullptr);
-  curl_global_cleanup();
-  return rc;
+  return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
