@@ -15,9 +15,7 @@ Prints a Markdown report. Run as root from the repository (after a build):
 """
 
 import argparse
-import datetime
 import os
-import platform
 import re
 import signal
 import statistics
@@ -25,18 +23,11 @@ import subprocess
 import sys
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import BUILD, header, pct  # noqa: E402
 
-from conftest import HttpdInstance, now_ms, parse_holder, pid_alive, wait_for  # noqa: E402
+from conftest import HttpdInstance, now_ms, wait_for  # noqa: E402
 from dbservers import MariaDBServer, PostgresServer  # noqa: E402
-
-BUILD = os.environ.get("BG_BUILDDIR") or os.path.join(REPO, "build")
-
-
-def pct(values, q):
-    v = sorted(values)
-    return v[min(len(v) - 1, int(q * len(v)))]
 
 
 def rows(server, db, sql, cols):
@@ -144,14 +135,10 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=2000)
     args = ap.parse_args()
-    cpu = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")]
-    print("## Farm benchmark (bench/farm_bench.py)\n")
-    print("- date: %s" % datetime.datetime.utcnow().strftime("%Y-%m-%d %H:%M UTC"))
-    print("- machine: %d x %s, %s, Linux %s" % (os.cpu_count(), cpu[0] if cpu else "?", platform.machine(),
-                                                 platform.release()))
-    print("- command: `sudo bench/farm_bench.py --duration %d --repeats %d --rounds %d`" % (
-        args.duration, args.repeats, args.rounds))
-    print("- farm: 3 httpd servers (event MPM) on the same machine, 5 jobs every 1 s running /bin/true, lease 3 s\n")
+    header("Farm benchmark (bench/farm_bench.py)",
+           "sudo bench/farm_bench.py --duration %d --repeats %d --rounds %d" % (args.duration, args.repeats,
+                                                                                args.rounds),
+           ["farm: 3 httpd servers (event MPM) on the same machine, 5 jobs every 1 s running /bin/true, lease 3 s"])
     for driver, cls in (("pgsql", PostgresServer), ("mysql", MariaDBServer)):
         with cls() as server:
             version = server.query("SELECT version()", db="farm")[0][0]
