@@ -27,20 +27,23 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import WATCHDOG_MODULE, header, pct, progress, slope_per_hour  # noqa: E402
 from conftest import HttpdInstance, wait_for  # noqa: E402
 
+# mod_backgrounder gives the job its slot's start (0 under mod_watchdog).
 SCRIPT = """
-echo "start $(date +%s%N) $$" >> @OUT@/marks
+echo "start $(date +%s%N) $$ ${BACKGROUNDER_SLOT_START:-0}" >> @OUT@/marks
 sleep 0.1
 echo "end $(date +%s%N) $$" >> @OUT@/marks
 """
 
 
 def marks(inst):
-    """[(start_ms, end_ms or None)] of every run, in start order."""
-    starts, ends = {}, {}
+    """[(start_ms, end_ms or None, slot_start_ms)] of every run, in start order."""
+    starts, ends, slots = {}, {}, {}
     for line in inst.out_lines("marks"):
-        kind, ns, pid = line.split()
+        kind, ns, pid = line.split()[:3]
         (starts if kind == "start" else ends)[pid] = int(ns) / 1e6
-    return sorted((t, ends.get(pid)) for pid, t in starts.items())
+        if kind == "start":
+            slots[pid] = int(line.split()[3])
+    return sorted((t, ends.get(pid), slots[pid]) for pid, t in starts.items())
 
 
 def run_side(side, n):
@@ -69,20 +72,17 @@ def run_side(side, n):
 
 
 def backgrounder_lateness(m, runs):
-    """(acquire lateness, process lateness) lists in ms, paired by start order."""
-    runs = sorted((r for r in runs if r["outcome"] != "running"), key=lambda r: int(r["token"]))
-    acq, proc = [], []
-    for (start, _), r in zip(m, runs):
-        slot_start = int(r["slot_start_ms"])
-        acq.append(int(r["started_ms"]) - slot_start)
-        proc.append(start - slot_start)
+    """(acquire lateness of every run in the history, process lateness of every
+    run in m), in ms."""
+    acq = [int(r["started_ms"]) - int(r["slot_start_ms"]) for r in runs]
+    proc = [start - slot_start for start, _, slot_start in m]
     return acq, proc
 
 
 def watchdog_lateness(m):
     """Lateness in ms of each start against the 1 s grid from the first start."""
     t0 = m[0][0]
-    return [t - (t0 + 1000 * k) for k, (t, _) in enumerate(m)]
+    return [t - (t0 + 1000 * k) for k, (t, _, _) in enumerate(m)]
 
 
 def summary(name, late, times):
@@ -96,7 +96,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     per_round = max(2, args.slots // args.rounds)
-    bg_acq, bg_proc, bg_times, wd_late, wd_times, wd_periods = [], [], [], [], [], []
+    bg_acq, bg_acq_times, bg_proc, bg_times, wd_late, wd_times, wd_periods = [], [], [], [], [], [], []
     bg_ok = wd_ok = True
     for r in range(args.rounds):
         for side in (("backgrounder", "watchdog") if r % 2 == 0 else ("watchdog", "backgrounder")):
@@ -104,13 +104,14 @@ def main():
             m, runs = run_side(side, per_round)
             if side == "backgrounder":
                 acq, proc = backgrounder_lateness(m, runs)
-                bg_ok &= len(acq) == len(m)
+                bg_ok &= len(acq) >= len(m)
                 bg_acq += acq
+                bg_acq_times += [int(r["started_ms"]) - m[0][0] for r in runs]
                 bg_proc += proc
-                bg_times += [t - m[0][0] for t, _ in m[:len(proc)]]
+                bg_times += [t - m[0][0] for t, _, _ in m]
             else:
                 wd_late += watchdog_lateness(m)
-                wd_times += [t - m[0][0] for t, _ in m]
+                wd_times += [t - m[0][0] for t, _, _ in m]
                 wd_periods += [b[0] - a[0] for a, b in zip(m, m[1:])]
                 wd_ok &= len(m) == per_round
     header("Start precision (bench/precision_bench.py)",
@@ -119,7 +120,7 @@ def main():
             "sides alternate: %d rounds of %d starts each; httpd event MPM" % (args.rounds, per_round)])
     print("| side | starts | p50 ms | p99 ms | max ms | drift ms/h |")
     print("|---|---:|---:|---:|---:|---:|")
-    print(summary("mod_backgrounder, lease acquired (database clock)", bg_acq, bg_times))
+    print(summary("mod_backgrounder, lease acquired (database clock)", bg_acq, bg_acq_times))
     print(summary("mod_backgrounder, job process started", bg_proc, bg_times))
     print(summary("mod_watchdog callback, job process started (vs its 1 s grid)", wd_late, wd_times))
     print()
@@ -127,8 +128,10 @@ def main():
           "after one hour its starts would be %.1f s behind a 1 s grid." % (
               statistics.median(wd_periods), min(wd_periods), max(wd_periods),
               (statistics.mean(wd_periods) - 1000) * 3.6))
-    target = pct(bg_acq, 0.5) <= 5 and pct(bg_acq, 0.99) <= 25 and abs(slope_per_hour(bg_times, bg_acq)) < 1000
-    print("\nTarget for mod_backgrounder (p50 <= 5 ms, p99 <= 25 ms, no drift): %s." % ("met" if target else "NOT met"))
+    target = (pct(bg_acq, 0.5) <= 5 and pct(bg_acq, 0.99) <= 25 and abs(slope_per_hour(bg_acq_times, bg_acq)) < 1000)
+    print("\nTarget for mod_backgrounder (start on the database clock: p50 <= 5 ms, p99 <= 25 ms, no drift): %s. "
+          "The job process's own timestamp adds the keeper's and the job's fork and exec, /bin/sh's start-up and "
+          "the fork of date(1)." % ("met" if target else "NOT met"))
     if not (bg_ok and wd_ok):
         print("\nWarning: some runs could not be paired with their history rows or did not end.")
     sys.stdout.flush()
