@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Request path benchmark: what mod_backgrounder costs the requests httpd serves.
 
-Three httpd servers that differ only in mod_backgrounder, all event MPM with
+Four httpd servers that differ only in mod_backgrounder, all event MPM with
 the same settings, all with mod_mime, mod_alias and mod_cgid, serving a 4 KiB
 static file and a tiny /bin/sh CGI script:
   with jobs: mod_backgrounder with 10 jobs every 1 s, 7 running /bin/true and
@@ -9,7 +9,9 @@ static file and a tiny /bin/sh CGI script:
     measurement;
   idle: mod_backgrounder with one job that is not due (what the module's
     presence costs, without its jobs' work);
-  not loaded: no LoadModule of mod_backgrounder at all.
+  not loaded: no LoadModule of mod_backgrounder at all;
+  twin: a second server without the module, whose ratio to the first shows
+    how much two identical servers differ on this machine (the noise floor).
 All are started once. Each repeat runs, per URL,
     wrk -t2 -c16 -dDURATIONs --latency URL
 against each server in turn (each takes each place in the order over the
@@ -20,7 +22,7 @@ response or socket error reported by wrk fails the benchmark, and so does a
 server whose jobs did not run during the measurement.
 Prints a Markdown report on stdout (progress on stderr). Run as root from the
 repository (after a build):
-    sudo bench/request_bench.py [--repeats 6] [--duration 10]
+    sudo bench/request_bench.py [--repeats 12] [--duration 5]
 """
 
 import argparse
@@ -109,7 +111,11 @@ def make_servers(docroot, cgidir):
     # as "warn backgrounder:warn", without naming a module that is not loaded).
     bare = HttpdInstance(mpm="event", mpm_settings=MPM, loglevel=None, name="bench-req-bare", backgrounder=False)
     bare.extra = extra_lines(bare, docroot, cgidir)
-    return loaded, idle, bare
+    # A second identical server without the module: its ratio to the first
+    # is the noise floor of this machine (an A/A comparison).
+    twin = HttpdInstance(mpm="event", mpm_settings=MPM, loglevel=None, name="bench-req-twin", backgrounder=False)
+    twin.extra = extra_lines(twin, docroot, cgidir)
+    return loaded, idle, bare, twin
 
 
 def check_responses(inst):
@@ -156,8 +162,8 @@ def successes(inst):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--repeats", type=int, default=6, help="rounds per URL (default 6)")
-    ap.add_argument("--duration", type=int, default=10, help="seconds per wrk run (default 10)")
+    ap.add_argument("--repeats", type=int, default=12, help="rounds per URL (default 12)")
+    ap.add_argument("--duration", type=int, default=5, help="seconds per wrk run (default 5)")
     ap.add_argument("--warmup", type=int, default=2, help="seconds of wrk per server and URL before measuring")
     args = ap.parse_args()
     for p in (WRK, HTTPD, MODULE):
@@ -165,13 +171,13 @@ def main():
             sys.exit("not found: %s" % p)
 
     base = tempfile.mkdtemp(prefix="bench-req-content-", dir="/tmp")
-    loaded = idle = bare = None
+    loaded = idle = bare = twin = None
     started_load = loadavg()
-    results = {name: {"loaded": [], "idle": [], "bare": []} for name, _ in URLS}
+    results = {name: {"loaded": [], "idle": [], "bare": [], "twin": []} for name, _ in URLS}
     try:
         docroot, cgidir = make_content(base)
-        loaded, idle, bare = make_servers(docroot, cgidir)
-        sides = {"loaded": loaded, "idle": idle, "bare": bare}
+        loaded, idle, bare, twin = make_servers(docroot, cgidir)
+        sides = {"loaded": loaded, "idle": idle, "bare": bare, "twin": twin}
         for side, inst in sides.items():
             log("starting %s server on port %d (%s)" % (side, inst.port, inst.root))
             inst.start()
@@ -186,8 +192,8 @@ def main():
         t0 = now_ms()
         for rep in range(args.repeats):
             # Each side takes each place in turn.
-            order = ["loaded", "idle", "bare"]
-            order = order[rep % 3:] + order[:rep % 3]
+            order = ["loaded", "idle", "bare", "twin"]
+            order = order[rep % 4:] + order[:rep % 4]
             for name, path in URLS:
                 for side in order:
                     res = run_wrk(sides[side].port, path, args.duration)
@@ -209,11 +215,11 @@ def main():
         if counts["during"] == 0:
             raise RuntimeError("no job of the loaded server ran during the measurement: the comparison proves "
                                "nothing.\n--- error log:\n%s" % loaded.log_tail())
-        for inst in (loaded, idle, bare):
+        for inst in (loaded, idle, bare, twin):
             check_responses(inst)
         idle_runs = len(idle.runs())
     finally:
-        for inst in (loaded, idle, bare):
+        for inst in (loaded, idle, bare, twin):
             if inst is not None:
                 inst.teardown()
                 inst.cleanup_files()
@@ -226,7 +232,8 @@ def main():
            ["load average at the start %s" % started_load,
             "three servers, event MPM (%s), mod_mime, mod_alias, mod_cgid, no access log: **with jobs** = "
             "mod_backgrounder with 10 jobs every 1 s (7 x /bin/true, 3 x a script sleeping 0.5 s), SQLite store; "
-            "**idle** = mod_backgrounder with one job that is not due; **not loaded** = no mod_backgrounder"
+            "**idle** = mod_backgrounder with one job that is not due; **not loaded** = no mod_backgrounder, "
+            "and a **twin** of it whose ratio to it is the noise floor"
             % ", ".join("%s %s" % kv for kv in MPM.items()),
             "load: `wrk -t2 -c16 -d%ds --latency` per URL and server, the servers taking turns (each takes each "
             "place in the order), %d repeats; wrk, the servers and the jobs share the machine's cores"
@@ -238,15 +245,18 @@ def main():
     for name, path in URLS:
         R = results[name]
         print("### %s (`%s`)\n" % (name, path))
-        print("| metric | with jobs | idle | not loaded | with jobs / not loaded | idle / not loaded |")
-        print("| --- | ---: | ---: | ---: | ---: | ---: |")
+        print("| metric | with jobs | idle | not loaded | with jobs / not loaded | idle / not loaded | "
+              "not loaded twin / not loaded (noise) |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
         for metric, label in (("rps", "requests/s"), ("p99", "p99 latency (ms)")):
             med = {side: statistics.median(r[metric] for r in R[side]) for side in R}
-            ratio = {side: [a[metric] / b[metric] for a, b in zip(R[side], R["bare"])] for side in ("loaded", "idle")}
-            print("| %s | %.1f | %.1f | %.1f | %s | %s |" % (label, med["loaded"], med["idle"], med["bare"],
-                                                          spread(ratio["loaded"]), spread(ratio["idle"])))
+            ratio = {side: [a[metric] / b[metric] for a, b in zip(R[side], R["bare"])]
+                     for side in ("loaded", "idle", "twin")}
+            print("| %s | %.1f | %.1f | %.1f | %s | %s | %s |" % (
+                label, med["loaded"], med["idle"], med["bare"], spread(ratio["loaded"]), spread(ratio["idle"]),
+                spread(ratio["twin"])))
         print()
-        for side, label in (("loaded", "with jobs"), ("idle", "idle")):
+        for side, label in (("loaded", "with jobs"), ("idle", "idle"), ("twin", "noise (A/A)")):
             rps = statistics.median(a["rps"] / b["rps"] for a, b in zip(R[side], R["bare"]))
             p99 = statistics.median(a["p99"] / b["p99"] for a, b in zip(R[side], R["bare"]))
             print("- %s: requests/s ratio median %.3f (target >= %.2f: **%s**), p99 ratio median %.3f (<= %.2f "
@@ -259,12 +269,12 @@ def main():
         for rep in range(args.repeats):
             print("%-6s repeat %d: %s" % (name, rep + 1, " | ".join(
                 "%s %9.1f %8.3f" % (side, results[name][side][rep]["rps"], results[name][side][rep]["p99"])
-                for side in ("loaded", "idle", "bare"))))
+                for side in ("loaded", "idle", "bare", "twin"))))
     print("```")
     if log_warnings:
         print("\nmod_backgrounder lines in the error log of the server with jobs (warn and above): %d, e.g.\n"
               "```\n%s\n```" % (len(log_warnings), "\n".join(log_warnings[:5])))
-    if args.repeats < 6 or args.duration < 10:
+    if args.repeats < 12 or args.duration < 5:
         print("\n(Short run: %d repeats of %d s; the figures are a smoke test, not a measurement.)"
               % (args.repeats, args.duration))
     sys.stdout.flush()
