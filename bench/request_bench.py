@@ -230,7 +230,7 @@ def main():
            "sudo bench/request_bench.py --repeats %d --duration %d --warmup %d" % (
                args.repeats, args.duration, args.warmup),
            ["load average at the start %s" % started_load,
-            "three servers, event MPM (%s), mod_mime, mod_alias, mod_cgid, no access log: **with jobs** = "
+            "four servers, event MPM (%s), mod_mime, mod_alias, mod_cgid, no access log: **with jobs** = "
             "mod_backgrounder with 10 jobs every 1 s (7 x /bin/true, 3 x a script sleeping 0.5 s), SQLite store; "
             "**idle** = mod_backgrounder with one job that is not due; **not loaded** = no mod_backgrounder, "
             "and a **twin** of it whose ratio to it is the noise floor"
