@@ -100,15 +100,16 @@ class CountingStore final : public bg::LeaseStore {
   CountingStore(bg::LeaseStore* inner, Counters* counters, int node, std::vector<Acquisition>* acquisitions)
       : inner_(inner), c_(counters), node_(node), acquisitions_(acquisitions) {}
 
-  bg::Status EnsureSchema() override { return Count(kOther, inner_->EnsureSchema()); }
+  bg::Status EnsureSchema() override {
+    return Counted(kOther, [&] { return inner_->EnsureSchema(); });
+  }
   bg::Status Seed(const std::string& key, int64_t every_ms, int64_t offset_ms) override {
-    return Count(kOther, inner_->Seed(key, every_ms, offset_ms));
+    return Counted(kOther, [&] { return inner_->Seed(key, every_ms, offset_ms); });
   }
   bg::Status Acquire(const bg::AcquireRequest& request, bg::AcquireResult* result) override {
     const uint64_t before = inner_->statements();
     bg::Status st = inner_->Acquire(request, result);
-    const Kind kind = st.ok() && result->acquired ? kAcquireWon : kAcquireLost;
-    Add(kind, before, st);
+    Add(st.ok() && result->acquired ? kAcquireWon : kAcquireLost, before, st);
     if (st.ok() && result->acquired) {
       acquisitions_->push_back({result->slot_start_ms, atoi(request.key.c_str() + 1), node_, result->token,
                                 result->db_now_ms - result->slot_start_ms});
@@ -117,58 +118,49 @@ class CountingStore final : public bg::LeaseStore {
   }
   bg::Status Renew(const std::string& key, int64_t token, const std::string& holder, int64_t lease_ms,
                    bg::RenewResult* result) override {
-    const uint64_t before = inner_->statements();
-    bg::Status st = inner_->Renew(key, token, holder, lease_ms, result);
-    Add(kRenew, before, st);
-    return st;
+    return Counted(kRenew, [&] { return inner_->Renew(key, token, holder, lease_ms, result); });
   }
   bg::Status Release(const std::string& key, int64_t token, const std::string& holder, bg::RunOutcome outcome,
                      bool* released) override {
-    const uint64_t before = inner_->statements();
-    bg::Status st = inner_->Release(key, token, holder, outcome, released);
-    Add(kRelease, before, st);
-    return st;
+    return Counted(kRelease, [&] { return inner_->Release(key, token, holder, outcome, released); });
   }
   bg::Status RecordRunStart(const bg::RunRecord& run) override {
-    const uint64_t before = inner_->statements();
-    bg::Status st = inner_->RecordRunStart(run);
-    Add(kRecordStart, before, st);
-    return st;
+    return Counted(kRecordStart, [&] { return inner_->RecordRunStart(run); });
   }
   bg::Status RecordRunEnd(const bg::RunRecord& run) override {
-    const uint64_t before = inner_->statements();
-    bg::Status st = inner_->RecordRunEnd(run);
-    Add(kRecordEnd, before, st);
-    return st;
+    return Counted(kRecordEnd, [&] { return inner_->RecordRunEnd(run); });
   }
   bg::Status RecordAbandoned(const std::string& key, int64_t token, const std::string& detail) override {
-    return Count(kOther, inner_->RecordAbandoned(key, token, detail));
+    return Counted(kOther, [&] { return inner_->RecordAbandoned(key, token, detail); });
   }
   bg::Status ReadJobs(std::vector<bg::JobRow>* rows, int64_t* db_now_ms) override {
-    return Count(kOther, inner_->ReadJobs(rows, db_now_ms));
+    return Counted(kOther, [&] { return inner_->ReadJobs(rows, db_now_ms); });
   }
   bg::Status ReadRuns(const std::string& key, int limit, std::vector<bg::RunRecord>* runs) override {
-    return Count(kOther, inner_->ReadRuns(key, limit, runs));
+    return Counted(kOther, [&] { return inner_->ReadRuns(key, limit, runs); });
   }
   bg::Status SetPaused(const std::string& key, bool paused, bool* found) override {
-    return Count(kOther, inner_->SetPaused(key, paused, found));
+    return Counted(kOther, [&] { return inner_->SetPaused(key, paused, found); });
   }
   bg::Status RequestRun(const std::string& key, bool* found) override {
-    return Count(kOther, inner_->RequestRun(key, found));
+    return Counted(kOther, [&] { return inner_->RequestRun(key, found); });
   }
   void Disconnect() override { inner_->Disconnect(); }
   uint64_t statements() const override { return inner_->statements(); }
 
  private:
+  // Counts one call of `kind` and the statements it sent (a call that
+  // connects also counts the connection's set-up and schema check).
   void Add(Kind kind, uint64_t before, const bg::Status& st) {
     c_->calls[kind].fetch_add(1, std::memory_order_relaxed);
     c_->statements[kind].fetch_add(inner_->statements() - before, std::memory_order_relaxed);
     if (!st.ok()) c_->errors.fetch_add(1, std::memory_order_relaxed);
   }
-  bg::Status Count(Kind kind, bg::Status st) {
-    // (The statement count of these rare calls is attributed as a whole.)
-    c_->calls[kind].fetch_add(1, std::memory_order_relaxed);
-    if (!st.ok()) c_->errors.fetch_add(1, std::memory_order_relaxed);
+  template <typename Call>
+  bg::Status Counted(Kind kind, Call call) {
+    const uint64_t before = inner_->statements();
+    bg::Status st = call();
+    Add(kind, before, st);
     return st;
   }
 
