@@ -77,3 +77,38 @@ def slope_per_hour(xs_ms, ys_ms):
 
 def progress(msg):
     print(msg, file=sys.stderr, flush=True)
+
+
+def marks_script(seconds):
+    """A job that writes its start (with mod_backgrounder's slot start; 0
+    elsewhere), sleeps `seconds` and writes its end, into out/marks."""
+    return ('echo "start $(date +%%s%%N) $$ ${BACKGROUNDER_SLOT_START:-0}" >> @OUT@/marks\n'
+            'sleep %s\n'
+            'echo "end $(date +%%s%%N) $$" >> @OUT@/marks\n' % seconds)
+
+
+def read_marks(inst):
+    """{pid: [start_ms, end_ms or None, slot_start_ms]} of the runs of marks_script."""
+    runs = {}
+    for line in inst.out_lines("marks"):
+        f = line.split()
+        r = runs.setdefault(f[2], [None, None, 0])
+        if f[0] == "start":
+            r[0], r[2] = int(f[1]) / 1e6, int(f[3])
+        else:
+            r[1] = int(f[1]) / 1e6
+    return runs
+
+
+def job_server(side, name, script_body, job_options=""):
+    """An httpd (not started) that runs script_body every second, side
+    "backgrounder" (a BackgrounderJob) or "watchdog" (bench/mod_bgwatchdog)."""
+    from conftest import HttpdInstance
+    if side == "backgrounder":
+        inst = HttpdInstance(loglevel="backgrounder:info", name=name)
+        inst.jobs = ['job every=1s %srun="%s"' % (job_options, inst.script("job.sh", script_body))]
+    else:
+        inst = HttpdInstance(backgrounder=False, loglevel="", name=name)
+        inst.extra = ["LoadModule bgwatchdog_module %s" % WATCHDOG_MODULE,
+                      'BgWatchdogRun "%s"' % inst.script("job.sh", script_body), "BgWatchdogInterval 1000"]
+    return inst

@@ -3,7 +3,7 @@
 
 Both sides run the same job every second: a script that writes the time it
 started (date +%s%N), sleeps 0.1 s and writes the time it ended.
-  - mod_backgrounder: `BackgrounderJob p every=1s run=SCRIPT` on the SQLite
+  - mod_backgrounder: `BackgrounderJob job every=1s run=SCRIPT` on the SQLite
     store. Lateness of each start after its slot boundary, twice: when the
     lease was acquired (database clock, from the run history) and when the
     job's process actually began (its own timestamp; SQLite's clock is this
@@ -24,40 +24,18 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import WATCHDOG_MODULE, header, pct, progress, slope_per_hour  # noqa: E402
-from conftest import HttpdInstance, wait_for  # noqa: E402
-
-# mod_backgrounder gives the job its slot's start (0 under mod_watchdog).
-SCRIPT = """
-echo "start $(date +%s%N) $$ ${BACKGROUNDER_SLOT_START:-0}" >> @OUT@/marks
-sleep 0.1
-echo "end $(date +%s%N) $$" >> @OUT@/marks
-"""
-
+from benchlib import header, job_server, marks_script, pct, progress, read_marks, slope_per_hour  # noqa: E402
+from conftest import wait_for  # noqa: E402
 
 def marks(inst):
     """[(start_ms, end_ms or None, slot_start_ms)] of every run, in start order."""
-    starts, ends, slots = {}, {}, {}
-    for line in inst.out_lines("marks"):
-        kind, ns, pid = line.split()[:3]
-        (starts if kind == "start" else ends)[pid] = int(ns) / 1e6
-        if kind == "start":
-            slots[pid] = int(line.split()[3])
-    return sorted((t, ends.get(pid), slots[pid]) for pid, t in starts.items())
+    return sorted(tuple(r) for r in read_marks(inst).values() if r[0])
 
 
 def run_side(side, n):
     """Starts a server, lets it start the job n times, stops it; returns its marks
     (and for mod_backgrounder the run history)."""
-    if side == "backgrounder":
-        inst = HttpdInstance(loglevel="backgrounder:info", name="prec-bg")
-        script = inst.script("job.sh", SCRIPT)
-        inst.jobs = ['p every=1s run="%s"' % script]
-    else:
-        inst = HttpdInstance(backgrounder=False, name="prec-wd", loglevel="")
-        script = inst.script("job.sh", SCRIPT)
-        inst.extra = ["LoadModule bgwatchdog_module %s" % WATCHDOG_MODULE, 'BgWatchdogRun "%s"' % script,
-                      "BgWatchdogInterval 1000"]
+    inst = job_server(side, "prec-" + side[:2], marks_script("0.1"))
     try:
         inst.start()
         # n starts; the last one must end before the stop.

@@ -8,7 +8,7 @@
    was cut short. Also counted: runs that overlapped another run of the same
    job (a second start while the first still ran). The sides alternate in
    rounds of GRACEFULS/ROUNDS restarts.
-   - mod_backgrounder: `BackgrounderJob r every=1s timeout=1m run=SCRIPT`.
+   - mod_backgrounder: `BackgrounderJob job every=1s timeout=1m run=SCRIPT`.
    - mod_watchdog: bench/mod_bgwatchdog.c (singleton child watchdog, 1000 ms).
 2. Time for the old children to exit after a graceful restart when no job is
    running, module loaded (with a job that is not due) vs not loaded: both
@@ -25,41 +25,13 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import WATCHDOG_MODULE, header, progress, spread  # noqa: E402
+from benchlib import header, job_server, marks_script, progress, read_marks, spread  # noqa: E402
 from conftest import HttpdInstance, pid_alive, wait_for  # noqa: E402
-
-SCRIPT = """
-echo "start $(date +%s%N) $$" >> @OUT@/marks
-sleep 3
-echo "end $(date +%s%N) $$" >> @OUT@/marks
-"""
-
-
-def marks(inst):
-    """{pid: [start_ms, end_ms or None]}"""
-    runs = {}
-    for line in inst.out_lines("marks"):
-        kind, ns, pid = line.split()
-        r = runs.setdefault(pid, [None, None])
-        r[0 if kind == "start" else 1] = int(ns) / 1e6
-    return runs
-
-
-def make(side, name):
-    if side == "backgrounder":
-        inst = HttpdInstance(loglevel="backgrounder:info", name=name)
-        inst.jobs = ['r every=1s timeout=1m run="%s"' % inst.script("job.sh", SCRIPT)]
-    else:
-        inst = HttpdInstance(backgrounder=False, loglevel="", name=name)
-        inst.extra = ["LoadModule bgwatchdog_module %s" % WATCHDOG_MODULE,
-                      'BgWatchdogRun "%s"' % inst.script("job.sh", SCRIPT), "BgWatchdogInterval 1000"]
-    return inst
-
 
 def gracefuls_during_jobs(side, n):
     """n gracefuls, each while a run is in progress. Returns (runs counted,
     cut short, overlapping, gracefuls that hit a run)."""
-    inst = make(side, "restart-" + side[:2])
+    inst = job_server(side, "restart-" + side[:2], marks_script(3), "timeout=1m ")
     try:
         inst.start()
         last = 0
@@ -68,14 +40,14 @@ def gracefuls_during_jobs(side, n):
             # A run in progress that started after the previous restart.
             def running():
                 now = time.time() * 1000
-                return [r for r in marks(inst).values()
+                return [r for r in read_marks(inst).values()
                         if r[0] and r[0] > last and r[1] is None and now - r[0] > 300]
             in_progress = wait_for(running, 30, interval=0.05, desc="a %s run in progress" % side)
             last = inst.graceful()
             hit += 1 if in_progress else 0
         # Runs started before the last restart have 3 s to end (plus slack).
         time.sleep(5)
-        runs = [r for r in marks(inst).values() if r[0] and r[0] <= last]
+        runs = [r for r in read_marks(inst).values() if r[0] and r[0] <= last]
         inst.stop()
     finally:
         inst.teardown()
