@@ -270,7 +270,6 @@ struct Node {
   int index = 0;
   Counters counters;
   std::vector<Acquisition> acquisitions;
-  bg::Env* env = nullptr;  // set by the node's thread once it runs
   std::string error;       // why the node could not run
 };
 

@@ -25,6 +25,7 @@ extern "C" {  // mod_status.h has no C++ guards
 #include <strings.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <exception>
 #include <memory>
 
@@ -214,14 +215,11 @@ int PostConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s)
     }
     // libcurl only if a url= job needs it (see bg_curl.h), loaded and
     // initialised here, before any thread exists; the children inherit it.
-    for (const JobSpec& job : conf->jobs->jobs()) {
-      if (job.kind != JobKind::kUrl) continue;
-      const char* why = nullptr;
-      if (!LoadCurl(&why)) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "mod_backgrounder: %s; url= jobs will fail until this is fixed",
-                     why);
-      }
-      break;
+    const std::vector<JobSpec>& jobs = conf->jobs->jobs();
+    const char* why = nullptr;
+    if (std::any_of(jobs.begin(), jobs.end(), [](const JobSpec& j) { return j.kind == JobKind::kUrl; }) &&
+        !LoadCurl(&why)) {
+      ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "mod_backgrounder: %s; url= jobs will fail until this is fixed", why);
     }
     FindSelf(pconf, ptemp, s, conf);
     if (std::string(StoreDriver(conf)) == "sqlite3") {
