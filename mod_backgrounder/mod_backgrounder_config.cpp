@@ -104,11 +104,10 @@ const char* SetAdmin(cmd_parms*, void* dir, int on) {
 }
 
 const char* SetShowTargets(cmd_parms* cmd, void* dir, const char* arg) {
-  const std::string v = arg;
-  const int view = v == "full"     ? static_cast<int>(TargetView::kFull)
-                   : v == "masked" ? static_cast<int>(TargetView::kMasked)
-                   : v == "off"    ? static_cast<int>(TargetView::kOff)
-                                   : -1;
+  const int view = strcmp(arg, "full") == 0     ? static_cast<int>(TargetView::kFull)
+                   : strcmp(arg, "masked") == 0 ? static_cast<int>(TargetView::kMasked)
+                   : strcmp(arg, "off") == 0    ? static_cast<int>(TargetView::kOff)
+                                                : -1;
   if (view < 0) {
     return apr_pstrcat(cmd->pool, "BackgrounderShowTargets: '", arg, "' is not full, masked or off", nullptr);
   }
