@@ -203,10 +203,15 @@ int ReadAction(request_rec* r, const ServerConfig* conf, const DirConfig* dir, A
   }
   std::string body;
   const int rc = ReadBody(r, kMaxFormBytes, &body);
-  if (rc != OK) return refuse(rc, rc == HTTP_REQUEST_ENTITY_TOO_LARGE ? "the form is over 8 KiB" : "the form could not be read");
+  if (rc != OK) {
+    return refuse(rc, rc == HTTP_REQUEST_ENTITY_TOO_LARGE ? "the form is over 8 KiB" : "the form could not be read");
+  }
+  // Another type of body has no fields (and so no token).
   const char* type = apr_table_get(r->headers_in, "Content-Type");
   const bool is_form = type && strncasecmp(type, "application/x-www-form-urlencoded", 33) == 0;
-  if (is_form && !ParseActionForm(body, form, &why)) return refuse(HTTP_BAD_REQUEST, "the form could not be read: " + why);
+  if (is_form && !ParseActionForm(body, form, &why)) {
+    return refuse(HTTP_BAD_REQUEST, "the form could not be read: " + why);
+  }
   if (!CheckCsrfToken(conf->csrf_secret, form->csrf, apr_time_sec(apr_time_now()), kCsrfMaxAgeS)) {
     return refuse(HTTP_FORBIDDEN, "missing, stale or foreign form token: reload the status page and try again");
   }

@@ -21,7 +21,8 @@ static void test_mask_secrets(void**) {
   assert_masked(MaskSecrets, "PASSWORD=abc;host=x", "PASSWORD=***;host=x");
   assert_masked(MaskSecrets, "postgresql://web:s3cr3t@db.example:5432/farm?sslmode=require",
                 "postgresql://web:***@db.example:5432/farm?sslmode=require");
-  assert_masked(MaskSecrets, "postgresql://db/farm?user=web&password=s3cr3t", "postgresql://db/farm?user=web&password=***");
+  assert_masked(MaskSecrets, "postgresql://db/farm?user=web&password=s3cr3t",
+                "postgresql://db/farm?user=web&password=***");
   assert_masked(MaskSecrets, "host=db user=passive", "host=db user=passive");
   assert_masked(MaskSecrets, "/var/lib/apache2/backgrounder/backgrounder.db",
                 "/var/lib/apache2/backgrounder/backgrounder.db");
@@ -45,7 +46,8 @@ static void test_mask_every_connection_secret(void**) {
   // No userinfo: nothing to mask.
   assert_masked(MaskSecrets, "postgresql://db:5432/farm", "postgresql://db:5432/farm");
   // Errors quoting parameters.
-  assert_masked(MaskSecrets, "could not connect (password=x sslpassword=y)", "could not connect (password=*** sslpassword=***");
+  assert_masked(MaskSecrets, "could not connect (password=x sslpassword=y)",
+                "could not connect (password=*** sslpassword=***");
 }
 
 static void test_looks_secret(void**) {
@@ -87,7 +89,8 @@ static void test_mask_command_line(void**) {
   assert_masked(MaskCommandLine, "curl -H 'Authorization: Bearer xyz' -H 'Accept: a/b' https://api.example/?q=1",
                 "curl -H 'Authorization: ***' -H 'Accept: a/b' https://api.example/?q=***");
   assert_masked(MaskCommandLine, "curl -d '{\"token\":\"abc\",\"n\":1}' x", "curl -d '{\"token\":***,\"n\":1}' x");
-  assert_masked(MaskCommandLine, "wget https://u:p@h.example/f?sig=abc -O out", "wget https://***@h.example/f?sig=*** -O out");
+  assert_masked(MaskCommandLine, "wget https://u:p@h.example/f?sig=abc -O out",
+                "wget https://***@h.example/f?sig=*** -O out");
   // Unbalanced quotes mask to the end rather than leak.
   assert_masked(MaskCommandLine, "tool --token='abc def", "tool --token=***");
   assert_masked(MaskCommandLine, "tool key=", "tool key=");
