@@ -3,6 +3,7 @@
 #include <apr_dbd.h>
 #include <apr_strings.h>
 
+#include "bg_redact.h"
 #include "bg_sql_dialect.h"
 
 namespace bg {

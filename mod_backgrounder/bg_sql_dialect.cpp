@@ -349,43 +349,6 @@ std::string StoreConnectionParams(const std::string& driver, const std::string& 
   return out;
 }
 
-std::string MaskSecrets(const std::string& params) {
-  std::string out = params;
-  // postgresql://user:secret@host/db
-  size_t scheme = out.find("://");
-  if (scheme != std::string::npos) {
-    size_t at = out.find('@', scheme + 3);
-    size_t colon = out.find(':', scheme + 3);
-    if (at != std::string::npos && colon != std::string::npos && colon < at) {
-      out.replace(colon + 1, at - colon - 1, "***");
-    }
-  }
-  static constexpr const char* kSecretKeys[] = {"password", "pass", "passwd", "pwd"};
-  for (size_t eq = out.find('='); eq != std::string::npos; eq = out.find('=', eq + 1)) {
-    size_t end = eq;
-    while (end > 0 && isspace(static_cast<unsigned char>(out[end - 1]))) --end;
-    size_t start = end;
-    while (start > 0 && (isalnum(static_cast<unsigned char>(out[start - 1])) || out[start - 1] == '_')) --start;
-    const std::string key = out.substr(start, end - start);
-    bool secret = false;
-    for (const char* k : kSecretKeys) secret = secret || strcasecmp(key.c_str(), k) == 0;
-    if (!secret) continue;
-    size_t v = eq + 1;
-    while (v < out.size() && (out[v] == ' ' || out[v] == '\t')) ++v;
-    size_t vend = v;
-    if (v < out.size() && out[v] == '\'') {  // libpq quoting: 'a b\'c'
-      vend = v + 1;
-      while (vend < out.size() && out[vend] != '\'') vend += out[vend] == '\\' ? 2 : 1;
-      vend = std::min(vend + 1, out.size());
-    } else {
-      while (vend < out.size() && std::string(" \t\r\n;|,&").find(out[vend]) == std::string::npos) ++vend;
-    }
-    out.replace(v, vend - v, "***");
-    eq = v + 3 - 1;
-  }
-  return out;
-}
-
 std::string OneLineDbError(const std::string& message) {
   std::string out;
   size_t start = 0;

@@ -23,6 +23,8 @@
 #include <string>
 #include <vector>
 
+#include "bg_redact.h"
+
 namespace bg {
 
 // The schema version this code reads and writes.
@@ -96,9 +98,8 @@ bool MakeSqlDialect(const std::string& driver, SqlDialect* dialect);
 // the client library's silent reconnect drops prepared statements).
 std::string StoreConnectionParams(const std::string& driver, const std::string& params);
 
-// `params` with every password replaced by "***" (password=, pass=, passwd=,
-// pwd=, and the password of a postgresql:// URI), for messages and pages.
-std::string MaskSecrets(const std::string& params);
+// MaskSecrets, for messages and pages, lives with all redaction in
+// bg_redact.h (included here for this file's older users).
 
 // A database's error message on one line, for logs and run history:
 // PostgreSQL's multi-line messages have their lines joined with "; ", the

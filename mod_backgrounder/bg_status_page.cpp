@@ -1,6 +1,8 @@
 #include "bg_status_page.h"
 
 #include <cstdio>
+#include <string_view>
+#include <unordered_set>
 
 #include "bg_output.h"
 
@@ -220,8 +222,16 @@ void HtmlNode(const StatusSnapshot& s, std::string* out) {
 void HtmlJobs(const StatusSnapshot& s, int64_t ref, std::string* out) {
   std::string& o = *out;
   o += "<h2>Jobs</h2>\n";
+  if (!s.job_filter.empty()) {
+    o += "<p>Only job <code>" + HtmlEscape(s.job_filter) + "</code> (<a href=\"?\">every job</a>).</p>\n";
+  }
+  if (s.jobs_omitted > 0) {
+    o += "<p class=\"notice\">The first " + Uint(s.jobs.size()) + " of " + Uint(s.jobs.size() + s.jobs_omitted) +
+         " jobs. <a href=\"?json\">JSON</a> lists every job; <code>?job=NAME</code> shows one.</p>\n";
+  }
   if (s.jobs.empty()) {
-    o += "<p class=\"muted\">No jobs are configured.</p>\n";
+    o += s.job_filter.empty() ? "<p class=\"muted\">No jobs are configured.</p>\n"
+                              : "<p class=\"muted\">No such job.</p>\n";
     return;
   }
   o += "<table id=\"jobs\">\n<thead><tr><th>Job</th><th>Kind</th><th>Every</th><th>Scope</th><th>State</th>"
@@ -281,7 +291,8 @@ void HtmlJobs(const StatusSnapshot& s, int64_t ref, std::string* out) {
     o += "<td>";
     if (j.has_row && r.run_requested_ms > 0) o += "requested " + HtmlTime(r.run_requested_ms, ref);
     o += "</td>";
-    o += "<td class=\"target mono\">" + HtmlEscape(j.target) + "</td>";
+    o += j.target_hidden ? std::string("<td class=\"target muted\">hidden</td>")
+                         : "<td class=\"target mono\">" + HtmlEscape(j.target) + "</td>";
     if (s.admin) {
       o += "<td>";
       if (j.enabled) {
@@ -412,7 +423,7 @@ void JsonJob(const StatusSnapshot& s, const StatusJob& j, JsonWriter* w) {
   w->Str("key", j.key);
   w->Str("kind", j.kind);
   w->Str("scope", j.scope);
-  w->Str("target", j.target);
+  w->StrOrNull("target", j.target, !j.target_hidden);
   w->Int64("every_ms", j.every_ms);
   w->Int64("offset_ms", j.offset_ms);
   w->Int64("timeout_ms", j.timeout_ms);
@@ -447,6 +458,11 @@ void JsonJob(const StatusSnapshot& s, const StatusJob& j, JsonWriter* w) {
     w->EndObject();
   } else {
     w->Null("counters");
+  }
+  if (j.runs_omitted) {
+    w->Null("runs");
+    w->EndObject();
+    return;
   }
   w->BeginArray("runs");
   for (const RunRecord& run : j.runs) {
@@ -556,13 +572,14 @@ void HistogramSamples(Family* f, const std::string& labels, const Histogram& h, 
 // Not "job": Prometheus gives that label to the scrape job itself.
 std::string JobLabel(const StatusJob& j) { return "backgrounder_job=\"" + LabelValue(j.name) + "\""; }
 
-// Whether an earlier job of the snapshot has the same name (a store row
-// named like a configured job): its series would be duplicates.
-bool EarlierSameName(const StatusSnapshot& s, size_t i) {
-  for (size_t k = 0; k < i; ++k) {
-    if (s.jobs[k].name == s.jobs[i].name) return true;
-  }
-  return false;
+// For each job, whether an earlier job of the snapshot has the same name (a
+// store row named like a configured job): its series would be duplicates.
+std::vector<bool> EarlierSameName(const StatusSnapshot& s) {
+  std::vector<bool> dup(s.jobs.size(), false);
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(s.jobs.size());
+  for (size_t i = 0; i < s.jobs.size(); ++i) dup[i] = !seen.insert(s.jobs[i].name).second;
+  return dup;
 }
 
 }  // namespace
@@ -672,6 +689,7 @@ std::string RenderJson(const StatusSnapshot& s) {
   const bool offset_known = s.metrics && s.metrics->clock_offset_known.load(std::memory_order_relaxed) != 0;
   w.IntOrNull("clock_offset_ms", offset_known ? s.metrics->clock_offset_ms.load(std::memory_order_relaxed) : 0,
               offset_known);
+  w.StrOrNull("job_filter", s.job_filter, !s.job_filter.empty());
   w.BeginArray("jobs");
   for (const StatusJob& j : s.jobs) JsonJob(s, j, &w);
   w.EndArray();
@@ -713,6 +731,7 @@ std::string RenderAuto(const StatusSnapshot& s) {
 std::string RenderPrometheus(const StatusSnapshot& s) {
   std::string o;
   const std::vector<StatusJob>& jobs = s.jobs;
+  const std::vector<bool> duplicate = EarlierSameName(s);
   {
     Family f(&o, "backgrounder_runs_total", "counter", "Runs started on this node that ended, by outcome.");
     for (const StatusJob& j : jobs) {
@@ -767,14 +786,14 @@ std::string RenderPrometheus(const StatusSnapshot& s) {
   {
     Family paused(&o, "backgrounder_job_paused", "gauge", "Whether the job is paused farm-wide (1) or not (0).");
     for (size_t i = 0; i < jobs.size(); ++i) {
-      if (jobs[i].has_row && !EarlierSameName(s, i)) paused.Sample(JobLabel(jobs[i]), jobs[i].row.paused ? "1" : "0");
+      if (jobs[i].has_row && !duplicate[i]) paused.Sample(JobLabel(jobs[i]), jobs[i].row.paused ? "1" : "0");
     }
   }
   {
     Family running(&o, "backgrounder_job_running", "gauge",
                    "Whether the job's lease is held by a run on any node (1) or not (0).");
     for (size_t i = 0; i < jobs.size(); ++i) {
-      if (jobs[i].has_row && !EarlierSameName(s, i)) {
+      if (jobs[i].has_row && !duplicate[i]) {
         running.Sample(JobLabel(jobs[i]), LeaseHeld(jobs[i], s.db_now_ms) ? "1" : "0");
       }
     }
@@ -783,7 +802,7 @@ std::string RenderPrometheus(const StatusSnapshot& s) {
     Family failures(&o, "backgrounder_job_failures_in_a_row", "gauge",
                     "Runs of the job in a row that did not succeed (farm-wide).");
     for (size_t i = 0; i < jobs.size(); ++i) {
-      if (jobs[i].has_row && !EarlierSameName(s, i)) failures.Sample(JobLabel(jobs[i]), Int(jobs[i].row.failures));
+      if (jobs[i].has_row && !duplicate[i]) failures.Sample(JobLabel(jobs[i]), Int(jobs[i].row.failures));
     }
   }
   if (s.metrics) {

@@ -24,7 +24,8 @@ struct StatusJob {
   std::string key;          // its lease row (== name for scope=farm)
   std::string kind;         // "command", "url", "sql", "callback"
   std::string scope;        // "farm", "server"
-  std::string target;       // what it runs: run= as written, the URL (credentials masked), the SQL text
+  std::string target;       // what it runs, as the location may show it (bg_redact.h's JobTarget)
+  bool target_hidden = false;  // BackgrounderShowTargets off: no target at all
   int64_t every_ms = 0;
   int64_t offset_ms = 0;
   int64_t timeout_ms = 0;
@@ -35,6 +36,7 @@ struct StatusJob {
   JobRow row;
   int64_t next_slot_start_ms = 0;  // database clock
   std::vector<RunRecord> runs;     // the latest first
+  bool runs_omitted = false;       // not read: beyond the request's limit (kMaxJobsWithRuns)
   // This node's counters for the job (nullptr: none).
   const JobMetrics* metrics = nullptr;
 };
@@ -52,6 +54,8 @@ struct StatusSnapshot {
   int64_t db_now_ms = 0;       // the database clock when read (0: unknown)
   int64_t now_ms = 0;          // this node's clock when the page was made
   std::vector<StatusJob> jobs;
+  std::string job_filter;      // ?job=NAME: only that job's rows are in `jobs` ("": all)
+  size_t jobs_omitted = 0;     // jobs left out of `jobs` by the request's limit (kHtmlMaxJobs)
   const SchedulerMetrics* metrics = nullptr;  // this node's (nullptr: none)
   // Steering (HTML only): when admin, every job gets "run now" and "pause"/"resume" buttons: POST
   // forms to `action_uri` with fields action=run|pause|resume, job=KEY and csrf=csrf_token.

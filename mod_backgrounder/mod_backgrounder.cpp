@@ -190,6 +190,13 @@ int PostConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s)
   try {
     ServerConfig* conf = GetServerConfig(s);
     conf->lock_path = ap_runtime_dir_relative(pconf, "backgrounder-scheduler.lock");
+    // The secret of the status page's CSRF tokens, new with each generation;
+    // first, since a status page needs it even where no job is configured.
+    Status secret = NewCsrfSecret(conf->csrf_secret);
+    if (!secret.ok()) {
+      ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "mod_backgrounder: %s; the status page refuses every action",
+                   secret.message().c_str());
+    }
     if (conf->jobs->jobs().empty()) return OK;
     // The history is pruned by a job of our own (once per slot, farm-wide).
     Status added = conf->jobs->Add(HistoryJob(conf->history), "BackgrounderHistory");
@@ -198,8 +205,8 @@ int PostConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s)
                    "mod_backgrounder: the job name %s is reserved for pruning the run history", kHistoryJobName);
       return !OK;
     }
-    // Counters for the status page, shared by all children, and the secret
-    // of its CSRF tokens; both new with each configuration generation.
+    // Counters for the status page, shared by all children, new with each
+    // configuration generation.
     const size_t njobs = conf->jobs->jobs().size();
     apr_shm_t* shm = nullptr;
     apr_status_t rv = apr_shm_create(&shm, SchedulerMetricsSize(njobs), nullptr, pconf);
@@ -208,10 +215,6 @@ int PostConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s)
     } else {
       ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
                    "mod_backgrounder: no shared memory for the status page's counters; they will read zero");
-    }
-    if (apr_generate_random_bytes(conf->csrf_secret, sizeof conf->csrf_secret) != APR_SUCCESS) {
-      ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "mod_backgrounder: no random bytes for the status page's tokens");
-      return !OK;
     }
     // libcurl only if a url= job needs it (see bg_curl.h), loaded and
     // initialised here, before any thread exists; the children inherit it.

@@ -1,13 +1,16 @@
 // Directives: BackgrounderStore, BackgrounderNode, BackgrounderLease,
 // BackgrounderJob and BackgrounderHistory, global (main server config only),
-// and BackgrounderAdmin, in <Location> or <Directory>.
+// and BackgrounderAdmin, BackgrounderShowTargets and BackgrounderAdminOrigin,
+// in <Location> or <Directory>.
 #include <apr_strings.h>
 #include <http_main.h>
 
 #include <exception>
 #include <new>
 
+#include "bg_csrf.h"
 #include "bg_directives.h"
+#include "bg_redact.h"
 #include "mod_backgrounder_internal.h"
 
 namespace bg {
@@ -100,6 +103,37 @@ const char* SetAdmin(cmd_parms*, void* dir, int on) {
   return nullptr;
 }
 
+const char* SetShowTargets(cmd_parms* cmd, void* dir, const char* arg) {
+  const int view = strcmp(arg, "full") == 0     ? static_cast<int>(TargetView::kFull)
+                   : strcmp(arg, "masked") == 0 ? static_cast<int>(TargetView::kMasked)
+                   : strcmp(arg, "off") == 0    ? static_cast<int>(TargetView::kOff)
+                                                : -1;
+  if (view < 0) {
+    return apr_pstrcat(cmd->pool, "BackgrounderShowTargets: '", arg, "' is not full, masked or off", nullptr);
+  }
+  static_cast<DirConfig*>(dir)->show_targets = view;
+  return nullptr;
+}
+
+// One value of BackgrounderAdminOrigin (ITERATE: called for each).
+const char* AddAdminOrigin(cmd_parms* cmd, void* dir_v, const char* arg) {
+  try {
+    Origin origin;
+    std::string why;
+    if (!ParseOrigin(arg, &origin, &why)) {
+      return apr_pstrcat(cmd->pool, "BackgrounderAdminOrigin: '", arg, "': ", why.c_str(),
+                         " (expected the origin browsers see, such as https://ops.example.com or "
+                         "http://10.0.0.5:8080)", nullptr);
+    }
+    DirConfig* dir = static_cast<DirConfig*>(dir_v);
+    if (!dir->admin_origins) dir->admin_origins = apr_array_make(cmd->pool, 2, sizeof(const char*));
+    APR_ARRAY_PUSH(dir->admin_origins, const char*) = apr_pstrdup(cmd->pool, origin.ToString().c_str());
+    return nullptr;
+  } catch (...) {
+    return "BackgrounderAdminOrigin: internal error";
+  }
+}
+
 const char* AddJob(cmd_parms* cmd, void*, const char* args) {
   return Guarded(cmd, [&]() -> const char* {
     JobSpec spec;
@@ -163,6 +197,12 @@ void* MergeDirConfig(apr_pool_t* p, void* base_v, void* add_v) {
   const DirConfig* add = static_cast<const DirConfig*>(add_v);
   DirConfig* merged = static_cast<DirConfig*>(CreateDirConfig(p, nullptr));
   merged->admin = add->admin >= 0 ? add->admin : base->admin;
+  merged->show_targets = add->show_targets >= 0 ? add->show_targets : base->show_targets;
+  if (base->admin_origins && add->admin_origins) {
+    merged->admin_origins = apr_array_append(p, base->admin_origins, add->admin_origins);
+  } else {
+    merged->admin_origins = add->admin_origins ? add->admin_origins : base->admin_origins;
+  }
   return merged;
 }
 
@@ -190,6 +230,9 @@ cmd_func RawArgs(const char* (*fn)(cmd_parms*, void*, const char*)) {
 cmd_func Flag(const char* (*fn)(cmd_parms*, void*, int)) {
   return reinterpret_cast<cmd_func>(reinterpret_cast<void (*)()>(fn));
 }
+cmd_func Take1(const char* (*fn)(cmd_parms*, void*, const char*)) {
+  return reinterpret_cast<cmd_func>(reinterpret_cast<void (*)()>(fn));
+}
 
 const command_rec kDirectives[] = {
     AP_INIT_RAW_ARGS("BackgrounderStore", RawArgs(SetStore), nullptr, RSRC_CONF,
@@ -208,6 +251,12 @@ const command_rec kDirectives[] = {
     AP_INIT_FLAG("BackgrounderAdmin", Flag(SetAdmin), nullptr, ACCESS_CONF,
                  "On: the backgrounder-status page here offers run now, pause and resume (POST, same origin, CSRF "
                  "token)"),
+    AP_INIT_TAKE1("BackgrounderShowTargets", Take1(SetShowTargets), nullptr, ACCESS_CONF,
+                  "What the backgrounder-status page here shows of jobs' targets: full, masked (secrets masked) or "
+                  "off (default: full where BackgrounderAdmin on, else masked)"),
+    AP_INIT_ITERATE("BackgrounderAdminOrigin", Take1(AddAdminOrigin), nullptr, ACCESS_CONF,
+                    "Origins (scheme://host[:port]) whose pages may post actions here besides this virtual host's "
+                    "own names, such as the public origin of a TLS-terminating proxy"),
     {nullptr, {nullptr}, nullptr, 0, RAW_ARGS, nullptr}};
 
 }  // namespace bg

@@ -52,14 +52,20 @@ struct ServerConfig {
   HistorySpec history;                 // BackgrounderHistory
   // Set in post_config, for the children: the active scheduler's counters in
   // memory shared by all children, and the secret of the status page's CSRF
-  // tokens.
+  // tokens (from the CSPRNG on every configuration generation, whatever is
+  // configured; all zero, and actions refused, if there is no CSPRNG).
   SchedulerMetrics* metrics = nullptr;
   unsigned char csrf_secret[kCsrfSecretBytes] = {};
 };
 
-// Per-directory configuration: BackgrounderAdmin.
+// Per-directory configuration: BackgrounderAdmin, BackgrounderShowTargets,
+// BackgrounderAdminOrigin.
 struct DirConfig {
-  int admin = -1;  // -1: unset (off)
+  int admin = -1;         // -1: unset (off)
+  int show_targets = -1;  // -1: unset (full where admin, else masked); else a TargetView
+  // Public origins of the admin page (BackgrounderAdminOrigin), normalized
+  // "scheme://host:port" strings (const char*), in the directory's pool.
+  apr_array_header_t* admin_origins = nullptr;
 };
 void* CreateDirConfig(apr_pool_t* p, char* dir);
 void* MergeDirConfig(apr_pool_t* p, void* base, void* add);

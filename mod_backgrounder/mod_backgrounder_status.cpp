@@ -2,10 +2,11 @@
 // ?metrics), its POST actions where `BackgrounderAdmin on`, and a section of
 // mod_status's server-status page.
 //
-// The page reads the store (every job row, farm-wide, and each job's latest
-// runs) on a connection of its own, opened for the request and closed after
-// it, and this node's counters from shared memory. Rendering is the core's
-// (bg_status_page); this file gathers, guards and writes.
+// The page reads the store (every job row, farm-wide, and the latest runs of
+// the jobs it shows) on a connection of its own, opened for the request and
+// closed after it, and this node's counters from shared memory. Assembling
+// (bg_status_gather), redaction (bg_redact), the guards of actions (bg_csrf)
+// and rendering (bg_status_page) are the core's; this file reads and writes.
 #include <apr_strings.h>
 #include <ap_mpm.h>
 #include <http_core.h>
@@ -19,17 +20,18 @@ extern "C" {  // mod_status.h has no C++ guards
 
 #include <errno.h>
 #include <signal.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <exception>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "bg_csrf.h"
-#include "bg_duration.h"
-#include "bg_slot.h"
-#include "bg_sql_dialect.h"
+#include "bg_redact.h"
+#include "bg_status_gather.h"
 #include "bg_status_page.h"
 #include "mod_backgrounder_internal.h"
 
@@ -38,40 +40,49 @@ APLOG_USE_MODULE(backgrounder);
 namespace bg {
 namespace {
 
-constexpr int kRunsPerJob = 10;
 constexpr int64_t kCsrfMaxAgeS = 3600;
 constexpr apr_size_t kMaxFormBytes = 8192;
 
 // Directives are global: the main server's configuration, whatever the vhost.
 ServerConfig* MainConfig() { return GetServerConfig(ap_server_conf); }
 
-// A URL with its credentials (user:password@) masked.
-std::string MaskUrl(const std::string& url) {
-  const size_t scheme = url.find("://");
-  if (scheme == std::string::npos) return url;
-  const size_t host = scheme + 3;
-  const size_t end = url.find_first_of("/?#", host);
-  const size_t at = url.rfind('@', end == std::string::npos ? url.size() : end);
-  if (at == std::string::npos || at < host) return url;
-  const size_t colon = url.find(':', host);
-  const size_t user_end = colon != std::string::npos && colon < at ? colon : at;
-  return url.substr(0, user_end) + ":***" + url.substr(at);
+const DirConfig* GetDirConfig(request_rec* r) {
+  return static_cast<const DirConfig*>(ap_get_module_config(r->per_dir_config, &backgrounder_module));
 }
 
-std::string TargetOf(const JobSpec& spec) {
-  switch (spec.kind) {
-    case JobKind::kCommand: return spec.run;
-    case JobKind::kUrl: return (spec.method != "GET" ? spec.method + " " : std::string()) + MaskUrl(spec.url);
-    case JobKind::kSql: return spec.sql;
-    case JobKind::kCallback: return "registered by a module (C API)";
-  }
-  return "";
+// BackgrounderShowTargets, or its default: full where BackgrounderAdmin on.
+TargetView ViewOf(const DirConfig* dir, bool admin) {
+  if (dir && dir->show_targets >= 0) return static_cast<TargetView>(dir->show_targets);
+  return admin ? TargetView::kFull : TargetView::kMasked;
 }
 
 bool ActivePidAlive(int64_t pid) { return pid > 0 && (kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM); }
 
-// Everything the page shows. Reads the store unless `with_store` is false.
-StatusSnapshot Gather(request_rec* r, const ServerConfig* conf, bool with_runs) {
+// This server's configured jobs, as the page shows them.
+void AddConfiguredJobs(const ServerConfig* conf, const std::string& node, TargetView view, StatusSnapshot* snap) {
+  const std::vector<JobSpec>& specs = conf->jobs->jobs();
+  snap->jobs.reserve(specs.size());
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const JobSpec& spec = specs[i];
+    StatusJob job;
+    job.name = spec.name;
+    job.key = LeaseKey(spec, node);
+    job.kind = JobKindName(spec.kind);
+    job.scope = spec.scope == JobScope::kServer ? "server" : "farm";
+    job.target = JobTarget(spec, view);
+    job.target_hidden = view == TargetView::kOff;
+    job.every_ms = spec.every_ms;
+    job.offset_ms = spec.offset_ms;
+    job.timeout_ms = spec.timeout_ms;
+    job.enabled = spec.enabled;
+    if (conf->metrics && i < conf->metrics->num_jobs) job.metrics = &conf->metrics->jobs[i];
+    snap->jobs.push_back(std::move(job));
+  }
+}
+
+// Everything the page shows, within the request's bounds (bg_status_gather.h).
+StatusSnapshot Gather(request_rec* r, const ServerConfig* conf, const StatusQuery& query, TargetView view,
+                      bool admin) {
   StatusSnapshot snap;
   const std::string node = NodeName(conf, r->pool);
   snap.node = node;
@@ -86,68 +97,28 @@ StatusSnapshot Gather(request_rec* r, const ServerConfig* conf, bool with_runs) 
   snap.generation = generation;
   snap.store = StoreDescription(conf);
   snap.now_ms = apr_time_as_msec(apr_time_now());
-
-  const std::vector<JobSpec>& specs = conf->jobs->jobs();
-  for (size_t i = 0; i < specs.size(); ++i) {
-    const JobSpec& spec = specs[i];
-    StatusJob job;
-    job.name = spec.name;
-    job.key = LeaseKey(spec, node);
-    job.kind = JobKindName(spec.kind);
-    job.scope = spec.scope == JobScope::kServer ? "server" : "farm";
-    job.target = TargetOf(spec);
-    job.every_ms = spec.every_ms;
-    job.offset_ms = spec.offset_ms;
-    job.timeout_ms = spec.timeout_ms;
-    job.enabled = spec.enabled;
-    if (conf->metrics && i < conf->metrics->num_jobs) job.metrics = &conf->metrics->jobs[i];
-    snap.jobs.push_back(std::move(job));
-  }
+  AddConfiguredJobs(conf, node, view, &snap);
 
   std::string error;
   std::unique_ptr<LeaseStore> store = MakeStore(r->pool, ap_server_conf, conf, &error);
   std::vector<JobRow> rows;
   Status st = store ? store->ReadJobs(&rows, &snap.db_now_ms) : Status::Unavailable(error);
+  if (st.ok()) {
+    MergeJobRows(std::move(rows), &snap);
+    SetNextSlots(&snap);
+  }
+  KeepJob(query.job, &snap);
+  if (query.format == "html") {
+    if (admin) snap.notice = ActionNotice(query, snap, conf->csrf_secret, apr_time_sec(apr_time_now()),
+                                          kActionResultMaxAgeS);
+    LimitJobs(kHtmlMaxJobs, &snap);
+  }
+  if (st.ok() && (query.format == "html" || query.format == "json")) {
+    st = ReadLatestRuns(store.get(), kMaxJobsWithRuns, kRunsPerJob, &snap);
+  }
   if (!st.ok()) {
     snap.store_ok = false;
     snap.store_error = st.message();
-    return snap;
-  }
-  for (JobRow& row : rows) {
-    StatusJob* job = nullptr;
-    for (StatusJob& j : snap.jobs) {
-      if (j.key == row.key) job = &j;
-    }
-    if (!job) {
-      // A row this server does not configure: another server's scope=server
-      // job, a job of another configuration, or one removed since.
-      StatusJob other;
-      other.name = row.key;
-      other.key = row.key;
-      other.kind = "-";
-      other.scope = "-";
-      other.target = "(not configured on this server)";
-      other.configured = false;
-      other.every_ms = row.every_ms;
-      snap.jobs.push_back(std::move(other));
-      job = &snap.jobs.back();
-    }
-    job->has_row = true;
-    job->row = std::move(row);
-  }
-  for (StatusJob& job : snap.jobs) {
-    if (job.every_ms > 0 && snap.db_now_ms > 0) {
-      const int64_t current = CurrentSlotStart(snap.db_now_ms, job.every_ms, job.offset_ms);
-      job.next_slot_start_ms = job.has_row && job.row.slot_start_ms < current ? current : current + job.every_ms;
-    }
-    if (with_runs && job.has_row) {
-      st = store->ReadRuns(job.key, kRunsPerJob, &job.runs);
-      if (!st.ok()) {
-        snap.store_ok = false;
-        snap.store_error = st.message();
-        break;
-      }
-    }
   }
   return snap;
 }
@@ -157,8 +128,16 @@ int Answer(request_rec* r, int status, const std::string& text) {
   r->status = status;
   ap_set_content_type(r, "text/plain; charset=utf-8");
   apr_table_setn(r->headers_out, "Cache-Control", "no-store");
+  apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
   if (!r->header_only) ap_rputs((text + "\n").c_str(), r);
   return OK;
+}
+
+// 405, with the methods this location does allow.
+int NotAllowed(request_rec* r, bool admin, const std::string& text) {
+  apr_table_setn(r->headers_out, "Allow", admin ? "GET, HEAD, POST" : "GET, HEAD");
+  r->connection->keepalive = AP_CONN_CLOSE;  // no need to read a body we refuse
+  return Answer(r, HTTP_METHOD_NOT_ALLOWED, text);
 }
 
 const char* Who(request_rec* r) {
@@ -166,55 +145,113 @@ const char* Who(request_rec* r) {
                       r->useragent_ip ? r->useragent_ip : "?");
 }
 
-// POST: run now, pause, resume.
-int Act(request_rec* r, ServerConfig* conf) {
-  auto refuse = [r](int status, const std::string& why) {
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "mod_backgrounder: refused a status page action from %s: %s",
-                  Who(r), why.c_str());
-    return Answer(r, status, why);
-  };
-  const char* host = apr_table_get(r->headers_in, "Host");
+// Pages of this virtual host (its names, the port and scheme of the
+// connection) and the location's BackgrounderAdminOrigin values.
+OriginPolicy PolicyOf(request_rec* r, const DirConfig* dir) {
+  OriginPolicy policy;
+  policy.scheme = ap_http_scheme(r);
+  if (r->connection->local_addr) policy.ports.push_back(r->connection->local_addr->port);
+  if (r->server->port) policy.ports.push_back(r->server->port);
+  if (r->server->server_hostname) policy.names.push_back(r->server->server_hostname);
+  for (const apr_array_header_t* names : {r->server->names, r->server->wild_names}) {
+    for (int i = 0; names && i < names->nelts; ++i) policy.names.push_back(APR_ARRAY_IDX(names, i, const char*));
+  }
+  if (r->connection->local_ip) policy.names.push_back(r->connection->local_ip);
+  for (int i = 0; dir && dir->admin_origins && i < dir->admin_origins->nelts; ++i) {
+    Origin o;
+    std::string why;
+    if (ParseOrigin(APR_ARRAY_IDX(dir->admin_origins, i, const char*), &o, &why)) policy.public_origins.push_back(o);
+  }
+  return policy;
+}
+
+// The request body, at most `max` bytes: OK, HTTP_REQUEST_ENTITY_TOO_LARGE,
+// or httpd's error status.
+int ReadBody(request_rec* r, apr_size_t max, std::string* body) {
+  int rc = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK);
+  if (rc != OK || !ap_should_client_block(r)) return rc;
+  char buf[2048];
+  long n;
+  while ((n = ap_get_client_block(r, buf, sizeof buf)) > 0) {
+    if (body->size() + static_cast<apr_size_t>(n) > max) return HTTP_REQUEST_ENTITY_TOO_LARGE;
+    body->append(buf, static_cast<size_t>(n));
+  }
+  return n < 0 ? HTTP_BAD_REQUEST : OK;
+}
+
+// Whether the declared body is larger than `max` (413 before reading any).
+bool DeclaredTooLarge(request_rec* r, apr_size_t max) {
+  const char* cl = apr_table_get(r->headers_in, "Content-Length");
+  apr_off_t len = 0;
+  char* end = nullptr;
+  return cl && (apr_strtoff(&len, cl, &end, 10) != APR_SUCCESS || len < 0 || static_cast<apr_uint64_t>(len) > max);
+}
+
+// The form of an action, checked: same origin, bounded body, CSRF token.
+// Returns OK or the status of a refusal it already answered.
+int ReadAction(request_rec* r, const ServerConfig* conf, const DirConfig* dir, ActionForm* form,
+               const std::function<int(int, const std::string&)>& refuse) {
+  if (!CsrfSecretSet(conf->csrf_secret)) {
+    return refuse(HTTP_SERVICE_UNAVAILABLE, "actions are unavailable: this server has no random number generator "
+                                            "for its form tokens (see the error log at start-up)");
+  }
+  if (DeclaredTooLarge(r, kMaxFormBytes)) return refuse(HTTP_REQUEST_ENTITY_TOO_LARGE, "the form is over 8 KiB");
   std::string why;
-  if (!host || !SameOrigin(apr_table_get(r->headers_in, "Origin"), apr_table_get(r->headers_in, "Referer"),
-                           ap_http_scheme(r), host, &why)) {
-    return refuse(HTTP_FORBIDDEN, "not from this server's own page: " + (host ? why : "no Host header"));
+  if (!SameOrigin(apr_table_get(r->headers_in, "Origin"), apr_table_get(r->headers_in, "Referer"), PolicyOf(r, dir),
+                  &why)) {
+    return refuse(HTTP_FORBIDDEN, "not from this server's own page: " + why);
   }
-  apr_array_header_t* pairs = nullptr;
-  if (ap_parse_form_data(r, nullptr, &pairs, 8, kMaxFormBytes) != OK || !pairs) {
-    return refuse(HTTP_BAD_REQUEST, "the form could not be read (at most 8 KiB of application/x-www-form-urlencoded)");
+  std::string body;
+  const int rc = ReadBody(r, kMaxFormBytes, &body);
+  if (rc != OK) {
+    return refuse(rc, rc == HTTP_REQUEST_ENTITY_TOO_LARGE ? "the form is over 8 KiB" : "the form could not be read");
   }
-  std::string action, key, token;
-  while (pairs->nelts > 0) {
-    ap_form_pair_t* pair = static_cast<ap_form_pair_t*>(apr_array_pop(pairs));
-    apr_off_t len = 0;
-    apr_brigade_length(pair->value, 1, &len);
-    if (len < 0 || len > 1024) continue;
-    apr_size_t size = static_cast<apr_size_t>(len);
-    char* buf = static_cast<char*>(apr_palloc(r->pool, size + 1));
-    apr_brigade_flatten(pair->value, buf, &size);
-    buf[size] = '\0';
-    const std::string name = pair->name;
-    if (name == "action") action = buf;
-    else if (name == "job") key = buf;
-    else if (name == "csrf") token = buf;
+  // Another type of body has no fields (and so no token).
+  const char* type = apr_table_get(r->headers_in, "Content-Type");
+  const bool is_form = type && strncasecmp(type, "application/x-www-form-urlencoded", 33) == 0;
+  if (is_form && !ParseActionForm(body, form, &why)) {
+    return refuse(HTTP_BAD_REQUEST, "the form could not be read: " + why);
   }
-  if (!CheckCsrfToken(conf->csrf_secret, token, apr_time_sec(apr_time_now()), kCsrfMaxAgeS)) {
+  if (!CheckCsrfToken(conf->csrf_secret, form->csrf, apr_time_sec(apr_time_now()), kCsrfMaxAgeS)) {
     return refuse(HTTP_FORBIDDEN, "missing, stale or foreign form token: reload the status page and try again");
   }
-  if (action != "run" && action != "pause" && action != "resume") {
+  if (form->action != "run" && form->action != "pause" && form->action != "resume") {
     return refuse(HTTP_BAD_REQUEST, "unknown action (accepted: run, pause, resume)");
   }
+  return OK;
+}
+
+// POST: run now, pause, resume.
+int Act(request_rec* r, ServerConfig* conf, const DirConfig* dir) {
+  bool answered = false;
+  auto refuse = [r, &answered](int status, const std::string& why) {
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "mod_backgrounder: refused a status page action from %s: %s",
+                  Who(r), why.c_str());
+    // Never read on after a refusal: httpd would otherwise drain the body.
+    r->connection->keepalive = AP_CONN_CLOSE;
+    answered = true;
+    return Answer(r, status, why);
+  };
+  ActionForm form;
+  const int rc = ReadAction(r, conf, dir, &form, refuse);
+  if (answered) return rc;
+  const std::string& action = form.action;
+  const std::string& key = form.job;
   // The job as configured here (run now needs this server's scheduler).
   const std::string node = NodeName(conf, r->pool);
   const std::vector<JobSpec>& specs = conf->jobs->jobs();
   int index = -1;
-  for (size_t i = 0; i < specs.size(); ++i) {
+  for (size_t i = 0; i < specs.size() && index < 0; ++i) {
     if (LeaseKey(specs[i], node) == key) index = static_cast<int>(i);
   }
   if (action == "run" && index < 0) {
     return refuse(HTTP_NOT_FOUND, "no job '" + key + "' is configured on this server (run it from the status page "
                                   "of the server that runs it)");
   }
+  // The answer is made before anything is done: an action whose answer
+  // could not be sent is never applied.
+  const std::string location = ActionRedirect(
+      r->uri, action, key, SignActionResult(conf->csrf_secret, action, key, apr_time_sec(apr_time_now())));
   std::string error;
   std::unique_ptr<LeaseStore> store = MakeStore(r->pool, ap_server_conf, conf, &error);
   bool found = false;
@@ -229,72 +266,53 @@ int Act(request_rec* r, ServerConfig* conf) {
   }
   ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "mod_backgrounder: %s of job %s requested by %s",
                 action == "run" ? "run now" : action.c_str(), key.c_str(), Who(r));
-  char* done = apr_pstrcat(r->pool, r->uri, "?done=", action.c_str(), ":",
-                           ap_escape_uri(r->pool, key.c_str()), nullptr);
-  apr_table_setn(r->headers_out, "Location", ap_construct_url(r->pool, done, r));
+  apr_table_setn(r->headers_out, "Location", apr_pstrdup(r->pool, location.c_str()));
   apr_table_setn(r->headers_out, "Cache-Control", "no-store");
   return HTTP_SEE_OTHER;
 }
 
-// "done=ACTION:KEY" after a POST: a line saying what was done, if it names
-// an action and a job of the page.
-std::string Notice(const char* args, const StatusSnapshot& snap, apr_pool_t* p) {
-  if (!args || strncmp(args, "done=", 5) != 0) return "";
-  char* value = apr_pstrdup(p, args + 5);
-  if (ap_unescape_url(value) != OK) return "";
-  const std::string v = value;
-  const size_t colon = v.find(':');
-  if (colon == std::string::npos) return "";
-  const std::string action = v.substr(0, colon), key = v.substr(colon + 1);
-  bool known = false;
-  for (const StatusJob& j : snap.jobs) known = known || j.key == key;
-  if (!known) return "";
-  if (action == "run") return "Run requested for job " + key + ": it starts as soon as its lease is free.";
-  if (action == "pause") return "Job " + key + " is paused on every server.";
-  if (action == "resume") return "Job " + key + " is resumed.";
-  return "";
-}
-
 int Serve(request_rec* r) {
   ServerConfig* conf = MainConfig();
-  const DirConfig* dir = static_cast<const DirConfig*>(ap_get_module_config(r->per_dir_config, &backgrounder_module));
+  const DirConfig* dir = GetDirConfig(r);
   const bool admin = dir && dir->admin == 1;
   r->allowed = (AP_METHOD_BIT << M_GET) | (admin ? (AP_METHOD_BIT << M_POST) : 0);
   if (r->method_number == M_POST) {
     if (!admin) {
-      return Answer(r, HTTP_METHOD_NOT_ALLOWED,
-                    "this status page is read-only (BackgrounderAdmin on in its <Location> enables actions)");
+      return NotAllowed(r, admin, "this status page is read-only (BackgrounderAdmin on in its <Location> enables "
+                                  "actions)");
     }
-    return Act(r, conf);
+    return Act(r, conf, dir);
   }
-  if (r->method_number != M_GET) return HTTP_METHOD_NOT_ALLOWED;
-  // GET never changes anything: any other query is simply the HTML page.
-  const std::string args = r->args ? r->args : "";
-  const std::string format = args == "json" || args == "auto" || args == "metrics" ? args : "html";
-  StatusSnapshot snap = Gather(r, conf, format == "html" || format == "json");
+  if (r->method_number != M_GET) {
+    return NotAllowed(r, admin, admin ? "only GET, HEAD and POST here" : "only GET and HEAD here");
+  }
+  // GET never changes anything; an unknown query is simply the HTML page.
+  const StatusQuery query = ParseStatusQuery(r->args ? r->args : "");
+  StatusSnapshot snap = Gather(r, conf, query, ViewOf(dir, admin), admin);
   std::string body;
-  if (format == "json") {
+  if (query.format == "json") {
     ap_set_content_type(r, "application/json");
     body = RenderJson(snap);
-  } else if (format == "auto") {
+  } else if (query.format == "auto") {
     ap_set_content_type(r, "text/plain; charset=utf-8");
     body = RenderAuto(snap);
-  } else if (format == "metrics") {
+  } else if (query.format == "metrics") {
     ap_set_content_type(r, "text/plain; version=0.0.4; charset=utf-8");
     body = RenderPrometheus(snap);
   } else {
-    snap.admin = admin;
-    if (admin) {
-      snap.action_uri = r->uri;
+    snap.admin = admin && CsrfSecretSet(conf->csrf_secret);
+    if (snap.admin) {
+      snap.action_uri = EscapePath(r->uri);
       snap.csrf_token = MakeCsrfToken(conf->csrf_secret, apr_time_sec(apr_time_now()));
+    } else if (admin) {
+      snap.notice = "Actions are unavailable: this server has no random number generator for its form tokens.";
     }
-    snap.notice = Notice(r->args, snap, r->pool);
     ap_set_content_type(r, "text/html; charset=utf-8");
     body = RenderHtml(snap);
   }
   apr_table_setn(r->headers_out, "Cache-Control", "no-store");
   apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
-  if (format == "html") {
+  if (query.format == "html") {
     apr_table_setn(r->headers_out, "Content-Security-Policy",
                    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'");
   }

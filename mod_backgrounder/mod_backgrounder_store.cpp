@@ -11,6 +11,7 @@ extern "C" {  // mod_dbd.h has no C++ guards
 
 #include <memory>
 
+#include "bg_redact.h"
 #include "bg_sql_dialect.h"
 #include "bg_sql_store.h"
 #include "mod_backgrounder_internal.h"

@@ -3,12 +3,14 @@ run history's retention, and the POST actions (run now, pause, resume) with
 their guards, against a real httpd; a real headless Chromium clicks "Run now".
 """
 
+import hmac
 import html
 import http.client
 import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import time
 import urllib.parse
@@ -27,6 +29,10 @@ def server(request):
     inst.script("nasty.sh", "printf '%s\\n' '" + NASTY.replace("'", "'\\''") + "'\n")
     inst.script("mark.sh", 'echo "$BACKGROUNDER_JOB $BACKGROUNDER_SLOT $BACKGROUNDER_TOKEN" >> @OUT@/$BACKGROUNDER_JOB\n')
     inst.jobs = [
+        # Secrets in targets (never run: hourly): masked on the read-only page.
+        'secret-run every=1h run="/bin/echo --db-password=hunter2 API_TOKEN=t0ken5"',
+        'secret-url every=1h url="/cron.php?token=urlt0ken&x=1" header="X-Api-Key: h3ader"',
+        "secret-sql every=1h sql=\"SELECT 1 WHERE 'l1teral' = 'x'\"",
         "tick every=1s run=jobs/nasty.sh",
         "hourly every=1h run=jobs/mark.sh",
         "hourly2 every=1h run=jobs/mark.sh",
@@ -176,11 +182,12 @@ def test_run_now(server):
     assert server.runs("hourly") == []  # a new hourly job waits for the next hour
     status, headers, _ = post_action(server, "run", "hourly")
     assert status == 303, headers
-    assert headers["location"] == origin(server) + "/admin?done=run:hourly"
+    # Relative, escaped, and signed: the page it leads to says what was done.
+    assert re.match(r"^/admin\?done=run:hourly&sig=[0-9a-f]+\.[0-9a-f]{40}$", headers["location"]), headers
     runs = server.wait_runs("hourly", lambda rs: any(r["outcome"] == "success" for r in rs), 10)
     assert len(runs) == 1
     assert server.read_out("hourly").split()[0] == "hourly"
-    status, _, page = fetch(server, "/admin?done=run:hourly")
+    status, _, page = fetch(server, headers["location"])
     assert "Run requested for job hourly" in page
     assert server.grep_log(r"\[backgrounder:notice\].*run now of job hourly requested by user \(none\) "
                            r"from 127\.0\.0\.1")
@@ -237,7 +244,7 @@ def test_refused_actions(server, case):
     elif case == "unknown-action":
         expect, fields["action"] = 400, "delete"
     elif case == "huge-body":
-        expect, fields["pad"] = 400, "x" * 20000
+        expect, fields["pad"] = 413, "x" * 20000
     elif case == "not-a-form":
         expect, headers["Content-Type"], body = 403, "application/json", json.dumps(fields)  # no form: no token
     if body is None:
@@ -291,3 +298,234 @@ def test_browser_sees_the_page_and_clicks_run_now(server, tmp_path):
         server.wait_runs("hourly2", lambda rs: any(r["outcome"] == "success" for r in rs), 10)
         b.goto(origin(server) + "/admin")
         assert "hourly2" in b.text()
+
+
+# --------------------------------------------------------------------------
+# Hardening (issue 12): what the read-only page reveals, how actions are
+# checked, and what one request costs.
+
+
+def admin_location(path="/admin", *lines):
+    return ["<Location %s>" % path, "  SetHandler backgrounder-status", "  BackgrounderAdmin on"] + \
+        ["  " + l for l in lines] + ["</Location>"]
+
+
+def test_read_only_page_masks_secrets(server):
+    """Finding 6: run= options, URL query values and SQL literals are masked
+    where BackgrounderAdmin is not on; header= values are never shown."""
+    for path in ("/backgrounder", "/backgrounder?json"):
+        status, _, page = fetch(server, path)
+        assert status == 200
+        for secret in ("hunter2", "t0ken5", "urlt0ken", "h3ader", "l1teral"):
+            assert secret not in page, (path, secret)
+    jobs = {j["name"]: j for j in json.loads(fetch(server, "/backgrounder?json")[2])["jobs"]}
+    assert jobs["secret-run"]["target"] == "/bin/echo --db-password=*** API_TOKEN=***"
+    assert jobs["secret-url"]["target"] == "/cron.php?token=***&x=***"
+    assert jobs["secret-sql"]["target"] == "SELECT 1 WHERE '***' = '***'"
+    # The admin location shows targets as configured (header values never).
+    page = fetch(server, "/admin")[2]
+    assert "--db-password=hunter2 API_TOKEN=t0ken5" in page and "token=urlt0ken" in page and "l1teral" in page
+    assert "h3ader" not in page
+
+
+def test_show_targets_directive(httpd_factory):
+    inst = httpd_factory(jobs=['secret-run every=1h run="/bin/echo --db-password=hunter2"'], extra=[
+        "<Location /off>", "  SetHandler backgrounder-status", "  BackgrounderShowTargets off", "</Location>",
+        "<Location /full>", "  SetHandler backgrounder-status", "  BackgrounderShowTargets full", "</Location>",
+    ] + admin_location("/admin-masked", "BackgrounderShowTargets masked"))
+    inst.start()
+    jobs = {j["name"]: j for j in json.loads(fetch(inst, "/off?json")[2])["jobs"]}
+    assert jobs["secret-run"]["target"] is None
+    page = fetch(inst, "/off")[2]
+    assert "/bin/echo" not in page and "hunter2" not in page and ">hidden<" in page
+    assert "--db-password=hunter2" in fetch(inst, "/full")[2]
+    page = fetch(inst, "/admin-masked")[2]
+    assert "--db-password=***" in page and "hunter2" not in page and 'name="csrf"' in page
+
+
+@pytest.mark.parametrize("line,message", [
+    ("BackgrounderShowTargets some", "BackgrounderShowTargets: 'some' is not full, masked or off"),
+    ("BackgrounderAdminOrigin https://ops.example.com/admin",
+     "BackgrounderAdminOrigin: 'https://ops.example.com/admin': an origin is only a scheme, a host and a port"),
+    ("BackgrounderAdminOrigin https://ok.example ftp://x", "BackgrounderAdminOrigin: 'ftp://x': not http://HOST"),
+    ("BackgrounderAdminOrigin http://h:99999", "the port must be 1 to 65535"),
+], ids=["show-targets", "origin-path", "origin-scheme", "origin-port"])
+def test_location_directives_checked_at_configtest(httpd_factory, line, message):
+    inst = httpd_factory(jobs=["ok every=1h run=/bin/true"], extra=admin_location("/admin", line))
+    r = inst.configtest()
+    assert r.returncode != 0, r.stdout + r.stderr
+    where = "Syntax error on line %d of %s:" % (inst.conf_line(line), inst.conf)
+    assert where in r.stderr and message in r.stderr, r.stderr
+
+
+def test_connection_secrets_masked(httpd_factory):
+    """Finding 7: sslpassword (and password) of the store's parameters appear
+    neither on the page (store, store_error) nor in the error log."""
+    inst = httpd_factory(jobs=["x every=1h run=/bin/true"], store=False, extra=[
+        'BackgrounderStore pgsql "host=127.0.0.1 port=1 dbname=farm user=web password=pw0rd sslpassword=hunter7 '
+        'connect_timeout=2"',
+        "<Location /backgrounder>", "  SetHandler backgrounder-status", "</Location>"])
+    inst.start()
+    doc = json.loads(fetch(inst, "/backgrounder?json")[2])
+    assert doc["store_ok"] is False and doc["store_error"]
+    assert "sslpassword=***" in doc["store"] and "password=***" in doc["store"]
+    page = fetch(inst, "/backgrounder")[2]
+    wait_for(lambda: inst.grep_log(r"sslpassword=\*\*\*"), 10, desc="the store named in the log")
+    for text in (json.dumps(doc), page, inst.log_text()):
+        assert "hunter7" not in text and "pw0rd" not in text
+
+
+def forged_token():
+    """A token made with the all-zero key, exactly as bg_csrf.cpp makes one."""
+    issued = "%x" % int(time.time())
+    return issued + "." + hmac.new(bytes(32), issued.encode(), "sha1").hexdigest()
+
+
+def test_zero_key_token_refused_without_jobs(httpd_factory):
+    """Finding 3: with a store and an admin location but no job, the secret
+    was never generated; a token forged with 32 zero bytes was accepted."""
+    inst = httpd_factory(jobs=["seed every=1h run=/bin/true"], extra=admin_location())
+    inst.start()
+    wait_for(lambda: inst.job_row("seed"), 20, desc="the seed job's row")
+    inst.stop()
+    inst.jobs = []
+    inst.start()
+    status, _, text = post_action(inst, "pause", "seed", token=forged_token())
+    assert status == 403, (status, text)
+    assert inst.job_row("seed")["paused"] == 0
+    status, _, text = post_action(inst, "pause", "seed")  # a real token from the page
+    assert status == 303, (status, text)
+    assert inst.job_row("seed")["paused"] == 1
+
+
+def test_dns_rebinding_refused(server):
+    """Finding 4: Host and Origin both naming the attacker's host passed."""
+    host = "evil.example:%d" % server.port
+    status, _, text = post_action(server, "pause", "hourly3", headers={"Host": host, "Origin": "http://" + host})
+    assert status == 403, (status, text)
+    assert "not from this server's own page" in text
+    assert server.job_row("hourly3")["paused"] == 0
+
+
+@pytest.fixture(scope="module")
+def vhost(request):
+    """An admin page in a virtual host with a name, an alias, a wildcard alias
+    and the public origin of a TLS-terminating proxy in front of it."""
+    mi = ModuleInstance(request, "status-vhost")
+    inst = mi.make(mpm="event")
+    inst.jobs = ["hourly every=1h run=/bin/true"]
+    inst.extra = ["<VirtualHost 127.0.0.1:%d>" % inst.port, "  ServerName ops.example",
+                  "  ServerAlias alias.example *.farm.example"] + \
+        admin_location("/admin", "BackgrounderAdminOrigin https://ops.example.com") + ["</VirtualHost>"]
+    inst.start()
+    wait_for(lambda: inst.job_row("hourly"), 20, desc="the job's row")
+    yield inst
+    mi.finish()
+
+
+ORIGIN_CASES = [
+    ("server-name", "ops.example:{p}", "http://ops.example:{p}", 303),
+    ("alias", "alias.example:{p}", "http://alias.example:{p}", 303),
+    ("wildcard-alias", "web3.farm.example:{p}", "http://web3.farm.example:{p}", 303),
+    ("address", "127.0.0.1:{p}", "http://127.0.0.1:{p}", 303),
+    ("public-origin", "ops.example.com", "https://ops.example.com", 303),
+    ("rebinding", "evil.example:{p}", "http://evil.example:{p}", 403),
+    ("wrong-port", "alias.example:{p}", "http://alias.example:{q}", 403),
+    ("wrong-scheme", "alias.example:{p}", "https://alias.example:{p}", 403),
+    ("public-name-over-http", "ops.example.com", "http://ops.example.com", 403),
+]
+
+
+@pytest.mark.parametrize("case,host,origin_fmt,expect", ORIGIN_CASES, ids=[c[0] for c in ORIGIN_CASES])
+def test_origin_of_virtual_host(vhost, case, host, origin_fmt, expect):
+    fmt = dict(p=vhost.port, q=vhost.port + 1)
+    token = csrf_token(vhost)
+    status, _, text = post_action(vhost, "pause", "hourly", token=token,
+                                  headers={"Host": host.format(**fmt), "Origin": origin_fmt.format(**fmt)})
+    assert status == expect, (case, status, text)
+    assert vhost.job_row("hourly")["paused"] == (1 if expect == 303 else 0)
+    if expect == 303:
+        assert post_action(vhost, "resume", "hourly")[0] == 303
+
+
+def test_redirect_path_is_escaped(server):
+    """Finding 9: CR LF in the path applied the action, then answered 500;
+    '?' in the path doubled the query."""
+    for path, escaped in (("/admin/%0d%0aX-Injected:%20yes", "/admin/%0D%0AX-Injected:%20yes"),
+                          ("/admin/a%3Fb", "/admin/a%3Fb")):
+        status, headers, text = post_action(server, "pause", "hourly3", path=path)
+        assert status == 303, (path, status, text)
+        assert "x-injected" not in headers
+        assert headers["location"].startswith(escaped + "?done=pause:hourly3&sig="), headers
+        assert server.job_row("hourly3")["paused"] == 1
+        assert post_action(server, "resume", "hourly3")[0] == 303
+
+
+def test_405_lists_allowed_methods(server):
+    """Finding 12: 405 answers carried Allow: TRACE only."""
+    status, headers, _ = fetch(server, "/backgrounder", "POST", "x=1")
+    assert status == 405 and headers.get("allow") == "GET, HEAD", headers
+    assert headers.get("x-content-type-options") == "nosniff"
+    status, headers, _ = fetch(server, "/backgrounder", "DELETE")
+    assert status == 405 and headers.get("allow") == "GET, HEAD", headers
+    status, headers, _ = fetch(server, "/admin", "PUT", "x")
+    assert status == 405 and headers.get("allow") == "GET, HEAD, POST", headers
+
+
+def test_refusals_are_not_sniffed(server):
+    status, headers, _ = post_action(server, "run", "hourly3", token="0.0")
+    assert status == 403 and headers.get("x-content-type-options") == "nosniff", headers
+
+
+def test_unsigned_done_claims_nothing(server):
+    """Finding 12: ?done=pause:x claimed a pause that did not happen."""
+    assert server.job_row("hourly3")["paused"] == 0
+    for query in ("done=pause:hourly3", "done=run:hourly3&sig=1.2", "done=resume:hourly3&sig="):
+        page = fetch(server, "/admin?" + query)[2]
+        assert 'class="notice"' not in page, query
+
+
+def test_huge_declared_body_refused_at_once(server):
+    """Finding 12: a POST declaring 100 MB was drained before the refusal."""
+    import socket
+    req = ("POST /admin HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nOrigin: %s\r\n"
+           "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000000\r\n\r\naction=run"
+           % (server.port, origin(server)))
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+        s.sendall(req.encode())
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = s.recv(4096)  # socket.timeout here: the server waited for the body
+            if not chunk:
+                break
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 413 "), data[:200]
+    assert server.grep_log(r"refused a status page action .*the form is over 8 KiB")
+
+
+def test_job_filter_and_html_limit(httpd_factory):
+    """Finding 5: one request renders a bounded page: ?job=NAME in every
+    format, at most 100 jobs in the HTML, runs read for at most 100 jobs."""
+    inst = httpd_factory(jobs=["local every=1h run=/bin/true"],
+                         extra=["<Location /backgrounder>", "  SetHandler backgrounder-status", "</Location>"])
+    inst.start()
+    wait_for(lambda: inst.job_row("local"), 20, desc="the job's row")
+    con = sqlite3.connect(inst.db_path, timeout=10)
+    with con:
+        con.executemany("INSERT INTO backgrounder_jobs (name, every_ms, outcome) VALUES (?, 60000, 'success')",
+                        [("farm%03d@web-%d" % (i % 100, i // 100), ) for i in range(300)])
+    con.close()
+    page = fetch(inst, "/backgrounder")[2]
+    assert page.count('<tr id="job-') == 100 and "The first 100 of 302 jobs." in page
+    doc = json.loads(fetch(inst, "/backgrounder?json")[2])
+    assert len(doc["jobs"]) == 302
+    assert [j["runs"] is None for j in doc["jobs"]] == [False] * 100 + [True] * 202
+    doc = json.loads(fetch(inst, "/backgrounder?json&job=farm007")[2])
+    assert sorted(j["key"] for j in doc["jobs"]) == ["farm007@web-0", "farm007@web-1", "farm007@web-2"]
+    assert doc["job_filter"] == "farm007"
+    page = fetch(inst, "/backgrounder?job=local")[2]
+    assert page.count('<tr id="job-') == 1 and 'id="job-local"' in page
+    auto = fetch(inst, "/backgrounder?auto&job=local")[2]
+    assert "Jobs: 1\n" in auto and "Job.local.State" in auto
+    metrics = fetch(inst, "/backgrounder?metrics&job=farm001@web-2")[2]
+    assert re.findall(r'^backgrounder_job_paused\{backgrounder_job="([^"]+)"\}', metrics, re.M) == ["farm001@web-2"]

@@ -2,7 +2,6 @@
 #include "test_util.h"
 
 using bg::CompileSql;
-using bg::MaskSecrets;
 using bg::SqlDialect;
 using bg::StoreConnectionParams;
 
@@ -80,22 +79,6 @@ static void test_dialects(void**) {
   assert_contains(pg.release.text, "failures = CASE WHEN %s = 'success' THEN 0");
 }
 
-static void test_mask_secrets(void**) {
-  assert_string_equal(MaskSecrets("host=db port=5432 dbname=farm user=web password=secret").c_str(),
-                      "host=db port=5432 dbname=farm user=web password=***");
-  assert_string_equal(MaskSecrets("host=db user=web pass=secret dbname=farm").c_str(),
-                      "host=db user=web pass=*** dbname=farm");
-  assert_string_equal(MaskSecrets("password = 'sec ret\\'x' host=db").c_str(), "password = *** host=db");
-  assert_string_equal(MaskSecrets("PASSWORD=abc;host=x").c_str(), "PASSWORD=***;host=x");
-  assert_string_equal(MaskSecrets("postgresql://web:s3cr3t@db.example:5432/farm?sslmode=require").c_str(),
-                      "postgresql://web:***@db.example:5432/farm?sslmode=require");
-  assert_string_equal(MaskSecrets("postgresql://db/farm?user=web&password=s3cr3t").c_str(),
-                      "postgresql://db/farm?user=web&password=***");
-  assert_string_equal(MaskSecrets("host=db user=passive").c_str(), "host=db user=passive");
-  assert_string_equal(MaskSecrets("/var/lib/apache2/backgrounder/backgrounder.db").c_str(),
-                      "/var/lib/apache2/backgrounder/backgrounder.db");
-}
-
 static void test_one_line_db_error(void**) {
   assert_string_equal(bg::OneLineDbError("ERROR:  relation \"t\" does not exist\nLINE 1: PREPARE bgjob1 AS DELETE FROM t\n"
                                          "                                      ^\n")
@@ -128,7 +111,6 @@ int main(void) {
       cmocka_unit_test(test_compile_named_parameters),
       cmocka_unit_test(test_compile_leaves_the_clock_alone),
       cmocka_unit_test(test_dialects),
-      cmocka_unit_test(test_mask_secrets),
       cmocka_unit_test(test_one_line_db_error),
       cmocka_unit_test(test_connection_params),
   };

@@ -1,5 +1,9 @@
 #include "bg_status_page.h"
 
+#include "bg_slot.h"
+#include "bg_status_gather.h"
+#include "fakes.h"
+
 #include <cctype>
 #include <cstdlib>
 #include <cstring>
@@ -711,6 +715,190 @@ void test_prometheus_labels_and_absent_metrics(void** state) {
   assert_int_equal(Count(text, "backgrounder_job_paused{"), 1);
 }
 
+
+// ------------------------------------------------------------ assembling (bg_status_gather)
+
+const unsigned char kSecret[bg::kCsrfSecretBytes] = {7, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
+                                                      16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+
+StatusJob Configured(const std::string& name, const std::string& key) {
+  StatusJob j;
+  j.name = name;
+  j.key = key;
+  j.kind = "command";
+  j.scope = key == name ? "farm" : "server";
+  j.target = "/bin/true";
+  j.every_ms = 60000;
+  return j;
+}
+
+// A farm's store: `configured` jobs of this server and `n` scope=server rows
+// of other servers, each with a run.
+struct Farm {
+  explicit Farm(size_t n) : store(&clock) {
+    for (size_t i = 0; i < n; ++i) {
+      const std::string key = "job" + std::to_string(i % 50) + "@node" + std::to_string(i / 50);
+      store.rows[key].outcome = "success";
+      bg::RunRecord run;
+      run.key = key;
+      run.token = 1;
+      store.runs[{key, 1}].record = run;
+    }
+    store.rows["local"].paused = true;
+    snap.jobs = {Configured("local", "local"), Configured("job7", "job7@node2")};
+  }
+  fakes::FakeClock clock;
+  fakes::MemoryStore store;
+  StatusSnapshot snap;
+};
+
+void test_parse_status_query(void**) {
+  bg::StatusQuery q = bg::ParseStatusQuery("");
+  assert_string_equal(q.format.c_str(), "html");
+  q = bg::ParseStatusQuery("json");
+  assert_string_equal(q.format.c_str(), "json");
+  q = bg::ParseStatusQuery("job=report%40web-1&metrics&auto");
+  assert_string_equal(q.format.c_str(), "metrics");
+  assert_string_equal(q.job.c_str(), "report@web-1");
+  q = bg::ParseStatusQuery("done=pause:hourly&sig=5f.ab&x=%zz&job=%zz");
+  assert_string_equal(q.format.c_str(), "html");
+  assert_string_equal(q.done.c_str(), "pause:hourly");
+  assert_string_equal(q.sig.c_str(), "5f.ab");
+  assert_string_equal(q.job.c_str(), "");  // malformed: ignored
+  q = bg::ParseStatusQuery("jsonx&=&&&json=1");
+  assert_string_equal(q.format.c_str(), "html");
+}
+
+// Rows join their configured job by key; the others follow, in order.
+void test_merge_rows(void**) {
+  Farm farm(120);
+  std::vector<bg::JobRow> rows;
+  int64_t db_now = 0;
+  assert_ok(farm.store.ReadJobs(&rows, &db_now));
+  farm.snap.db_now_ms = db_now;
+  bg::MergeJobRows(rows, &farm.snap);
+  bg::SetNextSlots(&farm.snap);
+  const std::vector<StatusJob>& jobs = farm.snap.jobs;
+  assert_int_equal(jobs.size(), 2 + 120 - 1);  // job7@node2 joined the configured job
+  assert_true(jobs[0].has_row && jobs[0].row.paused && jobs[0].configured);
+  assert_true(jobs[1].has_row && jobs[1].configured && jobs[1].key == "job7@node2");
+  // Its row never started the current slot: due now.
+  assert_int_equal(jobs[0].next_slot_start_ms, bg::CurrentSlotStart(db_now, 60000, 0));
+  for (size_t i = 2; i < jobs.size(); ++i) {
+    assert_false(jobs[i].configured);
+    assert_true(jobs[i].has_row);
+    assert_string_equal(jobs[i].target.c_str(), "(not configured on this server)");
+    assert_string_equal(jobs[i].name.c_str(), jobs[i].key.c_str());
+    if (i > 2) assert_true(jobs[i - 1].key < jobs[i].key);  // the rows' order
+  }
+}
+
+// Finding 5 of the hardening review: a page cost one ReadRuns per row.
+// Now 20,000 rows cost one ReadJobs and at most kMaxJobsWithRuns ReadRuns,
+// and the HTML lists kHtmlMaxJobs of them.
+void test_bounded_reads_and_output(void**) {
+  Farm farm(20000);
+  std::vector<bg::JobRow> rows;
+  assert_ok(farm.store.ReadJobs(&rows, &farm.snap.db_now_ms));
+  bg::MergeJobRows(std::move(rows), &farm.snap);
+  StatusSnapshot json = farm.snap;
+  bg::LimitJobs(bg::kHtmlMaxJobs, &farm.snap);
+  assert_int_equal(farm.snap.jobs.size(), bg::kHtmlMaxJobs);
+  assert_int_equal(farm.snap.jobs_omitted, 20001 - bg::kHtmlMaxJobs);
+  assert_ok(bg::ReadLatestRuns(&farm.store, bg::kMaxJobsWithRuns, bg::kRunsPerJob, &farm.snap));
+  assert_int_equal(farm.store.calls["read_runs"], bg::kMaxJobsWithRuns);
+  assert_int_equal(farm.store.calls["read_jobs"], 1);
+  const std::string html = bg::RenderHtml(farm.snap);
+  assert_int_equal(Count(html, "<tr id=\"job-"), bg::kHtmlMaxJobs);
+  assert_contains(html, "The first 100 of 20001 jobs.");
+  assert_true(html.size() < 2 * 1024 * 1024);
+  // JSON lists every job, runs for the first kMaxJobsWithRuns only.
+  farm.store.calls.clear();
+  assert_ok(bg::ReadLatestRuns(&farm.store, bg::kMaxJobsWithRuns, bg::kRunsPerJob, &json));
+  assert_int_equal(farm.store.calls["read_runs"], bg::kMaxJobsWithRuns);
+  const std::string text = bg::RenderJson(json);
+  assert_int_equal(Count(text, "\"runs\": null"), 20001 - bg::kMaxJobsWithRuns);
+  assert_int_equal(Count(text, "\"key\": "), 20001);
+  // Prometheus: one series per name, whatever the number of rows.
+  const std::string prom = bg::RenderPrometheus(json);
+  assert_int_equal(Count(prom, "backgrounder_job_paused{"), 20001);
+  json.jobs.push_back(json.jobs[5]);
+  assert_int_equal(Count(bg::RenderPrometheus(json), "backgrounder_job_paused{"), 20001);
+}
+
+void test_keep_job(void**) {
+  Farm farm(200);
+  std::vector<bg::JobRow> rows;
+  assert_ok(farm.store.ReadJobs(&rows, &farm.snap.db_now_ms));
+  bg::MergeJobRows(std::move(rows), &farm.snap);
+  StatusSnapshot all = farm.snap;
+  bg::KeepJob("job7", &farm.snap);  // every server's row of a scope=server job
+  assert_int_equal(farm.snap.jobs.size(), 4);
+  for (const StatusJob& j : farm.snap.jobs) assert_int_equal(j.key.rfind("job7@node", 0), 0);
+  assert_string_equal(farm.snap.job_filter.c_str(), "job7");
+  StatusSnapshot one = all;
+  bg::KeepJob("job7@node2", &one);
+  assert_int_equal(one.jobs.size(), 1);
+  one = all;
+  bg::KeepJob("job", &one);  // a prefix is not a name
+  assert_int_equal(one.jobs.size(), 0);
+  assert_contains(bg::RenderHtml(one), "No such job.");
+  one = all;
+  bg::KeepJob("", &one);
+  assert_int_equal(one.jobs.size(), all.jobs.size());
+  bg::KeepJob("local", &all);
+  assert_ok(bg::ReadLatestRuns(&farm.store, bg::kMaxJobsWithRuns, bg::kRunsPerJob, &all));
+  assert_int_equal(farm.store.calls["read_runs"], 1);
+  assert_contains(bg::RenderJson(all), "\"job_filter\": \"local\"");
+  assert_contains(bg::RenderHtml(all), "Only job <code>local</code>");
+}
+
+// Finding 12 of the hardening review: ?done=pause:x claimed a pause that
+// did not happen. The line needs this server's signature, and for pause and
+// resume the store's agreement.
+void test_action_notice(void**) {
+  StatusSnapshot s;
+  s.jobs = {Configured("a", "a"), Configured("b", "b")};
+  s.jobs[0].has_row = true;
+  s.jobs[0].row.paused = true;
+  s.jobs[1].has_row = true;
+  const int64_t now = 1800000000;
+  bg::StatusQuery q;
+  q.done = "pause:a";
+  assert_string_equal(bg::ActionNotice(q, s, kSecret, now, 600).c_str(), "");  // unsigned: the review's case
+  q.sig = bg::SignActionResult(kSecret, "pause", "a", now - 5);
+  assert_string_equal(bg::ActionNotice(q, s, kSecret, now, 600).c_str(), "Job a is paused on every server.");
+  assert_string_equal(bg::ActionNotice(q, s, kSecret, now + 600, 600).c_str(), "");  // too old
+  q.done = "pause:b";  // signature of another job
+  assert_string_equal(bg::ActionNotice(q, s, kSecret, now, 600).c_str(), "");
+  q.sig = bg::SignActionResult(kSecret, "pause", "b", now);  // signed, but the store says b is not paused
+  assert_string_equal(bg::ActionNotice(q, s, kSecret, now, 600).c_str(), "");
+  q.done = "resume:b";
+  q.sig = bg::SignActionResult(kSecret, "resume", "b", now);
+  assert_string_equal(bg::ActionNotice(q, s, kSecret, now, 600).c_str(), "Job b is resumed.");
+  q.done = "run:b";
+  q.sig = bg::SignActionResult(kSecret, "run", "b", now);
+  assert_contains(bg::ActionNotice(q, s, kSecret, now, 600), "Run requested for job b");
+  q.done = "run:c";
+  q.sig = bg::SignActionResult(kSecret, "run", "c", now);
+  assert_string_equal(bg::ActionNotice(q, s, kSecret, now, 600).c_str(), "");  // not in the page
+  const unsigned char zero[bg::kCsrfSecretBytes] = {};
+  q.done = "run:b";
+  q.sig = "";
+  assert_string_equal(bg::ActionNotice(q, s, zero, now, 600).c_str(), "");
+}
+
+void test_hidden_targets(void** state) {
+  StatusSnapshot s = F(state).s;
+  for (StatusJob& j : s.jobs) {
+    j.target = "";
+    j.target_hidden = true;
+  }
+  const std::string html = bg::RenderHtml(s);
+  assert_int_equal(Count(html, "<td class=\"target muted\">hidden</td>"), 3);
+  assert_int_equal(Count(bg::RenderJson(s), "\"target\": null"), 3);
+}
+
 }  // namespace
 
 int main(void) {
@@ -729,6 +917,13 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_prometheus, testutil::SetupFixture<Fixture>,
                                       testutil::TeardownFixture<Fixture>),
       cmocka_unit_test_setup_teardown(test_prometheus_labels_and_absent_metrics, testutil::SetupFixture<Fixture>,
+                                      testutil::TeardownFixture<Fixture>),
+      cmocka_unit_test(test_parse_status_query),
+      cmocka_unit_test(test_merge_rows),
+      cmocka_unit_test(test_bounded_reads_and_output),
+      cmocka_unit_test(test_keep_job),
+      cmocka_unit_test(test_action_notice),
+      cmocka_unit_test_setup_teardown(test_hidden_targets, testutil::SetupFixture<Fixture>,
                                       testutil::TeardownFixture<Fixture>),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
