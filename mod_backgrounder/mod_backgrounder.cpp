@@ -224,8 +224,10 @@ int PostConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s)
     FindSelf(pconf, ptemp, s, conf);
     if (std::string(StoreDriver(conf)) == "sqlite3") {
       const char* path = StorePath(conf);
-      Status st = PrepareSqliteLocation(path, ChildUser());
-      if (st.ok()) st = SqlLeaseStore::Open(ptemp, "sqlite3", path)->EnsureSchema();
+      // The file and its tables are made by a process running as User.
+      Status st = PrepareSqliteLocation(path, ChildUser(), [&]() {
+        return SqlLeaseStore::Open(ptemp, "sqlite3", path)->EnsureSchema();
+      });
       if (!st.ok()) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
                      "%s: %s; no job will run until this is fixed (httpd keeps serving requests)",
