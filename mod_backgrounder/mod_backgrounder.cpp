@@ -29,9 +29,12 @@ extern "C" {  // mod_status.h has no C++ guards
 #include <exception>
 #include <memory>
 
+#include "bg_child_identity.h"
 #include "bg_curl.h"
 #include "bg_duration.h"
+#include "bg_sql_job.h"
 #include "bg_sql_store.h"
+#include "bg_sql_template.h"
 #include "bg_sqlite_location.h"
 #include "mod_backgrounder_internal.h"
 
@@ -84,6 +87,41 @@ int PreConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t*) {
   return OK;
 }
 
+// The last `name` directive of the main server (not inside <VirtualHost>).
+const ap_directive_t* MainServerDirective(const ap_directive_t* d, const char* name) {
+  const ap_directive_t* found = nullptr;
+  for (; d; d = d->next) {
+    if (!d->directive) continue;
+    if (strcasecmp(d->directive, name) == 0) found = d;
+    if (strcasecmp(d->directive, "<VirtualHost") == 0) continue;
+    if (const ap_directive_t* c = MainServerDirective(d->first_child, name)) found = c;
+  }
+  return found;
+}
+
+// How the store's database reads SQL: by its driver, for `dbd` the main
+// server's DBDriver (mod_dbd's own configuration, read from the tree).
+Status StoreFlavor(const ServerConfig* conf, apr_pool_t* ptemp, SqlFlavor* flavor) {
+  std::string driver = StoreDriver(conf);
+  if (driver == "dbd") {
+    const ap_directive_t* d = MainServerDirective(ap_conftree, "DBDriver");
+    if (!d || !d->args) {
+      return Status::Error("BackgrounderStore dbd uses the main server's DBDriver and DBDParams, and there is no "
+                           "DBDriver outside <VirtualHost>");
+    }
+    const char* args = d->args;
+    driver = ap_getword_conf(ptemp, &args);
+    if (!SqlFlavorOf(driver, flavor)) {
+      return Status::Error("BackgrounderStore dbd: DBDriver " + driver + " (line " + std::to_string(d->line_num) +
+                           " of " + d->filename + ") is not a database mod_backgrounder can use (accepted: sqlite3, "
+                           "pgsql, mysql)");
+    }
+    return Status::Ok();
+  }
+  SqlFlavorOf(driver, flavor);
+  return Status::Ok();
+}
+
 // Read-only checks that also run for `apachectl configtest`.
 Status CheckStore(const ServerConfig* conf, apr_pool_t* ptemp) {
   const std::string driver = StoreDriver(conf);
@@ -93,7 +131,8 @@ Status CheckStore(const ServerConfig* conf, apr_pool_t* ptemp) {
       return Status::Error("BackgrounderStore dbd needs mod_dbd: LoadModule dbd_module, then DBDriver and DBDParams "
                            "in the main server");
     }
-    return Status::Ok();
+    SqlFlavor flavor;
+    return StoreFlavor(conf, ptemp, &flavor);
   }
   // pgsql, mysql: is apr-util's driver installed? (No connection is made
   // here: a database that is down must not stop httpd from starting.)
@@ -106,6 +145,51 @@ Status CheckStore(const ServerConfig* conf, apr_pool_t* ptemp) {
   return Status::Ok();
 }
 
+// What a job needs that only the whole configuration tells: the store's
+// database (sql=), httpd's User and the jobs' PATH (run=, cacert=), libcurl
+// (url=; loaded here, as post_config would).
+Status CheckJob(const JobSpec& job, const ChildIdentity& who, const Status& flavor_known, SqlFlavor flavor) {
+  Status st;
+  const char* curl_error = nullptr;
+  switch (job.kind) {
+    case JobKind::kCommand:
+      st = CheckChildCanRun(job.argv[0], JobSearchPath(), who);
+      return st.ok() ? st : Status::Error("run=: " + st.message());
+    case JobKind::kUrl:
+      if (!job.cacert.empty()) st = CheckChildCanRead(job.cacert, who);
+      if (!st.ok()) return Status::Error("cacert=: " + st.message() + " (a PEM file of the CA certificates to trust)");
+      if (!LoadCurl(&curl_error)) {
+        return Status::Error(std::string("url= jobs need libcurl, which cannot be loaded: ") + curl_error +
+                             " (on Debian: apt-get install libcurl4)");
+      }
+      return st;
+    case JobKind::kSql:
+      if (!flavor_known.ok()) return flavor_known;
+      return CheckSqlJobStatement(job.sql, flavor);
+    case JobKind::kCallback:
+      break;
+  }
+  return Status::Ok();
+}
+
+// Logs every job CheckJob refuses, with its line; returns how many.
+int CheckJobs(const ServerConfig* conf, apr_pool_t* ptemp) {
+  const ChildIdentity who = ChildUser();
+  SqlFlavor flavor = SqlFlavor::kSqlite;
+  const Status flavor_known = StoreFlavor(conf, ptemp, &flavor);
+  int errors = 0;
+  for (size_t i = 0; i < conf->jobs->jobs().size(); ++i) {
+    const JobSpec& job = conf->jobs->jobs()[i];
+    Status st = CheckJob(job, who, flavor_known, flavor);
+    if (!st.ok()) {
+      ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr, "BackgrounderJob at %s: job '%s': %s",
+                   conf->jobs->where(i).c_str(), job.name.c_str(), st.message().c_str());
+      ++errors;
+    }
+  }
+  return errors;
+}
+
 int CheckConfig(apr_pool_t*, apr_pool_t*, apr_pool_t* ptemp, server_rec* s) {
   try {
     ServerConfig* conf = GetServerConfig(s);
@@ -116,7 +200,7 @@ int CheckConfig(apr_pool_t*, apr_pool_t*, apr_pool_t* ptemp, server_rec* s) {
                    st.message().c_str());
       return !OK;
     }
-    return OK;
+    return CheckJobs(conf, ptemp) == 0 ? OK : !OK;
   } catch (...) {
     ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr, "mod_backgrounder: internal error in check_config");
     return !OK;
