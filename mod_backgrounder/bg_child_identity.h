@@ -31,12 +31,17 @@ struct ChildIdentity {
 // switch users), for messages.
 std::string DescribeChild(const ChildIdentity& who);
 
-// Runs `fn` as `who` and returns its Status: in a forked process that takes
-// on who's groups, gid and uid, when the parent switches users; in this
-// process otherwise. The forked process shares nothing with the caller
-// afterwards (it leaves with _exit, no cleanups run); `fn` must not rely on
-// other threads (call it before any exist, as httpd's parent does). The
-// message of an error `fn` returns comes back as is.
+// Runs fn(0), ..., fn(n - 1) as `who` and returns their Statuses, in order:
+// in one forked process that takes on who's groups, gid and uid, when the
+// parent switches users; in this process otherwise. The forked process
+// shares nothing with the caller afterwards (it leaves with _exit, no
+// cleanups run); `fn` must not rely on other threads (call this before any
+// exist, as httpd's parent does). Messages of errors come back as they were
+// (a NUL in one ends it); if the process could not take on `who` or died,
+// every Status is that error.
+std::vector<Status> RunAsChildEach(const ChildIdentity& who, size_t n, const std::function<Status(size_t)>& fn);
+
+// RunAsChildEach for one function.
 Status RunAsChild(const ChildIdentity& who, const std::function<Status()>& fn);
 
 // The PATH a job's bare program name is looked up in: httpd's own (jobs
@@ -44,13 +49,18 @@ Status RunAsChild(const ChildIdentity& who, const std::function<Status()>& fn);
 constexpr const char kDefaultSearchPath[] = "/usr/local/bin:/usr/bin:/bin";
 std::string JobSearchPath();
 
-// For `apachectl -t`, as `who` (RunAsChild): can the children read the
-// regular file `path` (cacert=)? Messages name the path and the user.
-Status CheckChildCanRead(const std::string& path, const ChildIdentity& who);
+// For `apachectl -t`, called as `who` (inside RunAsChildEach; `who` only
+// names the user in messages): can this process read the regular file
+// `path` (cacert=)? Messages name the path and the user.
+Status CheckReadable(const std::string& path, const ChildIdentity& who);
 
-// For `apachectl -t`, as `who`: will the children find `program` (a bare
-// name: in `search_path`, as CommandRunner will) and may they execute it?
-// Messages name the program, the user and, for a bare name, the PATH.
+// Likewise: will this process find `program` (a bare name: in
+// `search_path`, as CommandRunner will) and may it execute it? Messages name
+// the program, the user and, for a bare name, the PATH.
+Status CheckRunnable(const std::string& program, const std::string& search_path, const ChildIdentity& who);
+
+// CheckReadable and CheckRunnable as `who`, each in a process of its own.
+Status CheckChildCanRead(const std::string& path, const ChildIdentity& who);
 Status CheckChildCanRun(const std::string& program, const std::string& search_path, const ChildIdentity& who);
 
 }  // namespace bg

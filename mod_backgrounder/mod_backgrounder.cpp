@@ -145,45 +145,49 @@ Status CheckStore(const ServerConfig* conf, apr_pool_t* ptemp) {
   return Status::Ok();
 }
 
-// What a job needs that only the whole configuration tells: the store's
-// database (sql=), httpd's User and the jobs' PATH (run=, cacert=), libcurl
-// (url=; loaded here, as post_config would).
-Status CheckJob(const JobSpec& job, const ChildIdentity& who, const Status& flavor_known, SqlFlavor flavor) {
+// What run= and cacert= need, checked with this process's permissions (as
+// User, inside RunAsChildEach).
+Status CheckJobFiles(const JobSpec& job, const std::string& search_path, const ChildIdentity& who) {
   Status st;
-  const char* curl_error = nullptr;
-  switch (job.kind) {
-    case JobKind::kCommand:
-      st = CheckChildCanRun(job.argv[0], JobSearchPath(), who);
-      return st.ok() ? st : Status::Error("run=: " + st.message());
-    case JobKind::kUrl:
-      if (!job.cacert.empty()) st = CheckChildCanRead(job.cacert, who);
-      if (!st.ok()) return Status::Error("cacert=: " + st.message() + " (a PEM file of the CA certificates to trust)");
-      if (!LoadCurl(&curl_error)) {
-        return Status::Error(std::string("url= jobs need libcurl, which cannot be loaded: ") + curl_error +
-                             " (on Debian: apt-get install libcurl4)");
-      }
-      return st;
-    case JobKind::kSql:
-      if (!flavor_known.ok()) return flavor_known;
-      return CheckSqlJobStatement(job.sql, flavor);
-    case JobKind::kCallback:
-      break;
+  if (job.kind == JobKind::kCommand) {
+    st = CheckRunnable(job.argv[0], search_path, who);
+    if (!st.ok()) return Status::Error("run=: " + st.message());
   }
+  if (job.kind == JobKind::kUrl && !job.cacert.empty()) {
+    st = CheckReadable(job.cacert, who);
+    if (!st.ok()) return Status::Error("cacert=: " + st.message() + " (a PEM file of the CA certificates to trust)");
+  }
+  return st;
+}
+
+// What else a job needs that only the whole configuration tells: the store's
+// database (sql=) and libcurl (url=; loaded here, as post_config would).
+Status CheckJobNeeds(const JobSpec& job, const Status& flavor_known, SqlFlavor flavor) {
+  const char* curl_error = nullptr;
+  if (job.kind == JobKind::kUrl && !LoadCurl(&curl_error)) {
+    return Status::Error(std::string("url= jobs need libcurl, which cannot be loaded: ") + curl_error +
+                         " (on Debian: apt-get install libcurl4)");
+  }
+  if (job.kind == JobKind::kSql) return flavor_known.ok() ? CheckSqlJobStatement(job.sql, flavor) : flavor_known;
   return Status::Ok();
 }
 
-// Logs every job CheckJob refuses, with its line; returns how many.
+// Logs every job that fails a check, with its line; returns how many. The
+// file checks of all jobs run in one process as User.
 int CheckJobs(const ServerConfig* conf, apr_pool_t* ptemp) {
   const ChildIdentity who = ChildUser();
   SqlFlavor flavor = SqlFlavor::kSqlite;
   const Status flavor_known = StoreFlavor(conf, ptemp, &flavor);
+  const std::vector<JobSpec>& jobs = conf->jobs->jobs();
+  const std::string search_path = JobSearchPath();
+  const std::vector<Status> files =
+      RunAsChildEach(who, jobs.size(), [&](size_t i) { return CheckJobFiles(jobs[i], search_path, who); });
   int errors = 0;
-  for (size_t i = 0; i < conf->jobs->jobs().size(); ++i) {
-    const JobSpec& job = conf->jobs->jobs()[i];
-    Status st = CheckJob(job, who, flavor_known, flavor);
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const Status st = files[i].ok() ? CheckJobNeeds(jobs[i], flavor_known, flavor) : files[i];
     if (!st.ok()) {
       ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr, "BackgrounderJob at %s: job '%s': %s",
-                   conf->jobs->where(i).c_str(), job.name.c_str(), st.message().c_str());
+                   conf->jobs->where(i).c_str(), jobs[i].name.c_str(), st.message().c_str());
       ++errors;
     }
   }

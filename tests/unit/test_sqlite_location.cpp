@@ -251,6 +251,15 @@ static void test_run_as_child(void** state) {
                                                                       std::to_string(getegid())); });
   assert_error_contains(st, "uid " + std::to_string(who.uid) + " gid " + std::to_string(who.gid));
   assert_ok(bg::RunAsChild(who, []() { return bg::Status::Ok(); }));
+  // Many checks in one process, each with its own answer, in order.
+  std::vector<bg::Status> each = bg::RunAsChildEach(who, 3, [](size_t i) {
+    return i == 1 ? bg::Status::Error("second as uid " + std::to_string(geteuid())) : bg::Status::Ok();
+  });
+  assert_int_equal(each.size(), 3);
+  assert_ok(each[0]);
+  assert_error_contains(each[1], "second as uid " + std::to_string(who.uid));
+  assert_ok(each[2]);
+  assert_int_equal(bg::RunAsChildEach(who, 0, [](size_t) { return bg::Status::Ok(); }).size(), 0);
 }
 
 // apachectl -t checks cacert= and run= with the children's permissions.
