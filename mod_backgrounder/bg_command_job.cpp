@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "bg_child_identity.h"
 #include "bg_duration.h"
 #include "bg_env.h"
 #include "bg_output.h"
@@ -225,8 +226,7 @@ RunResult CommandRunner::Run(const RunContext& ctx, RunControl* control) {
   env.push_back("BACKGROUNDER_TOKEN=" + std::to_string(ctx.token));
   env.push_back("BACKGROUNDER_NODE=" + ctx.node);
   env.push_back("BACKGROUNDER_ATTEMPT=" + std::to_string(ctx.attempt));
-  const char* path_env = getenv("PATH");
-  const std::string search_path = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
+  const std::string search_path = JobSearchPath();
   const std::string program = ResolveProgram(spec.argv[0], search_path);
   if (program.empty()) {
     res.outcome = RunOutcome::kFailure;

@@ -150,9 +150,10 @@ JobSpec HistoryJob(const HistorySpec& history) {
 
 Status JobTable::Add(JobSpec spec, std::string where) {
   for (size_t i = 0; i < jobs_.size(); ++i) {
-    if (jobs_[i].name == spec.name) {
+    if (SameLetters(jobs_[i].name, spec.name)) {
       return Status::Error("BackgrounderJob: job '" + spec.name + "' is already defined at " + where_[i] +
-                           "; job names must be unique");
+                           (jobs_[i].name == spec.name ? "" : " (as '" + jobs_[i].name + "')") +
+                           "; job names must be unique, also ignoring case");
     }
   }
   jobs_.push_back(std::move(spec));

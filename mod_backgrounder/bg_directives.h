@@ -50,12 +50,16 @@ Status ParseHistoryDirective(std::string_view args, HistorySpec* history);
 JobSpec HistoryJob(const HistorySpec& history);
 
 // The jobs declared so far, with where each was declared, so a duplicate
-// name can point at the first declaration.
+// name, or a check made once the whole configuration is read, can point at
+// the declaration. Not thread-safe (configuration time).
 class JobTable {
  public:
-  // Adds `spec`, declared at `where` ("line N of FILE"), unless its name is taken.
+  // Adds `spec`, declared at `where` ("line N of FILE"), unless its name is
+  // taken, ignoring case (SameLetters: MySQL compares names without case).
   Status Add(JobSpec spec, std::string where);
   const std::vector<JobSpec>& jobs() const { return jobs_; }
+  // Where jobs()[i] was declared.
+  const std::string& where(size_t i) const { return where_[i]; }
 
  private:
   std::vector<JobSpec> jobs_;

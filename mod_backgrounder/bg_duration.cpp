@@ -10,13 +10,19 @@ const char kAccepted[] =
     "accepted: a number with a unit ms, s, m, h or d (250ms, 10s, 5m, 2h, 1d), "
     "several such groups (1h30m), or a bare number of seconds";
 
-bool UnitMs(std::string_view unit, int64_t* ms) {
-  if (unit == "ms") { *ms = 1; return true; }
-  if (unit == "s") { *ms = 1000; return true; }
-  if (unit == "m") { *ms = 60 * 1000; return true; }
-  if (unit == "h") { *ms = 3600 * 1000; return true; }
-  if (unit == "d") { *ms = 24 * 3600 * 1000; return true; }
-  return false;
+// Units from the largest to the smallest: a duration names each at most
+// once, in this order.
+constexpr struct {
+  const char* name;
+  int64_t ms;
+} kUnits[] = {{"d", 24LL * 3600 * 1000}, {"h", 3600LL * 1000}, {"m", 60 * 1000}, {"s", 1000}, {"ms", 1}};
+
+// The index of `unit` in kUnits, or -1.
+int UnitIndex(std::string_view unit) {
+  for (int k = 0; k < static_cast<int>(sizeof kUnits / sizeof kUnits[0]); ++k) {
+    if (unit == kUnits[k].name) return k;
+  }
+  return -1;
 }
 
 Status Bad(std::string_view text, const std::string& why) {
@@ -31,6 +37,7 @@ Status ParseDuration(std::string_view text, int64_t* ms) {
   int64_t total = 0;
   bool any_unit = false;
   bool bare = false;
+  int last_unit = -1;
   while (i < text.size()) {
     if (!std::isdigit(static_cast<unsigned char>(text[i]))) {
       if (text[i] == '-') return Bad(text, "negative durations are not allowed");
@@ -53,10 +60,14 @@ Status ParseDuration(std::string_view text, int64_t* ms) {
       bare = true;
       unit = "s";
     }
-    int64_t factor = 0;
-    if (!UnitMs(unit, &factor)) {
-      return Bad(text, "unknown unit '" + std::string(unit) + "'");
+    const int u = UnitIndex(unit);
+    if (u < 0) return Bad(text, "unknown unit '" + std::string(unit) + "'");
+    if (!bare && u <= last_unit) {
+      return Bad(text, "'" + std::string(unit) + "' comes " + (u == last_unit ? "twice" : "after a smaller unit") +
+                           "; give each unit at most once, largest first (1h30m)");
     }
+    last_unit = u;
+    const int64_t factor = kUnits[u].ms;
     if (number > (kMaxDurationMs - total) / factor) return Bad(text, "too large");
     total += number * factor;
     any_unit = any_unit || !bare;
@@ -72,11 +83,9 @@ std::string FormatDuration(int64_t ms) {
     out = "-";
     ms = -ms;
   }
-  static constexpr struct { int64_t ms; const char* unit; } kUnits[] = {
-      {24LL * 3600 * 1000, "d"}, {3600LL * 1000, "h"}, {60LL * 1000, "m"}, {1000, "s"}, {1, "ms"}};
   for (const auto& u : kUnits) {
     if (ms >= u.ms) {
-      out += std::to_string(ms / u.ms) + u.unit;
+      out += std::to_string(ms / u.ms) + u.name;
       ms %= u.ms;
     }
   }

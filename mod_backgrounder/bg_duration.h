@@ -2,8 +2,9 @@
 //
 // Accepted: one or more <digits><unit> groups with unit ms, s, m, h or d
 // ("250ms", "10s", "5m", "2h", "1d", "1h30m"), or bare digits meaning seconds
-// ("90"). No sign, no fractions, no spaces, lower-case units only. The total
-// must not exceed kMaxDurationMs.
+// ("90"). No sign, no fractions, no spaces, lower-case units only; each unit
+// at most once, largest first ("1h1h" and "30m1h" are errors, not 2h and
+// 1h30m). The total must not exceed kMaxDurationMs.
 #ifndef BG_DURATION_H
 #define BG_DURATION_H
 

@@ -1,11 +1,11 @@
 #include "bg_job_spec.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 
 #include "bg_argv.h"
 #include "bg_duration.h"
-#include "bg_sql_job.h"
 
 namespace bg {
 namespace {
@@ -24,6 +24,12 @@ Status Duration(const std::string& job, const char* key, const std::string& valu
   return Status::Ok();
 }
 
+Status TimeoutTooShort(const std::string& job, const std::string& what) {
+  return Err(job, what + " is too short: the timeout must be at least " + FormatDuration(kMinTimeoutMs) +
+                      " (below that, starting the program, the connection or the statement takes much of it, and "
+                      "stopping a command, SIGTERM then SIGKILL after a grace, outlasts it)");
+}
+
 Status ParseEvery(const std::string& job, const std::string& v, JobSpec* s) {
   Status st = Duration(job, "every", v, &s->every_ms);
   if (st.ok() && s->every_ms < kMinIntervalMs) {
@@ -33,7 +39,7 @@ Status ParseEvery(const std::string& job, const std::string& v, JobSpec* s) {
 }
 Status ParseTimeout(const std::string& job, const std::string& v, JobSpec* s) {
   Status st = Duration(job, "timeout", v, &s->timeout_ms);
-  if (st.ok() && s->timeout_ms <= 0) return Err(job, "timeout=" + v + " must be longer than zero");
+  if (st.ok() && s->timeout_ms < kMinTimeoutMs) return TimeoutTooShort(job, "timeout=" + v);
   return st;
 }
 Status ParseOffset(const std::string& job, const std::string& v, JobSpec* s) { return Duration(job, "offset", v, &s->offset_ms); }
@@ -67,30 +73,75 @@ Status ParseRun(const std::string& job, const std::string& v, JobSpec* s) {
   return Status::Ok();
 }
 
+// The authority of an absolute URL: [userinfo@]host[:port], host a name
+// (letters, digits, - . _ ~, %XX, or bytes of an internationalised name) or
+// [an IPv6 address]. Returns what is wrong, or "".
+std::string AuthorityError(std::string_view a) {
+  const size_t at = a.rfind('@');
+  if (at != std::string_view::npos && a.find('@') != at) {
+    return "has more than one '@' before the host (write an @ in a user name or password as %40)";
+  }
+  std::string_view hostport = at == std::string_view::npos ? a : a.substr(at + 1);
+  std::string_view host = hostport, port;
+  if (!hostport.empty() && hostport[0] == '[') {
+    const size_t close = hostport.find(']');
+    if (close == std::string_view::npos) return "has a '[' without ']' around its IPv6 address";
+    host = hostport.substr(1, close - 1);
+    if (host.empty() || host.find_first_not_of("0123456789abcdefABCDEF:.") != std::string_view::npos) {
+      return "has no IPv6 address inside [...]";
+    }
+    if (close + 1 < hostport.size() && hostport[close + 1] != ':') return "has text after ']' that is not :PORT";
+    port = close + 1 < hostport.size() ? hostport.substr(close + 1) : std::string_view();
+  } else {
+    const size_t colon = hostport.find(':');
+    if (colon != std::string_view::npos) {
+      host = hostport.substr(0, colon);
+      port = hostport.substr(colon);
+    }
+    for (char c : host) {
+      const bool ok = std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.' || c == '_' || c == '~' ||
+                      c == '%' || static_cast<unsigned char>(c) >= 0x80;
+      if (!ok) return "has '" + std::string(1, c) + "' in its host name";
+    }
+  }
+  if (host.empty()) return "names no host";
+  if (!port.empty()) {  // ":digits"
+    const std::string_view digits = port.substr(1);
+    const bool numeric = !digits.empty() && digits.size() <= 5 && digits.find_first_not_of("0123456789") ==
+                                                                       std::string_view::npos;
+    if (!numeric || std::stoi(std::string(digits)) < 1 || std::stoi(std::string(digits)) > 65535) {
+      return "has port '" + std::string(digits) + "' (a port is 1 to 65535)";
+    }
+  }
+  return "";
+}
+
 Status ParseUrl(const std::string& job, const std::string& v, JobSpec* s) {
   s->kind = JobKind::kUrl;
   s->url = v;
   for (char c : v) {
-    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) {
-      return Err(job, "url=" + v + " contains a space or a control character (encode it, e.g. %20)");
+    if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f || c == '\\') {
+      return Err(job, "url=" + v + " contains a space, a backslash or a control character (encode it, e.g. %20)");
     }
   }
   if (v[0] == '/') return Status::Ok();  // this server itself
   for (const char* scheme : {"http://", "https://"}) {
     const size_t n = std::char_traits<char>::length(scheme);
     if (v.compare(0, n, scheme) == 0) {
-      if (v.size() == n || v[n] == '/' || v[n] == ':') return Err(job, "url=" + v + " names no host");
+      const size_t end = v.find_first_of("/?#", n);
+      const std::string why = AuthorityError(std::string_view(v).substr(n, end == std::string::npos ? end : end - n));
+      if (!why.empty()) return Err(job, "url=" + v + " " + why);
       return Status::Ok();
     }
   }
   return Err(job, "url=" + v + " is not a URL (accepted: http://HOST/..., https://HOST/..., or /PATH for this server)");
 }
 
-Status ParseSql(const std::string& job, const std::string& v, JobSpec* s) {
+// The statement is checked against the store's database (whose quoting
+// rules differ) once the whole configuration is read: CheckSqlJobStatement.
+Status ParseSql(const std::string&, const std::string& v, JobSpec* s) {
   s->kind = JobKind::kSql;
   s->sql = v;
-  Status st = CheckSqlJobStatement(v);
-  if (!st.ok()) return Err(job, st.message());
   return Status::Ok();
 }
 
@@ -218,9 +269,29 @@ Status ValidateJobName(std::string_view name) {
                    c == '_' || c == '-';
     ok = ok && allowed;
   }
-  if (ok) return Status::Ok();
-  return Status::Error("invalid job name '" + std::string(name) + "': use 1 to " +
-                       std::to_string(kMaxJobNameLength) + " characters of A-Z a-z 0-9 . _ -");
+  const std::string quoted = "'" + std::string(name) + "'";
+  if (!ok) {
+    return Status::Error("invalid job name " + quoted + ": use 1 to " + std::to_string(kMaxJobNameLength) +
+                         " characters of A-Z a-z 0-9 . _ -");
+  }
+  if (name[0] == '.') {
+    return Status::Error("invalid job name " + quoted + ": a job name must not start with a dot ('.' and '..' "
+                         "read as directories wherever the name becomes part of a path)");
+  }
+  if (SameLetters(name.substr(0, kReservedJobPrefix.size()), kReservedJobPrefix)) {
+    return Status::Error("invalid job name " + quoted + ": names starting with '" + std::string(kReservedJobPrefix) +
+                         "' (in any case) are reserved for mod_backgrounder's own jobs, such as " +
+                         "backgrounder.prune-history");
+  }
+  return Status::Ok();
+}
+
+bool SameLetters(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  }
+  return true;
 }
 
 std::string LeaseKey(const JobSpec& spec, const std::string& node) {
@@ -236,7 +307,7 @@ Status ValidateJobTiming(const JobSpec& s) {
   if (s.offset_ms < 0 || s.offset_ms >= s.every_ms) {
     return Err(job, "offset=" + FormatDuration(s.offset_ms) + " must be less than every=" + FormatDuration(s.every_ms));
   }
-  if (s.timeout_ms <= 0) return Err(job, "timeout must be longer than zero");
+  if (s.timeout_ms < kMinTimeoutMs) return TimeoutTooShort(job, "timeout=" + FormatDuration(s.timeout_ms));
   if (s.misfire == Misfire::kSkip && (s.grace_ms <= 0 || s.grace_ms > s.every_ms)) {
     return Err(job, "grace=" + FormatDuration(s.grace_ms) + " must be longer than zero and at most every=" +
                         FormatDuration(s.every_ms));

@@ -12,10 +12,12 @@
 //            method= (GET, HEAD, POST, PUT, PATCH, DELETE), header="Name: value"
 //            (repeatable) and cacert=FILE (to verify https with);
 //   sql=     a statement on the store's database; :token, :slot, :slot_start,
-//            :job and :node are bound, {now} is the database clock in ms.
+//            :job, :node and :attempt are bound, {now} is the database clock
+//            in ms. Checked once the store is known (CheckSqlJobStatement).
 // When and how:
 //   every=   (required, at least 1s) slot length; offset= shifts the slots
-//            (less than every); timeout= (default: the interval);
+//            (less than every); timeout= (default: the interval; at least
+//            kMinTimeoutMs);
 //   scope=   farm (default: once per slot across the farm) or server (once
 //            per slot on each server);
 //   misfire= once (default: a slot that could not start on time still runs
@@ -39,6 +41,10 @@ namespace bg {
 
 constexpr size_t kMaxJobNameLength = 64;
 constexpr int64_t kMinIntervalMs = 1000;
+// The shortest timeout=: below it, starting the program (or connecting)
+// takes much of the limit, and stopping a command (SIGTERM, then SIGKILL
+// after a grace of up to 5 s) outlasts it.
+constexpr int64_t kMinTimeoutMs = 1000;
 constexpr int kMaxRetries = 100;
 constexpr int64_t kDefaultBackoffMs = 10000;
 constexpr int64_t kMaxDefaultGraceMs = 60000;
@@ -81,8 +87,19 @@ struct JobSpec {
   std::string Action() const;
 };
 
-// Returns OK if `name` is 1-64 characters of [A-Za-z0-9._-].
+// Job names starting with this, in any case, are the module's own (the
+// history pruning job, backgrounder.prune-history).
+constexpr std::string_view kReservedJobPrefix = "backgrounder.";
+
+// Returns OK if `name` is 1-64 characters of [A-Za-z0-9._-], does not start
+// with a dot and does not start with kReservedJobPrefix (in any case). Used
+// for BackgrounderJob lines and C API registrations alike.
 Status ValidateJobName(std::string_view name);
+
+// True if `a` and `b` are equal ignoring ASCII case. Job names are compared
+// this way wherever two of them must differ: MySQL's and MariaDB's default
+// collations compare the store's names without case.
+bool SameLetters(std::string_view a, std::string_view b);
 
 // The lease row of a job: its name for farm-wide jobs, NAME@NODE for
 // scope=server (node names cannot contain '@').

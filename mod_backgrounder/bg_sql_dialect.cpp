@@ -8,14 +8,6 @@
 namespace bg {
 namespace {
 
-bool IsNameChar(char c) { return (c >= 'a' && c <= 'z') || c == '_'; }
-
-void ReplaceAll(std::string* s, const std::string& from, const std::string& to) {
-  for (size_t pos = s->find(from); pos != std::string::npos; pos = s->find(from, pos + to.size())) {
-    s->replace(pos, from.size(), to);
-  }
-}
-
 // Columns shared by every dialect's tables (schema version 1).
 const char kJobsColumns[] =
     " name VARCHAR(200) NOT NULL PRIMARY KEY,"
@@ -139,10 +131,16 @@ const char kReleaseMySQL[] =
 
 struct Fragments {
   std::string now, div, insert_ignore, conflict;
+  SqlFlavor flavor = SqlFlavor::kSqlite;
 };
 
+// The store's own templates always compile (test_sql_dialect checks each);
+// an empty text would fail loudly at prepare time.
 SqlStatement Compile(const char* tmpl, const Fragments& f) {
-  return CompileSql(tmpl, f.now, f.div, f.insert_ignore, f.conflict);
+  SqlStatement out;
+  CompileSql(tmpl, f.flavor,
+             {{"now", f.now}, {"div", f.div}, {"insert_ignore", f.insert_ignore}, {"conflict", f.conflict}}, &out);
+  return out;
 }
 
 void FillCommon(SqlDialect* d, const Fragments& f) {
@@ -214,41 +212,34 @@ SqlParamType SqlParamTypeOf(const std::string& name) {
   return SqlParamType::kString;
 }
 
-SqlStatement CompileSql(const std::string& tmpl, const std::string& now, const std::string& div,
-                        const std::string& insert_ignore, const std::string& conflict) {
-  std::string t = tmpl;
-  ReplaceAll(&t, "{insert_ignore}", insert_ignore);
-  ReplaceAll(&t, "{conflict}", conflict);
-  ReplaceAll(&t, "{div}", div);
-  SqlStatement out;
-  // {now} goes in last, as it may contain anything (quotes, colons, %%).
-  const std::string marker = "{now}";
-  size_t i = 0;
-  while (i < t.size()) {
-    if (t.compare(i, marker.size(), marker) == 0) {
-      out.text += now;
-      i += marker.size();
-    } else if (t[i] == '\'') {  // a literal ('' inside is a quote): copied as is
-      size_t j = i + 1;
-      while (j < t.size() && !(t[j] == '\'' && (j + 1 >= t.size() || t[j + 1] != '\''))) j += t[j] == '\'' ? 2 : 1;
-      out.text += t.substr(i, j + 1 - i);
-      i = j + 1;
-    } else if (t[i] == ':' && i + 1 < t.size() && IsNameChar(t[i + 1]) && (i == 0 || t[i - 1] != ':')) {
-      size_t j = i + 1;
-      while (j < t.size() && IsNameChar(t[j])) ++j;
-      const std::string name = t.substr(i + 1, j - i - 1);
-      switch (SqlParamTypeOf(name)) {
-        case SqlParamType::kInt64: out.text += "%lld"; break;
-        case SqlParamType::kInt: out.text += "%d"; break;
-        case SqlParamType::kString: out.text += "%s"; break;
+Status CompileSql(const std::string& tmpl, SqlFlavor flavor, const std::vector<SqlMarker>& markers,
+                  SqlStatement* out) {
+  *out = SqlStatement();
+  std::vector<SqlPiece> pieces;
+  Status st = SplitSqlStatement(tmpl, flavor, &pieces);
+  if (!st.ok()) return st;
+  for (const SqlPiece& p : pieces) {
+    switch (p.kind) {
+      case SqlPiece::Kind::kText:
+        for (char c : p.text) out->text += c == '%' ? "%%" : std::string(1, c);  // apr_dbd's escape
+        break;
+      case SqlPiece::Kind::kParam:
+        switch (SqlParamTypeOf(p.text)) {
+          case SqlParamType::kInt64: out->text += "%lld"; break;
+          case SqlParamType::kInt: out->text += "%d"; break;
+          case SqlParamType::kString: out->text += "%s"; break;
+        }
+        out->params.push_back(p.text);
+        break;
+      case SqlPiece::Kind::kMarker: {
+        auto m = std::find_if(markers.begin(), markers.end(), [&](const SqlMarker& k) { return p.text == k.name; });
+        if (m == markers.end()) return Status::Error("uses {" + p.text + "}, which is not known here");
+        out->text += m->value;
+        break;
       }
-      out.params.push_back(name);
-      i = j;
-    } else {
-      out.text += t[i++];
     }
   }
-  return out;
+  return Status::Ok();
 }
 
 bool MakeSqlDialect(const std::string& driver, SqlDialect* d) {
@@ -307,6 +298,8 @@ bool MakeSqlDialect(const std::string& driver, SqlDialect* d) {
   } else {
     return false;
   }
+  SqlFlavorOf(driver, &f.flavor);
+  d->flavor = f.flavor;
   d->now_expression = f.now;
   FillCommon(d, f);
   if (d->update_returning) {

@@ -6,6 +6,8 @@
 // CompileSql turns a template into apr_dbd prepared-statement text (%s,
 // %lld, %d, and %% for a literal percent sign) plus the parameter names in
 // order, so each dialect may order and repeat parameters as its SQL needs.
+// It reads the template with bg_sql_template's tokenizer, the same one that
+// checks sql= jobs' statements.
 //
 // Two families:
 // - sqlite3, pgsql: one UPDATE ... FROM (SELECT now, parameters) ...
@@ -24,6 +26,8 @@
 #include <vector>
 
 #include "bg_redact.h"
+#include "bg_sql_template.h"
+#include "bg_status.h"
 
 namespace bg {
 
@@ -41,8 +45,18 @@ struct SqlStatement {
 enum class SqlParamType { kString, kInt64, kInt };
 SqlParamType SqlParamTypeOf(const std::string& name);
 
-SqlStatement CompileSql(const std::string& tmpl, const std::string& now, const std::string& div,
-                        const std::string& insert_ignore, const std::string& conflict);
+// What replaces a {marker}: `value` goes in as is (already apr_dbd text).
+struct SqlMarker {
+  const char* name;
+  std::string value;
+};
+
+// Compiles the single statement `tmpl` for a database of `flavor`; a
+// {marker} not in `markers` is an error, and so is anything
+// SplitSqlStatement refuses (the message has no prefix). Parameter names are
+// not checked here. Pure function.
+Status CompileSql(const std::string& tmpl, SqlFlavor flavor, const std::vector<SqlMarker>& markers,
+                  SqlStatement* out);
 
 struct SessionStatement {
   std::string sql;
@@ -59,6 +73,7 @@ struct SchemaColumn {
 
 struct SqlDialect {
   std::string driver;              // apr_dbd driver name
+  SqlFlavor flavor = SqlFlavor::kSqlite;  // how its SQL is read
   std::string now_expression;      // the database clock, integer ms since the epoch (apr_dbd-escaped)
   bool update_returning = false;   // acquire and renew return their row
   bool needs_labels = false;       // pgsql: only labelled statements are prepared with types

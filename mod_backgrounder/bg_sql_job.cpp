@@ -16,31 +16,31 @@ constexpr const char* kParams[] = {"token", "slot", "slot_start", "job", "node",
 
 std::atomic<unsigned> g_sql_job_labels{0};  // trivially destructible
 
-// The user's statement as an apr_dbd template: a literal % must not look like
-// one of apr_dbd's parameter markers.
-SqlStatement CompileUserSql(const std::string& sql, const SqlDialect& d) {
-  std::string escaped;
-  for (char c : sql) {
-    escaped += c;
-    if (c == '%') escaped += '%';
-  }
-  const std::string div = d.driver == "mysql" ? "DIV" : "/";
-  return CompileSql(escaped, d.now_expression, div, "", "");
-}
-
 }  // namespace
 
-Status CheckSqlJobStatement(const std::string& sql) {
-  SqlStatement s = CompileSql(sql, "0", "/", "", "");
-  for (const std::string& p : s.params) {
+Status CheckSqlJobStatement(const std::string& sql, SqlFlavor flavor) {
+  std::vector<SqlPiece> pieces;
+  Status st = SplitSqlStatement(sql, flavor, &pieces);
+  if (!st.ok()) return Status::Error("sql= " + st.message());
+  for (const SqlPiece& p : pieces) {
+    if (p.kind == SqlPiece::Kind::kMarker && p.text != "now") {
+      return Status::Error("sql= uses {" + p.text + "}, which is not known (accepted: {now}, the database clock in ms)");
+    }
+    if (p.kind != SqlPiece::Kind::kParam) continue;
     bool known = false;
-    for (const char* k : kParams) known = known || p == k;
+    for (const char* k : kParams) known = known || p.text == k;
     if (!known) {
-      return Status::Error("sql= uses :" + p + ", which is not bound (accepted: :token, :slot, :slot_start, :job, "
-                           ":node, :attempt; and {now} for the database clock in ms)");
+      return Status::Error("sql= uses :" + p.text + ", which is not bound (accepted, in lower case: :token, :slot, "
+                           ":slot_start, :job, :node, :attempt; and {now} for the database clock in ms)");
     }
   }
   return Status::Ok();
+}
+
+Status CompileSqlJobStatement(const std::string& sql, const SqlDialect& d, SqlStatement* out) {
+  Status st = CheckSqlJobStatement(sql, d.flavor);
+  if (st.ok()) st = CompileSql(sql, d.flavor, {{"now", d.now_expression}}, out);
+  return st;
 }
 
 RunResult SqlRunner::Run(const RunContext& ctx, RunControl* control) {
@@ -92,12 +92,17 @@ RunResult SqlRunner::Run(const RunContext& ctx, RunControl* control) {
       timeout = "SET SESSION max_statement_time = " + std::to_string(spec.timeout_ms / 1000.0);
     }
     if (!timeout.empty()) apr_dbd_query(conn.driver, conn.handle, &n, timeout.c_str());  // best effort
-    const SqlStatement stmt = CompileUserSql(spec.sql, dialect);
+    SqlStatement stmt;
+    const Status compiled = CompileSqlJobStatement(spec.sql, dialect, &stmt);
     const std::string label = "bgjob" + std::to_string(++g_sql_job_labels);
     apr_dbd_prepared_t* prepared = nullptr;
-    int rv = apr_dbd_prepare(conn.driver, pool, conn.handle, stmt.text.c_str(),
-                             dialect.needs_labels ? label.c_str() : nullptr, &prepared);
-    if (rv != 0) {
+    int rv = compiled.ok() ? apr_dbd_prepare(conn.driver, pool, conn.handle, stmt.text.c_str(),
+                                             dialect.needs_labels ? label.c_str() : nullptr, &prepared)
+                           : 0;
+    if (!compiled.ok()) {
+      res.outcome = RunOutcome::kFailure;
+      res.detail = compiled.message();
+    } else if (rv != 0) {
       fail("cannot prepare the statement", rv);
     } else {
       // Values for the statement's parameters, in its order.

@@ -26,12 +26,21 @@
 
 #include "bg_db_connector.h"
 #include "bg_run.h"
+#include "bg_sql_dialect.h"
 
 namespace bg {
 
-// The parameter names a statement may use, and whether all of `sql`'s are
-// among them (for configuration checks).
-Status CheckSqlJobStatement(const std::string& sql);
+// Is `sql` a statement an sql= job may run on a database of `flavor`? One
+// statement (a trailing ';' allowed), no driver placeholders, parameters
+// among :token :slot :slot_start :job :node :attempt (lower case, exact),
+// no {marker} but {now}; see bg_sql_template.h for how quotes and comments
+// are read. The message starts with "sql= ". Pure function; the
+// configuration check (apachectl -t) and the runner both use it.
+Status CheckSqlJobStatement(const std::string& sql, SqlFlavor flavor);
+
+// CheckSqlJobStatement, then the apr_dbd text and parameter order for the
+// dialect `d` (what SqlRunner prepares). Pure function.
+Status CompileSqlJobStatement(const std::string& sql, const SqlDialect& d, SqlStatement* out);
 
 class SqlRunner final : public JobRunner {
  public:

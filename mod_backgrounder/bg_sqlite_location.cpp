@@ -6,6 +6,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <stdio.h>
+#include <stdlib.h>
+
 #include <algorithm>
 
 namespace bg {
@@ -23,9 +26,81 @@ std::string Basename(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-std::string Describe(const ChildIdentity& who) {
-  if (!who.switches_user) return "the user httpd runs as";
-  return "User " + who.user;
+std::string Describe(const ChildIdentity& who) { return DescribeChild(who); }
+
+std::string Mode(mode_t mode) {
+  char buf[8];
+  snprintf(buf, sizeof buf, "%04o", static_cast<unsigned>(mode & 07777));
+  return buf;
+}
+
+// The users the store's directories may belong to: root, User, and the
+// parent's own user.
+bool TrustedOwner(uid_t uid, const ChildIdentity& who) { return uid == 0 || uid == who.uid || uid == geteuid(); }
+
+// May a user other than those write to a directory with this stat?
+bool OthersMayWrite(const struct stat& st, const ChildIdentity& who) {
+  if (st.st_mode & S_IWOTH) return true;
+  return (st.st_mode & S_IWGRP) && st.st_gid != 0 && st.st_gid != who.gid && st.st_gid != getegid();
+}
+
+constexpr const char kSafeAdvice[] =
+    ": a user could replace what is there, or plant a symbolic link, before httpd (as root) creates the store. "
+    "Use directories that only root and the children's user can write (such as /var/lib/apache2/backgrounder)";
+
+// Checks the existing directory `dir` on the store's path. `in_shared`: its
+// parent is writable by other users (with the sticky bit); on return,
+// whether `dir` is.
+Status CheckDirectory(const std::string& dir, const std::string& store, const ChildIdentity& who, bool* in_shared) {
+  struct stat st, lst;
+  if (stat(dir.c_str(), &st) != 0 || lstat(dir.c_str(), &lst) != 0) {
+    return Status::Error("cannot examine " + dir + " (for the SQLite store " + store + "): " + strerror(errno));
+  }
+  if (*in_shared && !TrustedOwner(lst.st_uid, who)) {
+    return Status::Error(dir + " (on the path of the SQLite store " + store + ") belongs to uid " +
+                         std::to_string(lst.st_uid) + ", not root or " + Describe(who) + ", and lies in " +
+                         Parent(dir) + ", which other users may add to" + kSafeAdvice);
+  }
+  if (!S_ISDIR(st.st_mode)) return Status::Ok();  // the caller says so
+  if (!TrustedOwner(st.st_uid, who)) {
+    return Status::Error("the directory " + dir + " (on the path of the SQLite store " + store + ") belongs to uid " +
+                         std::to_string(st.st_uid) + ", not root or " + Describe(who) + kSafeAdvice);
+  }
+  *in_shared = OthersMayWrite(st, who);
+  if (*in_shared && !(st.st_mode & S_ISVTX)) {
+    return Status::Error("the directory " + dir + " (on the path of the SQLite store " + store + ") is writable by " +
+                         ((st.st_mode & S_IWOTH) ? "every user" : "group " + std::to_string(st.st_gid)) + " (mode " +
+                         Mode(st.st_mode) + ") and has no sticky bit" + kSafeAdvice);
+  }
+  return Status::Ok();
+}
+
+// Checks every existing directory from / down along `path` (its prefixes as
+// written), and `store` itself when it is one of them and exists.
+Status CheckPathSafe(const std::string& path, const std::string& store, const ChildIdentity& who) {
+  bool shared = false;
+  Status st = CheckDirectory("/", store, who, &shared);
+  for (size_t pos = 1; st.ok() && pos < path.size();) {
+    size_t slash = path.find('/', pos);
+    if (slash == std::string::npos) slash = path.size();
+    const std::string prefix = path.substr(0, slash);
+    const bool empty = slash == pos;  // "//"
+    pos = slash + 1;
+    struct stat ls;
+    if (empty) continue;
+    if (lstat(prefix.c_str(), &ls) != 0) break;  // missing from here on
+    if (prefix != store) {
+      st = CheckDirectory(prefix, store, who, &shared);
+    } else if (S_ISLNK(ls.st_mode)) {
+      return Status::Error("the SQLite store " + store + " is a symbolic link: give the path of the file itself "
+                           "(a link could send the store anywhere)");
+    } else if (shared && !TrustedOwner(ls.st_uid, who)) {
+      return Status::Error("the SQLite store " + store + " belongs to uid " + std::to_string(ls.st_uid) +
+                           ", not root or " + Describe(who) + ", and lies in " + Parent(store) +
+                           ", which other users may add to" + kSafeAdvice);
+    }
+  }
+  return st;
 }
 
 // Can `who` use an existing file or directory? Uses the kernel's answer when
@@ -56,6 +131,8 @@ Status CheckSqliteLocation(const std::string& path, const ChildIdentity& who) {
     return Status::Error("the SQLite store path '" + path + "' must be absolute");
   }
   if (path.back() == '/') return Status::Error("the SQLite store path '" + path + "' names a directory, not a file");
+  Status safe = CheckStoreDirectoriesSafe(path, who);
+  if (!safe.ok()) return safe;
   const std::string dir = Parent(path);
   const std::string base = Basename(path);
   struct stat st;
@@ -100,32 +177,85 @@ Status CheckSqliteLocation(const std::string& path, const ChildIdentity& who) {
   return Status::Ok();
 }
 
-Status PrepareSqliteLocation(const std::string& path, const ChildIdentity& who) {
-  const std::string dir = Parent(path);
-  // Directories, outermost first.
+Status CheckStoreDirectoriesSafe(const std::string& path, const ChildIdentity& who) {
+  Status st = CheckPathSafe(path, path, who);
+  // And the path the symbolic links lead to, as far as it exists.
+  std::string existing = Parent(path);
+  struct stat ds;
+  while (existing != "/" && stat(existing.c_str(), &ds) != 0) existing = Parent(existing);
+  char* real = st.ok() ? realpath(existing.c_str(), nullptr) : nullptr;
+  if (real) {
+    st = CheckPathSafe(std::string(real) + "/", path, who);
+    free(real);
+  }
+  return st;
+}
+
+namespace {
+
+// Creates the missing directories below the deepest existing one, each
+// through a descriptor of its parent, never following a symbolic link.
+Status CreateDirectories(const std::string& dir, const ChildIdentity& who) {
   std::vector<std::string> missing;
+  std::string existing = dir;
   struct stat st;
-  for (std::string p = dir; stat(p.c_str(), &st) != 0 && p != "/"; p = Parent(p)) missing.push_back(p);
-  std::reverse(missing.begin(), missing.end());
-  for (size_t i = 0; i < missing.size(); ++i) {
-    const bool leaf = i + 1 == missing.size();
-    if (mkdir(missing[i].c_str(), leaf ? 0750 : 0755) != 0 && errno != EEXIST) {
-      return Status::Error("cannot create the directory " + missing[i] + " for the SQLite store: " + strerror(errno));
-    }
-    if (leaf && who.switches_user && chown(missing[i].c_str(), who.uid, who.gid) != 0) {
-      return Status::Error("cannot give " + missing[i] + " to " + Describe(who) + ": " + strerror(errno));
-    }
+  for (; existing != "/" && stat(existing.c_str(), &st) != 0; existing = Parent(existing)) {
+    missing.push_back(Basename(existing));
   }
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
-  if (fd >= 0) {
-    int rc = who.switches_user ? fchown(fd, who.uid, who.gid) : 0;
-    int e = errno;
+  if (missing.empty()) return Status::Ok();
+  int fd = open(existing.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  std::string at = existing;
+  for (size_t i = missing.size(); fd >= 0 && i-- > 0;) {
+    at += (at == "/" ? "" : "/") + missing[i];
+    const bool leaf = i == 0;
+    const bool created = mkdirat(fd, missing[i].c_str(), leaf ? 0750 : 0755) == 0;
+    if (!created && errno != EEXIST) break;
+    const int next = openat(fd, missing[i].c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     close(fd);
-    if (rc != 0) return Status::Error("cannot give " + path + " to " + Describe(who) + ": " + strerror(e));
-  } else if (errno != EEXIST) {
-    return Status::Error("cannot create the SQLite store " + path + ": " + strerror(errno));
+    fd = next;
+    if (fd < 0) break;
+    if (!created) {  // someone else made it meanwhile: only if it is a safe one
+      bool shared = false;
+      Status safe = CheckDirectory(at, at, who, &shared);
+      if (!safe.ok() || shared) {
+        close(fd);
+        return safe.ok() ? Status::Error(at + " appeared meanwhile, writable by other users") : safe;
+      }
+    }
+    if (created && leaf && who.switches_user && fchown(fd, who.uid, who.gid) != 0) {
+      const int e = errno;
+      close(fd);
+      return Status::Error("cannot give " + at + " to " + Describe(who) + ": " + strerror(e));
+    }
   }
+  if (fd < 0) {
+    return Status::Error("cannot create the directory " + at + " for the SQLite store: " + strerror(errno) +
+                         (errno == ELOOP || errno == ENOTDIR ? " (a symbolic link or a file is in the way)" : ""));
+  }
+  close(fd);
   return Status::Ok();
+}
+
+}  // namespace
+
+Status PrepareSqliteLocation(const std::string& path, const ChildIdentity& who,
+                             const std::function<Status()>& as_child) {
+  Status st = CheckStoreDirectoriesSafe(path, who);
+  if (st.ok()) st = CreateDirectories(Parent(path), who);
+  if (!st.ok()) return st;
+  return RunAsChild(who, [&]() -> Status {
+    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+    if (fd >= 0) {
+      close(fd);
+    } else if (errno != EEXIST) {
+      return Status::Error("cannot create the SQLite store " + path + " as " + Describe(who) + ": " + strerror(errno));
+    }
+    struct stat ls;
+    if (lstat(path.c_str(), &ls) != 0 || !S_ISREG(ls.st_mode)) {
+      return Status::Error("the SQLite store " + path + " is not a regular file (a symbolic link?)");
+    }
+    return as_child ? as_child() : Status::Ok();
+  });
 }
 
 }  // namespace bg

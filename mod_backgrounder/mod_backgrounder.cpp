@@ -29,9 +29,12 @@ extern "C" {  // mod_status.h has no C++ guards
 #include <exception>
 #include <memory>
 
+#include "bg_child_identity.h"
 #include "bg_curl.h"
 #include "bg_duration.h"
+#include "bg_sql_job.h"
 #include "bg_sql_store.h"
+#include "bg_sql_template.h"
 #include "bg_sqlite_location.h"
 #include "mod_backgrounder_internal.h"
 
@@ -84,6 +87,41 @@ int PreConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t*) {
   return OK;
 }
 
+// The last `name` directive of the main server (not inside <VirtualHost>).
+const ap_directive_t* MainServerDirective(const ap_directive_t* d, const char* name) {
+  const ap_directive_t* found = nullptr;
+  for (; d; d = d->next) {
+    if (!d->directive) continue;
+    if (strcasecmp(d->directive, name) == 0) found = d;
+    if (strcasecmp(d->directive, "<VirtualHost") == 0) continue;
+    if (const ap_directive_t* c = MainServerDirective(d->first_child, name)) found = c;
+  }
+  return found;
+}
+
+// How the store's database reads SQL: by its driver, for `dbd` the main
+// server's DBDriver (mod_dbd's own configuration, read from the tree).
+Status StoreFlavor(const ServerConfig* conf, apr_pool_t* ptemp, SqlFlavor* flavor) {
+  std::string driver = StoreDriver(conf);
+  if (driver == "dbd") {
+    const ap_directive_t* d = MainServerDirective(ap_conftree, "DBDriver");
+    if (!d || !d->args) {
+      return Status::Error("BackgrounderStore dbd uses the main server's DBDriver and DBDParams, and there is no "
+                           "DBDriver outside <VirtualHost>");
+    }
+    const char* args = d->args;
+    driver = ap_getword_conf(ptemp, &args);
+    if (!SqlFlavorOf(driver, flavor)) {
+      return Status::Error("BackgrounderStore dbd: DBDriver " + driver + " (line " + std::to_string(d->line_num) +
+                           " of " + d->filename + ") is not a database mod_backgrounder can use (accepted: sqlite3, "
+                           "pgsql, mysql)");
+    }
+    return Status::Ok();
+  }
+  SqlFlavorOf(driver, flavor);
+  return Status::Ok();
+}
+
 // Read-only checks that also run for `apachectl configtest`.
 Status CheckStore(const ServerConfig* conf, apr_pool_t* ptemp) {
   const std::string driver = StoreDriver(conf);
@@ -93,7 +131,8 @@ Status CheckStore(const ServerConfig* conf, apr_pool_t* ptemp) {
       return Status::Error("BackgrounderStore dbd needs mod_dbd: LoadModule dbd_module, then DBDriver and DBDParams "
                            "in the main server");
     }
-    return Status::Ok();
+    SqlFlavor flavor;
+    return StoreFlavor(conf, ptemp, &flavor);
   }
   // pgsql, mysql: is apr-util's driver installed? (No connection is made
   // here: a database that is down must not stop httpd from starting.)
@@ -106,6 +145,55 @@ Status CheckStore(const ServerConfig* conf, apr_pool_t* ptemp) {
   return Status::Ok();
 }
 
+// What run= and cacert= need, checked with this process's permissions (as
+// User, inside RunAsChildEach).
+Status CheckJobFiles(const JobSpec& job, const std::string& search_path, const ChildIdentity& who) {
+  Status st;
+  if (job.kind == JobKind::kCommand) {
+    st = CheckRunnable(job.argv[0], search_path, who);
+    if (!st.ok()) return Status::Error("run=: " + st.message());
+  }
+  if (job.kind == JobKind::kUrl && !job.cacert.empty()) {
+    st = CheckReadable(job.cacert, who);
+    if (!st.ok()) return Status::Error("cacert=: " + st.message() + " (a PEM file of the CA certificates to trust)");
+  }
+  return st;
+}
+
+// What else a job needs that only the whole configuration tells: the store's
+// database (sql=) and libcurl (url=; loaded here, as post_config would).
+Status CheckJobNeeds(const JobSpec& job, const Status& flavor_known, SqlFlavor flavor) {
+  const char* curl_error = nullptr;
+  if (job.kind == JobKind::kUrl && !LoadCurl(&curl_error)) {
+    return Status::Error(std::string("url= jobs need libcurl, which cannot be loaded: ") + curl_error +
+                         " (on Debian: apt-get install libcurl4)");
+  }
+  if (job.kind == JobKind::kSql) return flavor_known.ok() ? CheckSqlJobStatement(job.sql, flavor) : flavor_known;
+  return Status::Ok();
+}
+
+// Logs every job that fails a check, with its line; returns how many. The
+// file checks of all jobs run in one process as User.
+int CheckJobs(const ServerConfig* conf, apr_pool_t* ptemp) {
+  const ChildIdentity who = ChildUser();
+  SqlFlavor flavor = SqlFlavor::kSqlite;
+  const Status flavor_known = StoreFlavor(conf, ptemp, &flavor);
+  const std::vector<JobSpec>& jobs = conf->jobs->jobs();
+  const std::string search_path = JobSearchPath();
+  const std::vector<Status> files =
+      RunAsChildEach(who, jobs.size(), [&](size_t i) { return CheckJobFiles(jobs[i], search_path, who); });
+  int errors = 0;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    const Status st = files[i].ok() ? CheckJobNeeds(jobs[i], flavor_known, flavor) : files[i];
+    if (!st.ok()) {
+      ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr, "BackgrounderJob at %s: job '%s': %s",
+                   conf->jobs->where(i).c_str(), jobs[i].name.c_str(), st.message().c_str());
+      ++errors;
+    }
+  }
+  return errors;
+}
+
 int CheckConfig(apr_pool_t*, apr_pool_t*, apr_pool_t* ptemp, server_rec* s) {
   try {
     ServerConfig* conf = GetServerConfig(s);
@@ -116,7 +204,7 @@ int CheckConfig(apr_pool_t*, apr_pool_t*, apr_pool_t* ptemp, server_rec* s) {
                    st.message().c_str());
       return !OK;
     }
-    return OK;
+    return CheckJobs(conf, ptemp) == 0 ? OK : !OK;
   } catch (...) {
     ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr, "mod_backgrounder: internal error in check_config");
     return !OK;
@@ -227,8 +315,10 @@ int PostConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s)
     FindSelf(pconf, ptemp, s, conf);
     if (std::string(StoreDriver(conf)) == "sqlite3") {
       const char* path = StorePath(conf);
-      Status st = PrepareSqliteLocation(path, ChildUser());
-      if (st.ok()) st = SqlLeaseStore::Open(ptemp, "sqlite3", path)->EnsureSchema();
+      // The file and its tables are made by a process running as User.
+      Status st = PrepareSqliteLocation(path, ChildUser(), [&]() {
+        return SqlLeaseStore::Open(ptemp, "sqlite3", path)->EnsureSchema();
+      });
       if (!st.ok()) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
                      "%s: %s; no job will run until this is fixed (httpd keeps serving requests)",

@@ -141,7 +141,8 @@ const char* AddJob(cmd_parms* cmd, void*, const char* args) {
     if (!st.ok()) return apr_pstrcat(cmd->pool, "BackgrounderJob: ", st.message().c_str(), nullptr);
     // Relative paths (run=bin/cleanup, cacert=ca.pem) are relative to
     // ServerRoot, like other paths in httpd.conf; a bare program name is
-    // looked up in PATH at run time.
+    // looked up in PATH. check_config then checks, as User, that the
+    // program can be run and the cacert= file read.
     if (spec.kind == JobKind::kCommand) {
       const std::string& prog = spec.argv[0];
       if (prog.find('/') != std::string::npos && prog[0] != '/') {
@@ -152,16 +153,6 @@ const char* AddJob(cmd_parms* cmd, void*, const char* args) {
     if (!spec.cacert.empty() && spec.cacert[0] != '/') {
       const char* abs = ap_server_root_relative(cmd->pool, spec.cacert.c_str());
       if (abs) spec.cacert = abs;
-    }
-    if (!spec.cacert.empty()) {
-      // Checked here so that apachectl configtest names the line; libcurl
-      // would only say so at the first run.
-      apr_finfo_t fi;
-      if (apr_stat(&fi, spec.cacert.c_str(), APR_FINFO_TYPE, cmd->temp_pool) != APR_SUCCESS ||
-          fi.filetype != APR_REG) {
-        return apr_pstrcat(cmd->pool, "BackgrounderJob: job '", spec.name.c_str(), "': cacert=", spec.cacert.c_str(),
-                           " is not a file (a PEM file of the CA certificates to trust)", nullptr);
-      }
     }
     st = GetServerConfig(cmd->server)->jobs->Add(std::move(spec), Where(cmd));
     return st.ok() ? nullptr : Error(cmd, st);

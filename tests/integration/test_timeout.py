@@ -5,8 +5,9 @@ One httpd (lease 6s, so the SIGTERM -> SIGKILL grace is lease/6 = 1s) runs:
   gc_timeout  leaves a grandchild that ignores SIGTERM; is itself killed at timeout=2s
   gc_exit     starts `sleep 300 &` and exits at once
   fail3       exits with status 3
-  missing     run=/nonexistent/prog (absolute path that does not exist)
-  notinpath   run=no-such-program-xyz (bare name not in PATH)
+  missing     run=jobs/gone.sh (an absolute path; removed once httpd started:
+              apache2 -t refuses a program that is not there)
+  notinpath   run=gone-xyz (a bare name; in PATH, jobs/, until httpd started)
   deflt       sleeps 30 s with no timeout= (so timeout = every = 2s); run= is a
               path relative to ServerRoot (jobs/deflt.sh)
 
@@ -14,6 +15,7 @@ The instance has no BackgrounderNode (the node is the host name) and a
 BackgrounderStore path relative to ServerRoot.
 """
 
+import os
 import socket
 
 import pytest
@@ -58,16 +60,21 @@ def server(request):
         echo "$$" > @OUT@/deflt.pid
         sleep 30
         """)
+    gone = inst.script("gone.sh", "exit 0\n")
+    gone_in_path = inst.script("gone-xyz", "exit 0\n")
+    inst.env_extra = {"PATH": "%s:%s" % (inst.jobs_dir, os.environ.get("PATH", "/usr/bin:/bin"))}
     inst.jobs = [
         'deflt every=2s run="jobs/deflt.sh"',
         'stubborn every=3s timeout=2s run="%s"' % stubborn,
         'gc_timeout every=3s timeout=2s run="%s"' % gc_timeout,
         'gc_exit every=1s run="%s"' % gc_exit,
         'fail3 every=1s run="%s"' % fail3,
-        'missing every=2s run="/nonexistent/prog --flag"',
-        'notinpath every=2s run="no-such-program-xyz"',
+        'missing every=2s run="%s --flag"' % gone,
+        'notinpath every=2s run="gone-xyz"',
     ]
     inst.start()
+    os.remove(gone)
+    os.remove(gone_in_path)
     try:
         for job in ("stubborn", "gc_timeout", "gc_exit", "fail3", "missing", "notinpath", "deflt"):
             inst.wait_ended(job, 1, timeout=12)
@@ -135,18 +142,23 @@ def test_exit_status_is_failure(server):
     assert runs[1]["token"] == 2
 
 
+def failed_run(server, job):
+    """The first failed run of `job` (its first run may have come before the
+    program was removed)."""
+    runs = server.wait_runs(job, lambda rs: any(x["outcome"] == "failure" for x in rs), timeout=8)
+    return [x for x in runs if x["outcome"] == "failure"][0]
+
+
 def test_missing_program_absolute(server):
-    r = server.runs("missing")[0]
-    assert r["outcome"] == "failure", short(r)
-    assert "/nonexistent/prog" in r["detail"], short(r)
+    r = failed_run(server, "missing")
+    assert "/jobs/gone.sh" in r["detail"], short(r)
     assert "No such file or directory" in r["detail"], short(r)
-    assert server.grep_log(r"job missing: slot \d+ \(token 1\) ended after \S+: failure, .*/nonexistent/prog")
+    assert server.grep_log(r"job missing: slot \d+ \(token \d+\) ended after \S+: failure, .*/jobs/gone\.sh")
 
 
 def test_missing_program_in_path(server):
-    r = server.runs("notinpath")[0]
-    assert r["outcome"] == "failure", short(r)
-    assert "no-such-program-xyz" in r["detail"] and "not found in PATH" in r["detail"], short(r)
+    r = failed_run(server, "notinpath")
+    assert "gone-xyz" in r["detail"] and "not found in PATH" in r["detail"], short(r)
 
 
 def test_no_job_process_left(server):

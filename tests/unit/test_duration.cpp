@@ -44,6 +44,13 @@ static void test_errors(void**) {
   assert_error_contains(ParseDuration("1h30", &ms), "the last number has no unit");
   assert_error_contains(ParseDuration("5 s", &ms), "unexpected ' s'");
   assert_error_contains(ParseDuration("s", &ms), "expected a digit");
+  // Each unit at most once, largest first: 1h1h is not 2h, 30m1h not 1h30m.
+  assert_error_contains(ParseDuration("1h1h", &ms), "invalid duration '1h1h': 'h' comes twice; give each unit at "
+                                                    "most once, largest first (1h30m)");
+  assert_error_contains(ParseDuration("30m1h", &ms), "'h' comes after a smaller unit");
+  assert_error_contains(ParseDuration("1s1ms1s", &ms), "'s' comes after a smaller unit");
+  assert_error_contains(ParseDuration("500ms1s", &ms), "'s' comes after a smaller unit");
+  assert_error_contains(ParseDuration("0s0s", &ms), "'s' comes twice");
   // Every message says what is accepted.
   assert_error_contains(ParseDuration("bogus", &ms), "accepted: a number with a unit ms, s, m, h or d");
 }
@@ -52,7 +59,7 @@ static void test_overflow(void**) {
   int64_t ms = 0;
   assert_error_contains(ParseDuration("99999999999999999999999s", &ms), "too large");
   assert_error_contains(ParseDuration("4000d", &ms), "too large");
-  assert_error_contains(ParseDuration("3000d3000d", &ms), "too large");
+  assert_error_contains(ParseDuration("3600d9000h", &ms), "too large");
   assert_int_equal(Parse("3650d"), 3650LL * 86400000);
 }
 

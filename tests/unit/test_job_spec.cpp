@@ -68,6 +68,29 @@ static void test_url_jobs(void**) {
   assert_ok(bg::ParseJobSpec("h every=1m url=https://example.org/", &s));
   assert_contains(Error("w every=1m url=ftp://x/"), "url=ftp://x/ is not a URL (accepted: http://HOST/...");
   assert_contains(Error("w every=1m url=http:///x"), "names no host");
+  // The authority: [user[:password]@]host[:port], nothing else.
+  const char* hostile_urls[][2] = {
+      {"http://@/", "url=http://@/ names no host"},
+      {"http://user:pw@/x", "names no host"},
+      {"http://:80/", "names no host"},
+      {"https://a@b@c/", "has more than one '@' before the host"},
+      {"http://host:/", "has port '' (a port is 1 to 65535)"},
+      {"http://host:0/", "has port '0'"},
+      {"http://host:65536/", "has port '65536'"},
+      {"http://host:80x/", "has port '80x'"},
+      {"http://ho^st/", "has '^' in its host name"},
+      {"http://host\\@evil/", "contains a space, a backslash or a control character"},
+      {"http://[::1/", "has a '[' without ']'"},
+      {"http://[]/", "has no IPv6 address"},
+      {"http://[::1]x/", "has text after ']'"},
+  };
+  for (const auto& u : hostile_urls) {
+    assert_contains(Error(("w every=1m url=" + std::string(u[0])).c_str()), u[1]);
+  }
+  for (const char* ok : {"http://user:pw@host:8080/x?y#z", "https://[::1]:8443/", "http://127.0.0.1", "http://h?q",
+                         "https://xn--bcher-kva.example/", "http://a.b-c_d~e%41/"}) {
+    assert_ok(bg::ParseJobSpec("w every=1m url=" + std::string(ok), &s));
+  }
   assert_contains(Error("w every=1m url=\"http://x/a b\""), "contains a space");
   assert_contains(Error("w every=1m url=/x method=get"), "method=get is not supported (accepted: GET, HEAD,");
   assert_contains(Error("w every=1m url=/x header=NoColon"), "header=NoColon is not a header");
@@ -83,6 +106,9 @@ static void test_sql_jobs(void**) {
   assert_true(s.kind == bg::JobKind::kSql);
   assert_string_equal(s.sql.c_str(), "DELETE FROM sessions WHERE expires_ms < {now}");
   assert_contains(Error("p every=10m sql=\"DELETE\" run=/bin/true"), "exclude each other");
+  // The statement itself is checked with the store's quoting rules once the
+  // configuration is read (CheckSqlJobStatement, test_sql_job).
+  assert_string_equal(Parse("p every=1m sql=\"DELETE FROM t WHERE a = ?\"").sql.c_str(), "DELETE FROM t WHERE a = ?");
 }
 
 static void test_behaviour_keys(void**) {
@@ -124,6 +150,21 @@ static void test_names(void**) {
   assert_contains(Error("bad/name every=1m run=/bin/true"), "invalid job name 'bad/name'");
   assert_contains(Error("sp\\ ace every=1m run=/bin/true"), "invalid job name");
   assert_contains(Error("\"two words\" every=1m run=/bin/true"), "invalid job name 'two words'");
+  // Not a dot first ('.', '..' would read as directories), and not the
+  // module's own prefix, in any case: such a job used to pass apachectl -t and
+  // then stop httpd at the next graceful restart.
+  for (const char* name : {".", "..", "...", ".hidden"}) {
+    assert_error_contains(bg::ValidateJobName(name), "a job name must not start with a dot");
+  }
+  assert_ok(bg::ValidateJobName("a.."));
+  assert_contains(Error("backgrounder.prune-history every=1m run=/bin/true"),
+                  "invalid job name 'backgrounder.prune-history': names starting with 'backgrounder.' (in any case) "
+                  "are reserved for mod_backgrounder's own jobs");
+  assert_contains(Error("Backgrounder.mine every=1m run=/bin/true"), "are reserved");
+  assert_ok(bg::ValidateJobName("backgrounder"));
+  assert_ok(bg::ValidateJobName("backgrounder-x"));
+  assert_true(bg::SameLetters("Purge", "pURGE"));
+  assert_false(bg::SameLetters("purge", "purges"));
 }
 
 static void test_missing_parts(void**) {
@@ -155,7 +196,17 @@ static void test_bad_durations(void**) {
   assert_contains(Error("j every=0s run=/bin/true"), "the interval must be at least 1s");
   assert_contains(Error("j every=500ms run=/bin/true"), "is too short");
   assert_contains(Error("j every=-5m run=/bin/true"), "negative");
-  assert_contains(Error("j every=5m timeout=0 run=/bin/true"), "timeout=0 must be longer than zero");
+  assert_contains(Error("j every=5m timeout=0 run=/bin/true"), "timeout=0 is too short: the timeout must be at least 1s");
+  // Below a second, starting and stopping the job take more than the limit.
+  assert_contains(Error("j every=5m timeout=1ms run=/bin/true"), "timeout=1ms is too short");
+  assert_contains(Error("j every=5m timeout=999ms url=/x"), "timeout=999ms is too short");
+  assert_int_equal(Parse("j every=5m timeout=1s run=/bin/true").timeout_ms, 1000);
+  // Durations name each unit once, largest first.
+  assert_contains(Error("j every=1h1h run=/bin/true"), "job 'j': every=: invalid duration '1h1h': 'h' comes twice");
+  assert_contains(Error("j every=30m1h run=/bin/true"), "'h' comes after a smaller unit");
+  // A lease longer than the interval is fine: it only bounds a takeover
+  // after a crash (see README); nothing here knows the lease.
+  assert_int_equal(Parse("j every=1s timeout=1s run=/bin/true").every_ms, 1000);
   assert_contains(Error("j every=5m timeout=x run=/bin/true"), "timeout=: invalid duration 'x'");
   assert_contains(Error("j every=5m offset=5m run=/bin/true"), "offset=5m must be less than every=5m");
   assert_contains(Error("j every=5m offset=1h run=/bin/true"), "offset=1h must be less than every=5m");

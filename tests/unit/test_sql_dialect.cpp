@@ -6,10 +6,11 @@ using bg::SqlDialect;
 using bg::StoreConnectionParams;
 
 static void test_compile_named_parameters(void**) {
-  bg::SqlStatement s = CompileSql(
+  bg::SqlStatement s;
+  assert_ok(CompileSql(
       "UPDATE t SET a = {now} + :lease, b = :holder WHERE k = :key AND e <= {now} AND s = ({now} - :offset) {div} :every "
       "AND x = :lease AND c = :exit_code",
-      "NOW()", "DIV", "", "");
+      bg::SqlFlavor::kMysql, {{"now", "NOW()"}, {"div", "DIV"}}, &s));
   assert_string_equal(s.text.c_str(),
                       "UPDATE t SET a = NOW() + %lld, b = %s WHERE k = %s AND e <= NOW() AND s = (NOW() - %lld) DIV "
                       "%lld AND x = %lld AND c = %d");
@@ -19,14 +20,25 @@ static void test_compile_named_parameters(void**) {
 
 static void test_compile_leaves_the_clock_alone(void**) {
   // The clock expressions contain colons and %% that are not parameters.
-  bg::SqlStatement s = CompileSql("SELECT {now}, ':not_a_param' AS x, 'it''s :x' AS y, a::b FROM t WHERE k = :key",
-                                  "(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) DIV 1000)",
-                                  "/", "", "");
+  bg::SqlStatement s;
+  assert_ok(CompileSql("SELECT {now}, ':not_a_param' AS x, 'it''s :x' AS y, a::b FROM t WHERE k = :key",
+                       bg::SqlFlavor::kPgsql,
+                       {{"now", "(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', UTC_TIMESTAMP(6)) DIV 1000)"}}, &s));
   assert_contains(s.text, "'1970-01-01 00:00:00'");
   assert_contains(s.text, "':not_a_param' AS x, 'it''s :x' AS y, a::b FROM t WHERE k = %s");
   assert_int_equal(s.params.size(), 1);  // literals and :: casts hold no parameters
-  s = CompileSql("{insert_ignore} INTO t VALUES (:key){conflict}", "x", "/", "INSERT", " ON CONFLICT DO NOTHING");
+  assert_ok(CompileSql("{insert_ignore} INTO t VALUES (:key){conflict}", bg::SqlFlavor::kPgsql,
+                       {{"insert_ignore", "INSERT"}, {"conflict", " ON CONFLICT DO NOTHING"}}, &s));
   assert_string_equal(s.text.c_str(), "INSERT INTO t VALUES (%s) ON CONFLICT DO NOTHING");
+  // One tokenizer reads every template: a literal % becomes apr_dbd's %%
+  // wherever it is, markers go in as given, unknown ones are refused.
+  assert_ok(CompileSql("SELECT '50%' || {now} FROM t WHERE a LIKE 'x%' AND b = 5 % 3 -- 100%\n AND c = :key",
+                       bg::SqlFlavor::kSqlite, {{"now", "strftime('%%s')"}}, &s));
+  assert_string_equal(s.text.c_str(),
+                      "SELECT '50%%' || strftime('%%s') FROM t WHERE a LIKE 'x%%' AND b = 5 %% 3 -- 100%%\n AND c = %s");
+  assert_error_contains(CompileSql("SELECT {div}", bg::SqlFlavor::kSqlite, {{"now", "0"}}, &s),
+                        "uses {div}, which is not known here");
+  assert_error_contains(CompileSql("SELECT 1; SELECT 2", bg::SqlFlavor::kSqlite, {}, &s), "more than one statement");
 }
 
 static void test_dialects(void**) {

@@ -12,6 +12,7 @@
 #include "bg_db_connector.h"
 #include "bg_env.h"
 #include "bg_sql_job.h"
+#include "bg_sql_template.h"
 #include "db_util.h"
 #include "test_util.h"
 
@@ -101,8 +102,124 @@ static void test_errors(void** state) {
   assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kFailure));
   assert_true(r.detail.find("cannot prepare") != std::string::npos || r.detail.find("failed") != std::string::npos);
   assert_contains(r.detail, "no_such_table");
-  assert_error_contains(bg::CheckSqlJobStatement("DELETE FROM t WHERE a = :id"), "sql= uses :id, which is not bound");
-  assert_ok(bg::CheckSqlJobStatement("DELETE FROM t WHERE a < {now} AND b = ':id' AND c = :token"));
+  // A second statement never runs, not even while the first is prepared
+  // (PostgreSQL's PREPARE ran it; SQLite ran only the first).
+  r = RunSql(f, "INSERT INTO bgjob_items (id) VALUES (98); INSERT INTO bgjob_items (id) VALUES (99)");
+  assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kFailure));
+  assert_contains(r.detail, "sql= holds more than one statement: 'INSERT INTO bgjob_items (id) V...' follows the ';'");
+  Direct db(f->pool, g_driver, f->params);
+  assert_int_equal(db.Int("SELECT COUNT(*) FROM bgjob_items WHERE id IN (98, 99)"), 0);
+  // So does an unknown parameter (it used to be bound to the node name).
+  r = RunSql(f, "UPDATE bgjob_items SET note = :Node WHERE id = 1");
+  assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kFailure));
+  assert_contains(r.detail, "sql= uses :Node, which is not bound");
+  // A trailing ';' and comment are fine.
+  r = RunSql(f, "UPDATE bgjob_items SET note = 'x;y' WHERE id = 1; -- done");
+  assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kSuccess));
+  assert_int_equal(r.rows_affected, 1);
+}
+
+namespace {
+
+constexpr bg::SqlFlavor kSqlite = bg::SqlFlavor::kSqlite, kPg = bg::SqlFlavor::kPgsql, kMy = bg::SqlFlavor::kMysql;
+constexpr bg::SqlFlavor kAll[] = {kSqlite, kPg, kMy};
+
+struct Accepted {
+  std::vector<bg::SqlFlavor> flavors;
+  const char* sql;
+};
+struct Refused {
+  std::vector<bg::SqlFlavor> flavors;
+  const char* sql;
+  const char* message;
+};
+
+}  // namespace
+
+// The configuration check (apachectl -t) reads statements with the store's
+// quoting rules: what hides in a string, identifier or comment stays there.
+static void test_statement_checker(void**) {
+  const std::vector<bg::SqlFlavor> all(std::begin(kAll), std::end(kAll));
+  const Accepted accepted[] = {
+      {all, "DELETE FROM t WHERE a < {now} AND b = ':id' AND c = :token"},
+      {all, "DELETE FROM t WHERE k = :job AND n = :node AND s = :slot AND ss = :slot_start AND a = :attempt;"},
+      {all, "DELETE FROM t WHERE id = :job;  -- done\n"},
+      {all, "DELETE FROM t /* :x ; ? $1 */ WHERE a = 1"},
+      {all, "DELETE FROM t WHERE note = 'it''s; ? :x $1 {y}'"},
+      {all, "DELETE FROM t WHERE a = 1 -- ; DROP TABLE x ? :x"},
+      {{kSqlite, kPg}, "DELETE FROM \"we;ird?\" WHERE \"a\"\"b:x\" = 1"},
+      {{kPg}, "UPDATE t SET a = b::int WHERE c = :slot"},
+      {{kPg}, "UPDATE t SET a = $$ it's; :x ? $1 $$ WHERE id = :token"},
+      {{kPg}, "UPDATE t SET a = $fn$ x $$ ; y $fn$"},
+      {{kPg}, "UPDATE t SET a = E'it\\'s; :x' WHERE b = :node"},
+      {{kPg}, "UPDATE t SET a = 1 WHERE j ? 'key' AND arr[1:2] = b"},
+      {{kPg}, "DELETE /* a /* ; */ b; */ FROM t"},
+      {{kPg}, "DELETE FROM t WHERE a = 1 --1; DROP TABLE x"},
+      {{kPg}, "DELETE FROM t WHERE a$1 = 1"},
+      {{kMy}, "DELETE FROM `my;table?` WHERE a = 'x\\\\' # ; :x ?\n AND b = :token"},
+      {{kMy}, "DELETE FROM t WHERE a = \"x;y?\" AND b = 'it\"s'"},
+      {{kMy}, "UPDATE t SET a = (@x := @x + 1) WHERE b = :slot"},
+      {{kSqlite}, "DELETE FROM [my;table] WHERE `a?` = 1 AND b = '\\'"},
+  };
+  for (const Accepted& c : accepted) {
+    for (bg::SqlFlavor f : c.flavors) {
+      bg::Status st = bg::CheckSqlJobStatement(c.sql, f);
+      if (!st.ok()) fail_msg("flavor %d refused [%s]: %s", static_cast<int>(f), c.sql, st.message().c_str());
+    }
+  }
+  const Refused refused[] = {
+      {all, "DELETE FROM t; DROP TABLE x", "sql= holds more than one statement: 'DROP TABLE x' follows the ';'"},
+      {all, "DELETE FROM t;;", "more than one statement"},
+      {all, "DELETE FROM t; /* c */ :token", "more than one statement"},
+      {{kSqlite, kMy}, "DELETE FROM t WHERE a = ?", "sql= uses ?, a placeholder of"},
+      {{kSqlite}, "DELETE FROM t WHERE a = ?12", "uses ?12, a placeholder of SQLite"},
+      {{kSqlite}, "DELETE FROM t WHERE a = $id", "uses $id, a placeholder of SQLite"},
+      {{kSqlite}, "DELETE FROM t WHERE a = @id", "uses @id"},
+      {{kSqlite}, "DELETE FROM t WHERE a = #id", "uses #id"},
+      {{kPg}, "DELETE FROM t WHERE a = $1", "uses $1, a placeholder of PostgreSQL, which would shift or alias"},
+      {all, "DELETE FROM t WHERE a = :Job", "sql= uses :Job, which is not bound (accepted, in lower case: :token"},
+      {all, "DELETE FROM t WHERE a = :token2", "uses :token2, which is not bound"},
+      {all, "DELETE FROM t WHERE a = :id", "uses :id, which is not bound"},
+      {{kSqlite, kMy}, "DELETE FROM t WHERE a = :1", "uses :1, which is not bound"},
+      {all, "DELETE FROM t WHERE a < {Now}", "uses {Now}, which is not known (accepted: {now}"},
+      {all, "DELETE FROM t WHERE a < {div}", "uses {div}, which is not known"},
+      {all, "DELETE FROM t WHERE a = 'x", "sql= has an unterminated string starting at ''x'"},
+      {all, "DELETE FROM t /* x", "has an unterminated /* comment"},
+      {{kSqlite, kPg}, "DELETE FROM \"t", "has an unterminated identifier"},
+      {{kPg}, "UPDATE t SET a = $$ x", "has an unterminated dollar-quoted string"},
+      {{kPg}, "DELETE /* a /* b */ FROM t", "unterminated /* comment"},
+      {{kSqlite}, "DELETE FROM [t", "unterminated [identifier]"},
+      {{kMy}, "DELETE FROM t WHERE a = 'x\\'; DROP TABLE y; -- '", "depending on the server's sql_mode"},
+      {{kPg}, "DELETE FROM t WHERE a = 'x\\'; DROP TABLE y; -- '", "depending on the server's standard_conforming"},
+      {{kMy}, "DELETE FROM t WHERE a = 1 /*!50000 ; DROP TABLE x */", "MySQL executable comment"},
+      {{kMy}, "DELETE FROM t WHERE a = 1 --1; DROP TABLE x", "more than one statement"},
+      {{kSqlite, kPg}, "DELETE FROM t # ; DROP TABLE x", "more than one statement"},
+      {all, "", "sql= holds no statement"},
+      {all, " -- nothing\n ;", "holds no statement"},
+  };
+  for (const Refused& c : refused) {
+    for (bg::SqlFlavor f : c.flavors) {
+      bg::Status st = bg::CheckSqlJobStatement(c.sql, f);
+      if (st.ok()) fail_msg("flavor %d accepted [%s]", static_cast<int>(f), c.sql);
+      if (st.message().find(c.message) == std::string::npos) {
+        fail_msg("flavor %d, [%s]: expected \"%s\" in \"%s\"", static_cast<int>(f), c.sql, c.message,
+                 st.message().c_str());
+      }
+    }
+  }
+}
+
+// What the runner prepares: the same reading, apr_dbd's text.
+static void test_compiled_statement(void**) {
+  bg::SqlDialect d;
+  assert_true(bg::MakeSqlDialect("pgsql", &d));
+  bg::SqlStatement s;
+  assert_ok(bg::CompileSqlJobStatement("UPDATE t SET a = :token, b = $$50% :x$$, c = x::int WHERE d < {now};  -- end",
+                                       d, &s));
+  assert_string_equal(s.text.c_str(), ("UPDATE t SET a = %lld, b = $$50%% :x$$, c = x::int WHERE d < " +
+                                       d.now_expression).c_str());
+  assert_int_equal(s.params.size(), 1);
+  assert_error_contains(bg::CompileSqlJobStatement("DELETE FROM t WHERE a = $1", d, &s), "placeholder of PostgreSQL");
 }
 
 // Server databases only: a statement timeout, and a hard stop that can only
@@ -153,6 +270,8 @@ int main(int argc, char** argv) {
       cmocka_unit_test_setup_teardown(test_parameters_clock_and_percent, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_fenced_update_counts_rows, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_errors, Setup, Teardown),
+      cmocka_unit_test(test_statement_checker),
+      cmocka_unit_test(test_compiled_statement),
   };
   const struct CMUnitTest servers[] = {
       cmocka_unit_test_setup_teardown(test_statement_timeout, Setup, Teardown),
