@@ -3,9 +3,10 @@
 // mod_status's server-status page.
 //
 // The page reads the store (every job row, farm-wide, and each job's latest
-// runs) on a connection of its own, opened for the request and closed after
-// it, and this node's counters from shared memory. Rendering is the core's
-// (bg_status_page); this file gathers, guards and writes.
+// runs) through PageStore (a viewer on this child's connection, which never
+// creates or migrates anything), and this node's counters from shared
+// memory. Rendering is the core's (bg_status_page); this file gathers,
+// guards and writes.
 #include <apr_strings.h>
 #include <ap_mpm.h>
 #include <http_core.h>
@@ -104,10 +105,10 @@ StatusSnapshot Gather(request_rec* r, const ServerConfig* conf, bool with_runs) 
     snap.jobs.push_back(std::move(job));
   }
 
-  std::string error;
-  std::unique_ptr<LeaseStore> store = MakeStore(r->pool, ap_server_conf, conf, &error);
+  PageStore page_store(r, conf);  // a viewer: never creates or migrates anything
+  LeaseStore* store = page_store.get();
   std::vector<JobRow> rows;
-  Status st = store ? store->ReadJobs(&rows, &snap.db_now_ms) : Status::Unavailable(error);
+  Status st = store ? store->ReadJobs(&rows, &snap.db_now_ms) : Status::Unavailable(page_store.error());
   if (!st.ok()) {
     snap.store_ok = false;
     snap.store_error = st.message();
@@ -215,10 +216,10 @@ int Act(request_rec* r, ServerConfig* conf) {
     return refuse(HTTP_NOT_FOUND, "no job '" + key + "' is configured on this server (run it from the status page "
                                   "of the server that runs it)");
   }
-  std::string error;
-  std::unique_ptr<LeaseStore> store = MakeStore(r->pool, ap_server_conf, conf, &error);
+  PageStore page_store(r, conf);
+  LeaseStore* store = page_store.get();
   bool found = false;
-  Status st = !store                ? Status::Unavailable(error)
+  Status st = !store                ? Status::Unavailable(page_store.error())
               : action == "run"     ? store->RequestRun(key, &found)
                                     : store->SetPaused(key, action == "pause", &found);
   if (!st.ok()) return refuse(HTTP_SERVICE_UNAVAILABLE, "the store failed: " + st.message());
