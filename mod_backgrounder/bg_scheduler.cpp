@@ -24,6 +24,11 @@ constexpr int64_t kRetryMs = 1000;
 // a minimal form. At most this many wait at once (the oldest goes).
 constexpr int kMaxRecordAttempts = 4;
 constexpr size_t kMaxPendingRecords = 100;
+// A failed history write holds the retries back four times as long as it
+// took (a dead server's connect timeout), at most this long: retries never
+// take more than a fifth of the scheduler's time.
+constexpr int64_t kHistoryHoldFactor = 4;
+constexpr int64_t kMaxHistoryHoldMs = 30000;
 // The reason a record was refused, for a minimal record: this many
 // printable ASCII characters at most.
 constexpr size_t kMaxRefusalChars = 300;
@@ -241,7 +246,9 @@ void Scheduler::StoreError(const char* what, const Status& st, int64_t now) {
 }
 
 void Scheduler::HistoryError(const char* what, const std::string& job, int64_t token, const Status& st,
-                             const char* then) {
+                             int64_t sent_ms, const char* then) {
+  const int64_t t = env_->NowMs();
+  history_retry_at_ = std::max(history_retry_at_, t + std::min(kMaxHistoryHoldMs, kHistoryHoldFactor * (t - sent_ms)));
   if (options_.metrics) options_.metrics->history_write_errors.fetch_add(1);
   if (!then) return;
   Logf(log_, LogLevel::kWarn, "job %s: %s (token %lld) failed: %s; %s", job.c_str(), what,
@@ -249,13 +256,14 @@ void Scheduler::HistoryError(const char* what, const std::string& job, int64_t t
 }
 
 void Scheduler::RecordEnd(const RunRecord& rec) {
+  const int64_t t0 = env_->NowMs();
   Status st = store_->RecordRunEnd(rec);
   const int64_t t = env_->NowMs();
   if (st.ok()) {
     StoreOk(t);
     return;
   }
-  HistoryError("recording the run end", rec.job, rec.token, st, "trying again in the background");
+  HistoryError("recording the run end", rec.job, rec.token, st, t0, "trying again in the background");
   PendingRecord p;
   p.rec = rec;
   p.retry_at = t + kRetryMs;
@@ -265,10 +273,11 @@ void Scheduler::RecordEnd(const RunRecord& rec) {
 
 void Scheduler::RecordAbandoned(const std::string& job, const std::string& key, int64_t token,
                                 const std::string& detail) {
+  const int64_t t0 = env_->NowMs();
   Status st = store_->RecordAbandoned(key, token, detail);
   const int64_t t = env_->NowMs();
   if (st.ok()) return;
-  HistoryError("recording an abandoned run", job, token, st, "trying again in the background");
+  HistoryError("recording an abandoned run", job, token, st, t0, "trying again in the background");
   PendingRecord p;
   p.abandoned = true;
   p.rec.key = key;
@@ -294,26 +303,36 @@ void Scheduler::RetryHistory(int64_t now) {
   for (size_t i = 0; i < pending_history_.size();) {
     PendingRecord& p = pending_history_[i];
     // An outage's back-off holds these too; a hard stop makes the last try now.
-    if (!hard_cancelled_ && (now < p.retry_at || now < store_retry_at_)) {
+    if (!hard_cancelled_ && (now < p.retry_at || now < store_retry_at_ || now < history_retry_at_)) {
       ++i;
       continue;
     }
-    if (RetryOne(&p, env_->NowMs())) {
+    bool recorded = false;
+    if (RetryOne(&p, &recorded)) {
       pending_history_.erase(pending_history_.begin() + static_cast<std::ptrdiff_t>(i));
     } else {
       ++i;
     }
+    if (hard_cancelled_ && !recorded && !pending_history_.empty()) {
+      // httpd stops now and the store fails: no time for one try each.
+      Logf(log_, LogLevel::kError, "%zu more history record(s) are not recorded: the store fails and httpd is "
+           "stopping", pending_history_.size());
+      pending_history_.clear();
+    }
+    now = env_->NowMs();
   }
 }
 
-bool Scheduler::RetryOne(PendingRecord* p, int64_t now) {
+bool Scheduler::RetryOne(PendingRecord* p, bool* recorded) {
   const bool last = hard_cancelled_ || p->attempts + 1 >= kMaxRecordAttempts;
   const bool minimal = last && !p->abandoned;
   ++p->attempts;
   const char* what = p->abandoned ? "recording an abandoned run" : "recording the run end";
+  const int64_t t0 = env_->NowMs();
   Status st = p->abandoned ? store_->RecordAbandoned(p->rec.key, p->rec.token, p->rec.detail)
                            : store_->RecordRunEnd(minimal ? MinimalEnd(p->rec, p->why) : p->rec);
   const int64_t t = env_->NowMs();
+  *recorded = st.ok();
   if (st.ok()) {
     StoreOk(t);
     if (minimal) {
@@ -327,12 +346,12 @@ bool Scheduler::RetryOne(PendingRecord* p, int64_t now) {
     return true;
   }
   if (last) {
-    HistoryError(what, p->rec.job, p->rec.token, st, "giving up: the history does not have it");
+    HistoryError(what, p->rec.job, p->rec.token, st, t0, "giving up: the history does not have it");
     return true;
   }
-  HistoryError(what, p->rec.job, p->rec.token, st, nullptr);
+  HistoryError(what, p->rec.job, p->rec.token, st, t0, nullptr);
   p->why = st.message();
-  p->retry_at = std::max(now, t) + kRetryMs * p->attempts;
+  p->retry_at = t + kRetryMs * p->attempts;
   return false;
 }
 
@@ -536,10 +555,11 @@ void Scheduler::TryStart(Job* job) {
        spec.name.c_str(), static_cast<long long>(r.slot), UtcTime(r.slot_start_ms).c_str(), options_.node.c_str(),
        static_cast<long long>(r.token), static_cast<long long>(late_ms));
   ++runs_started_;
+  const int64_t record_sent = env_->NowMs();
   st = store_->RecordRunStart(RecordOf(*job, *ar));
   if (!st.ok()) {
     // The lease is ours: run anyway; the end is recorded with a full insert.
-    HistoryError("recording the run start", spec.name, r.token, st, "the end will be recorded in full");
+    HistoryError("recording the run start", spec.name, r.token, st, record_sent, "the end will be recorded in full");
   }
   st = executor_->Start(ar->run.get());
   if (!st.ok()) {
@@ -737,7 +757,9 @@ int64_t Scheduler::NextWake(int64_t now) const {
       if (!hard_cancelled_) wake = std::min(wake, ar->renew_due);
     }
   }
-  for (const PendingRecord& p : pending_history_) wake = std::min(wake, std::max(p.retry_at, store_retry_at_));
+  for (const PendingRecord& p : pending_history_) {
+    wake = std::min(wake, std::max({p.retry_at, store_retry_at_, history_retry_at_}));
+  }
   return std::max(wake, now);
 }
 

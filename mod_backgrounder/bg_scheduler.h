@@ -128,8 +128,11 @@ class Scheduler {
   void StoreError(const char* what, const Status& st, int64_t now);
   void StoreOk(int64_t now);
   // History writes: counted and logged, never a reason to back off.
-  // `then` says what happens next, for the log; nullptr: counted, not logged.
-  void HistoryError(const char* what, const std::string& job, int64_t token, const Status& st, const char* then);
+  // Counts a failed history write sent at sent_ms and holds the retries back
+  // (history_retry_at_); `then` says what happens next, for the log (nullptr:
+  // not logged).
+  void HistoryError(const char* what, const std::string& job, int64_t token, const Status& st, int64_t sent_ms,
+                    const char* then);
   // Records a run's end; a failure queues it for RetryHistory.
   void RecordEnd(const RunRecord& rec);
   void RecordAbandoned(const std::string& job, const std::string& key, int64_t token, const std::string& detail);
@@ -137,7 +140,7 @@ class Scheduler {
   // Retries queued history writes that are due (all at once, and for the
   // last time, after a hard stop).
   void RetryHistory(int64_t now);
-  bool RetryOne(PendingRecord* pending, int64_t now);  // true when done with it
+  bool RetryOne(PendingRecord* pending, bool* recorded);  // true when done with it
   void ObserveDbClock(int64_t db_now_ms, int64_t sent_ms, int64_t received_ms);
   int64_t MonoFromDb(int64_t db_ms) const { return db_ms - db_offset_ms_; }
   JobMetrics* MetricsOf(const Job* job) const;
@@ -177,6 +180,7 @@ class Scheduler {
 
   // History writes waiting for another try, the oldest first.
   std::vector<PendingRecord> pending_history_;
+  int64_t history_retry_at_ = 0;  // no history retry before (after a slow failure)
 
   // Store health.
   int64_t store_retry_at_ = 0;

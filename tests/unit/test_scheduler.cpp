@@ -745,6 +745,37 @@ static void test_history_refused_for_good_is_given_up(void**) {
   assert_int_equal(block.m->history_write_errors.load(), 5 * bad.size());
 }
 
+// History writes that fail slowly (a dead server's connect timeout, 2 s
+// here) are retried at a pace that leaves the scheduler most of its time.
+static void test_slow_history_failures_take_a_bounded_share(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  int64_t spent = 0;
+  store.refuse_record = [&](const std::string& op, const bg::RunRecord& run) {
+    if (op != "run_end" || run.key != "bad") return false;
+    clock.AdvanceTo(clock.now() + 2 * kSec);
+    spent += 2 * kSec;
+    return true;
+  };
+  Node node(&clock, &store, {Job("bad", 10 * kSec)});
+  const int64_t t0 = clock.now();
+  Simulate(&clock, {&node}, t0 + 200 * kSec);
+  const int64_t elapsed = clock.now() - t0;
+  // Unheld, the three retries of each end would come 1, 2 and 3 s apart:
+  // 8 of every 10 seconds in failing calls.
+  if (spent * 4 > elapsed) {
+    fail_msg("%lld ms of %lld in failing history writes", static_cast<long long>(spent),
+             static_cast<long long>(elapsed));
+  }
+  assert_true(RunsOf(*node.exec.log, "bad").size() >= 18);
+  // A hard stop gives the waiting records one try in all, not one each.
+  const int64_t stop_at = clock.now();
+  StopAll(&clock, {&node}, StopMode::kHard, 60 * kSec);
+  assert_true(clock.now() - stop_at <= 2 * kSec + 100);
+  assert_true(node.log.Count("are not recorded: the store fails and httpd is stopping") +
+                  node.log.Count("giving up: the history does not have it") >= 1);
+}
+
 static void test_run_now_and_pause(void**) {
   FakeClock clock;
   MemoryStore store(&clock);
@@ -854,6 +885,7 @@ int main(void) {
       cmocka_unit_test(test_run_start_record_failure_still_runs),
       cmocka_unit_test(test_refused_run_end_holds_back_no_job),
       cmocka_unit_test(test_history_refused_for_good_is_given_up),
+      cmocka_unit_test(test_slow_history_failures_take_a_bounded_share),
       cmocka_unit_test(test_newer_generation_hands_over),
       cmocka_unit_test(test_disabled_job_never_touches_the_store),
       cmocka_unit_test(test_misfire_skip_after_an_outage),
