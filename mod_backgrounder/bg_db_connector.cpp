@@ -2,18 +2,26 @@
 
 #include <apr_dbd.h>
 #include <apr_strings.h>
+#include <errno.h>
+#include <sys/stat.h>
 
 #include "bg_redact.h"
 #include "bg_sql_dialect.h"
 
 namespace bg {
 
-AprDbdConnector::AprDbdConnector(std::string driver, const std::string& params)
+AprDbdConnector::AprDbdConnector(std::string driver, const std::string& params, bool create_missing)
     : driver_(std::move(driver)),
       params_(StoreConnectionParams(driver_, params)),
-      description_(driver_ + ":" + MaskSecrets(params)) {}
+      description_(driver_ + ":" + MaskSecrets(params)),
+      create_missing_(create_missing) {}
 
 Status AprDbdConnector::Open(apr_pool_t* pool, DbConnection* conn) {
+  struct stat st;
+  if (!create_missing_ && driver_ == "sqlite3" && stat(params_.c_str(), &st) != 0 && errno == ENOENT) {
+    return Status::Unavailable("the database file " + params_ +
+                               " does not exist: no scheduler has created it yet (httpd creates it when it starts)");
+  }
   const apr_dbd_driver_t* driver = nullptr;
   apr_status_t rv = apr_dbd_get_driver(pool, driver_.c_str(), &driver);
   if (rv != APR_SUCCESS) {

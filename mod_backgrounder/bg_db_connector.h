@@ -44,8 +44,10 @@ class DbConnector {
 class AprDbdConnector final : public DbConnector {
  public:
   // `params` as the operator wrote them; the store's own options are added
-  // (StoreConnectionParams) and the description masks passwords.
-  AprDbdConnector(std::string driver, const std::string& params);
+  // (StoreConnectionParams) and the description masks passwords. Without
+  // create_missing, a SQLite database file that does not exist is refused
+  // (Unavailable) rather than created (sqlite3_open would create it).
+  AprDbdConnector(std::string driver, const std::string& params, bool create_missing = true);
   Status Open(apr_pool_t* pool, DbConnection* conn) override;
   void Close(DbConnection* conn, bool healthy) override;
   const std::string& description() const override { return description_; }
@@ -54,6 +56,7 @@ class AprDbdConnector final : public DbConnector {
   const std::string driver_;
   const std::string params_;
   const std::string description_;
+  const bool create_missing_;
 };
 
 }  // namespace bg

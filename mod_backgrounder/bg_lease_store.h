@@ -113,7 +113,8 @@ class LeaseStore {
   LeaseStore& operator=(const LeaseStore&) = delete;
   virtual ~LeaseStore() = default;
 
-  // Creates the tables if missing and checks the schema version. Idempotent.
+  // Creates the tables if missing and checks the schema version (a store
+  // made for viewing, such as the status page's, only checks). Idempotent.
   // Refuses (Error, not Unavailable) a schema newer than this code knows.
   virtual Status EnsureSchema() = 0;
 

@@ -56,6 +56,7 @@ struct SchedulerMetrics {
   std::atomic<int64_t> active_since_ms;   // wall clock
   std::atomic<uint64_t> store_errors;     // failed store operations
   std::atomic<uint64_t> store_statements; // statements sent by the active scheduler
+  std::atomic<uint64_t> history_write_errors;  // history writes (run start, end, abandoned) the store refused
   Histogram store_latency;                // round trip of store operations
   std::atomic<int64_t> clock_offset_ms;   // this node's clock minus the database's (estimate)
   std::atomic<int64_t> clock_offset_known;  // 1 once measured

@@ -1,6 +1,7 @@
 #include "bg_output.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 
 namespace bg {
@@ -56,6 +57,48 @@ std::string SanitizeForLog(std::string_view text, bool keep_newlines) {
     }
   }
   return out;
+}
+
+size_t Utf8Prefix(std::string_view text, size_t max_bytes) {
+  if (text.size() <= max_bytes) return text.size();
+  size_t n = max_bytes;
+  // text[n] is the first byte left out: while it continues a character, that
+  // character would be split.
+  for (int back = 0; back < 3 && n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80; ++back) --n;
+  if ((static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) return max_bytes;  // not UTF-8 there anyway
+  return n;
+}
+
+std::string SanitizeForStore(std::string_view text, bool multi_line, size_t max_bytes) {
+  // Every input byte becomes at least one output byte, so a few bytes more
+  // than max_bytes of input are enough to fill the column and see the cut.
+  const size_t look = max_bytes < text.size() ? Utf8Prefix(text, std::min(text.size(), max_bytes + 4)) : text.size();
+  std::string s = SanitizeForLog(text.substr(0, look), multi_line);
+  if (!multi_line && s.find('\t') != std::string::npos) {
+    std::string escaped;
+    for (char c : s) {
+      if (c == '\t') escaped += "\\x09";
+      else escaped.push_back(c);
+    }
+    s.swap(escaped);
+  }
+  if (text.size() <= max_bytes && s.size() <= max_bytes) return s;
+  const std::string_view mark = max_bytes >= 3 ? "..." : "";
+  const size_t room = max_bytes - mark.size();
+  // Whole units only (a character, or an escape \xHH), as many as fit.
+  size_t end = 0;
+  while (end < s.size()) {
+    size_t unit = Utf8SequenceLength(s, end);
+    if (s[end] == '\\' && end + 3 < s.size() && s[end + 1] == 'x' && isxdigit(static_cast<unsigned char>(s[end + 2])) &&
+        isxdigit(static_cast<unsigned char>(s[end + 3]))) {
+      unit = 4;
+    }
+    if (unit == 0 || end + unit > room) break;
+    end += unit;
+  }
+  s.resize(end);
+  s.append(mark);
+  return s;
 }
 
 OutputCollector::OutputCollector(EmitFn emit, size_t max_logged, size_t max_line, size_t tail_bytes)

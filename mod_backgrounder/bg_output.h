@@ -29,6 +29,21 @@ std::string SanitizeForLog(std::string_view text, bool keep_newlines);
 // the bytes there are not one (overlong forms and surrogates included).
 size_t Utf8SequenceLength(std::string_view s, size_t i);
 
+// The length of the longest prefix of `text` of at most max_bytes bytes that
+// does not end inside a multi-byte UTF-8 character (it backs off over
+// continuation bytes, at most three). For cutting raw text that may be
+// invalid: whatever is invalid stays for the sanitizer to escape.
+size_t Utf8Prefix(std::string_view text, size_t max_bytes);
+
+// For a database column of at most max_bytes bytes: SanitizeForLog's
+// escaping (with a tab escaped too unless multi_line), then, if longer, cut
+// at the last character or \xHH escape that leaves room for "..." and
+// marked so. The result is valid UTF-8 without NUL or other control
+// characters (newline and tab only if multi_line) and at most max_bytes
+// bytes long, hence at most max_bytes characters, whatever the database
+// counts. max_bytes below 3 cuts without the mark.
+std::string SanitizeForStore(std::string_view text, bool multi_line, size_t max_bytes);
+
 class OutputCollector {
  public:
   enum Stream { kStdout = 0, kStderr = 1 };

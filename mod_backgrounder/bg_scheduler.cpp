@@ -17,9 +17,21 @@ namespace {
 constexpr int64_t kWakeBiasMs = 2;
 // Never sleep longer than this in one go.
 constexpr int64_t kMaxSleepMs = 60000;
-// Retry a failed renewal, release or history write after this long.
+// Retry a failed renewal, release or history write after this long (a
+// history write after this long times the attempts made).
 constexpr int64_t kRetryMs = 1000;
-constexpr int kMaxRecordAttempts = 5;
+// A history write is tried this often in all; a run's end the last time in
+// a minimal form. At most this many wait at once (the oldest goes).
+constexpr int kMaxRecordAttempts = 4;
+constexpr size_t kMaxPendingRecords = 100;
+// A failed history write holds the retries back four times as long as it
+// took (a dead server's connect timeout), at most this long: retries never
+// take more than a fifth of the scheduler's time.
+constexpr int64_t kHistoryHoldFactor = 4;
+constexpr int64_t kMaxHistoryHoldMs = 30000;
+// The reason a record was refused, for a minimal record: this many
+// printable ASCII characters at most.
+constexpr size_t kMaxRefusalChars = 300;
 
 std::string Format(const char* fmt, va_list ap) {
   char buf[1024];
@@ -55,6 +67,26 @@ std::string UtcTime(int64_t ms) {
   return buf;
 }
 
+// `text` with every byte outside printable ASCII as '?', cut to max bytes.
+std::string AsciiExcerpt(const std::string& text, size_t max) {
+  std::string out = text.substr(0, max);
+  for (char& c : out) {
+    if (c < 0x20 || c > 0x7e) c = '?';
+  }
+  return out;
+}
+
+// What is recorded of a run when the store keeps refusing its full end: the
+// outcome and numbers, and why, in a few ASCII characters.
+RunRecord MinimalEnd(const RunRecord& full, const std::string& why) {
+  RunRecord rec = full;
+  rec.detail = "the store refused the full record of this run (" + AsciiExcerpt(why, kMaxRefusalChars) +
+               "); its detail and output are not recorded";
+  rec.output_head.clear();
+  rec.output_tail.clear();
+  return rec;
+}
+
 }  // namespace
 
 void StopFlag::Request(StopMode mode) {
@@ -78,9 +110,15 @@ struct Scheduler::ActiveRun {
   // After the run ended: releasing the lease and recording the end.
   bool finishing = false;
   bool released = false;
-  bool recorded = false;
-  int record_attempts = 0;
   int64_t retry_at = 0;
+};
+
+struct Scheduler::PendingRecord {
+  bool abandoned = false;  // RecordAbandoned (rec: key, job, token, detail), else RecordRunEnd
+  RunRecord rec;
+  int attempts = 1;        // made so far
+  int64_t retry_at = 0;
+  std::string why;         // the last refusal
 };
 
 struct Scheduler::Job {
@@ -207,6 +245,116 @@ void Scheduler::StoreError(const char* what, const Status& st, int64_t now) {
   store_retry_at_ = now + store_backoff_ms_;
 }
 
+void Scheduler::HistoryError(const char* what, const std::string& job, int64_t token, const Status& st,
+                             int64_t sent_ms, const char* then) {
+  const int64_t t = env_->NowMs();
+  history_retry_at_ = std::max(history_retry_at_, t + std::min(kMaxHistoryHoldMs, kHistoryHoldFactor * (t - sent_ms)));
+  if (options_.metrics) options_.metrics->history_write_errors.fetch_add(1);
+  if (!then) return;
+  Logf(log_, LogLevel::kWarn, "job %s: %s (token %lld) failed: %s; %s", job.c_str(), what,
+       static_cast<long long>(token), st.message().c_str(), then);
+}
+
+void Scheduler::RecordEnd(const RunRecord& rec) {
+  const int64_t t0 = env_->NowMs();
+  Status st = store_->RecordRunEnd(rec);
+  const int64_t t = env_->NowMs();
+  if (st.ok()) {
+    StoreOk(t);
+    return;
+  }
+  HistoryError("recording the run end", rec.job, rec.token, st, t0, "trying again in the background");
+  PendingRecord p;
+  p.rec = rec;
+  p.retry_at = t + kRetryMs;
+  p.why = st.message();
+  Queue(std::move(p));
+}
+
+void Scheduler::RecordAbandoned(const std::string& job, const std::string& key, int64_t token,
+                                const std::string& detail) {
+  const int64_t t0 = env_->NowMs();
+  Status st = store_->RecordAbandoned(key, token, detail);
+  const int64_t t = env_->NowMs();
+  if (st.ok()) return;
+  HistoryError("recording an abandoned run", job, token, st, t0, "trying again in the background");
+  PendingRecord p;
+  p.abandoned = true;
+  p.rec.key = key;
+  p.rec.job = job;
+  p.rec.token = token;
+  p.rec.detail = detail;
+  p.retry_at = t + kRetryMs;
+  p.why = st.message();
+  Queue(std::move(p));
+}
+
+void Scheduler::Queue(PendingRecord pending) {
+  if (pending_history_.size() >= kMaxPendingRecords) {
+    const PendingRecord& old = pending_history_.front();
+    Logf(log_, LogLevel::kError, "job %s: the history record of the run with token %lld is dropped: %zu records "
+         "wait for the store", old.rec.job.c_str(), static_cast<long long>(old.rec.token), pending_history_.size());
+    pending_history_.erase(pending_history_.begin());
+  }
+  pending_history_.push_back(std::move(pending));
+}
+
+void Scheduler::RetryHistory(int64_t now) {
+  for (size_t i = 0; i < pending_history_.size();) {
+    PendingRecord& p = pending_history_[i];
+    // An outage's back-off holds these too; a hard stop makes the last try now.
+    if (!hard_cancelled_ && (now < p.retry_at || now < store_retry_at_ || now < history_retry_at_)) {
+      ++i;
+      continue;
+    }
+    bool recorded = false;
+    if (RetryOne(&p, &recorded)) {
+      pending_history_.erase(pending_history_.begin() + static_cast<std::ptrdiff_t>(i));
+    } else {
+      ++i;
+    }
+    if (hard_cancelled_ && !recorded && !pending_history_.empty()) {
+      // httpd stops now and the store fails: no time for one try each.
+      Logf(log_, LogLevel::kError, "%zu more history record(s) are not recorded: the store fails and httpd is "
+           "stopping", pending_history_.size());
+      pending_history_.clear();
+    }
+    now = env_->NowMs();
+  }
+}
+
+bool Scheduler::RetryOne(PendingRecord* p, bool* recorded) {
+  const bool last = hard_cancelled_ || p->attempts + 1 >= kMaxRecordAttempts;
+  const bool minimal = last && !p->abandoned;
+  ++p->attempts;
+  const char* what = p->abandoned ? "recording an abandoned run" : "recording the run end";
+  const int64_t t0 = env_->NowMs();
+  Status st = p->abandoned ? store_->RecordAbandoned(p->rec.key, p->rec.token, p->rec.detail)
+                           : store_->RecordRunEnd(minimal ? MinimalEnd(p->rec, p->why) : p->rec);
+  const int64_t t = env_->NowMs();
+  *recorded = st.ok();
+  if (st.ok()) {
+    StoreOk(t);
+    if (minimal) {
+      Logf(log_, LogLevel::kWarn, "job %s: the run with token %lld is recorded without its detail and output: the "
+           "store refused the full record (%s)", p->rec.job.c_str(), static_cast<long long>(p->rec.token),
+           p->why.c_str());
+    } else {
+      Logf(log_, LogLevel::kNotice, "job %s: %s (token %lld) succeeded at attempt %d", p->rec.job.c_str(), what,
+           static_cast<long long>(p->rec.token), p->attempts);
+    }
+    return true;
+  }
+  if (last) {
+    HistoryError(what, p->rec.job, p->rec.token, st, t0, "giving up: the history does not have it");
+    return true;
+  }
+  HistoryError(what, p->rec.job, p->rec.token, st, t0, nullptr);
+  p->why = st.message();
+  p->retry_at = t + kRetryMs * p->attempts;
+  return false;
+}
+
 void Scheduler::StoreOk(int64_t now) {
   if (store_failing_since_ >= 0) {
     Logf(log_, LogLevel::kNotice, "store answers again after %s (%lld errors)",
@@ -254,9 +402,10 @@ int64_t Scheduler::Step() {
     CheckRunNowRequests(env_->NowMs());
     StartDueJobs(env_->NowMs());
   }
+  RetryHistory(env_->NowMs());
   now = env_->NowMs();
   if (options_.metrics) options_.metrics->store_statements.store(store_->statements() - statements_at_start_);
-  if (mode != StopMode::kNone && running() == 0) {
+  if (mode != StopMode::kNone && running() == 0 && pending_history_.empty()) {
     done_ = true;
     Logf(log_, LogLevel::kInfo, "scheduler done after %s: %llu runs started here, %llu store statements",
          FormatElapsed(now - created_ms_).c_str(), static_cast<unsigned long long>(runs_started_),
@@ -383,10 +532,9 @@ void Scheduler::TryStart(Job* job) {
          "job %s: the run with token %lld never released its lease (its server stopped, hung or lost the store); "
          "recorded as abandoned",
          spec.name.c_str(), static_cast<long long>(r.abandoned_token));
-    st = store_->RecordAbandoned(job->key, r.abandoned_token,
-                                 "lease expired unreleased; taken over by " + options_.node + " with token " +
-                                     std::to_string(r.token));
-    if (!st.ok()) StoreError("recording an abandoned run", st, env_->NowMs());
+    RecordAbandoned(spec.name, job->key, r.abandoned_token,
+                    "lease expired unreleased; taken over by " + options_.node + " with token " +
+                        std::to_string(r.token));
   }
 
   const int64_t late_ms = r.db_now_ms - r.slot_start_ms;  // both on the database clock
@@ -407,10 +555,11 @@ void Scheduler::TryStart(Job* job) {
        spec.name.c_str(), static_cast<long long>(r.slot), UtcTime(r.slot_start_ms).c_str(), options_.node.c_str(),
        static_cast<long long>(r.token), static_cast<long long>(late_ms));
   ++runs_started_;
+  const int64_t record_sent = env_->NowMs();
   st = store_->RecordRunStart(RecordOf(*job, *ar));
   if (!st.ok()) {
     // The lease is ours: run anyway; the end is recorded with a full insert.
-    StoreError("recording a run start", st, env_->NowMs());
+    HistoryError("recording the run start", spec.name, r.token, st, record_sent, "the end will be recorded in full");
   }
   st = executor_->Start(ar->run.get());
   if (!st.ok()) {
@@ -580,34 +729,17 @@ bool Scheduler::FinishOne(Job* job, int64_t now) {
       }
     }
   }
-  if (!ar->recorded) {
-    RunRecord rec = RecordOf(*job, *ar);
-    rec.outcome = res.outcome;
-    rec.has_exit_code = res.has_exit_code;
-    rec.exit_code = res.exit_code;
-    rec.http_status = res.http_status;
-    rec.rows_affected = res.rows_affected;
-    rec.attempts = ar->run->ctx.attempt;
-    rec.detail = res.detail;
-    rec.output_head = res.output_head;
-    rec.output_tail = res.output_tail;
-    Status st = store_->RecordRunEnd(rec);
-    const int64_t t = env_->NowMs();
-    if (st.ok()) {
-      StoreOk(t);
-      ar->recorded = true;
-    } else {
-      StoreError("recording a run end", st, t);
-      if (hard_cancelled_ || ++ar->record_attempts >= kMaxRecordAttempts) {
-        Logf(log_, LogLevel::kWarn, "job %s: the end of the run with token %lld is not recorded in the history",
-             job->spec.name.c_str(), static_cast<long long>(ar->run->ctx.token));
-        ar->recorded = true;
-      } else {
-        ar->retry_at = t + kRetryMs * ar->record_attempts;
-        return false;
-      }
-    }
-  }
+  RunRecord rec = RecordOf(*job, *ar);
+  rec.outcome = res.outcome;
+  rec.has_exit_code = res.has_exit_code;
+  rec.exit_code = res.exit_code;
+  rec.http_status = res.http_status;
+  rec.rows_affected = res.rows_affected;
+  rec.attempts = ar->run->ctx.attempt;
+  rec.detail = res.detail;
+  rec.output_head = res.output_head;
+  rec.output_tail = res.output_tail;
+  RecordEnd(rec);  // (a failure is retried in the background: the job is free)
   return true;
 }
 
@@ -624,6 +756,9 @@ int64_t Scheduler::NextWake(int64_t now) const {
       if (ar->waiting_retry) wake = std::min(wake, draining_ ? now : ar->next_try_at);
       if (!hard_cancelled_) wake = std::min(wake, ar->renew_due);
     }
+  }
+  for (const PendingRecord& p : pending_history_) {
+    wake = std::min(wake, std::max({p.retry_at, store_retry_at_, history_retry_at_}));
   }
   return std::max(wake, now);
 }

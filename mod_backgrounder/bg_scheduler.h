@@ -13,7 +13,13 @@
 //   expires in the database (the runner enforces a local deadline of
 //   send time + 2/3 lease, then SIGKILLs after at most lease/6);
 // - on a store error no job starts; acquisitions back off up to 5 s and
-//   resume by themselves; errors are logged at a bounded rate.
+//   resume by themselves; errors are logged at a bounded rate;
+// - a history write the store refuses (a run's start, end, or abandonment)
+//   never holds back any job: it is logged, counted
+//   (SchedulerMetrics::history_write_errors), retried a few times in the
+//   background, and a refused end is finally recorded in a minimal form
+//   (outcome and why the full record was refused), so its row does not stay
+//   "running".
 #ifndef BG_SCHEDULER_H
 #define BG_SCHEDULER_H
 
@@ -115,11 +121,26 @@ class Scheduler {
  private:
   struct Job;
   struct ActiveRun;
+  struct PendingRecord;
 
   // Store error bookkeeping: logs the first error of an outage at once, then
   // at most one line per error_log_interval_ms, and the recovery.
   void StoreError(const char* what, const Status& st, int64_t now);
   void StoreOk(int64_t now);
+  // History writes: counted and logged, never a reason to back off.
+  // Counts a failed history write sent at sent_ms and holds the retries back
+  // (history_retry_at_); `then` says what happens next, for the log (nullptr:
+  // not logged).
+  void HistoryError(const char* what, const std::string& job, int64_t token, const Status& st, int64_t sent_ms,
+                    const char* then);
+  // Records a run's end; a failure queues it for RetryHistory.
+  void RecordEnd(const RunRecord& rec);
+  void RecordAbandoned(const std::string& job, const std::string& key, int64_t token, const std::string& detail);
+  void Queue(PendingRecord pending);
+  // Retries queued history writes that are due (all at once, and for the
+  // last time, after a hard stop).
+  void RetryHistory(int64_t now);
+  bool RetryOne(PendingRecord* pending, bool* recorded);  // true when done with it
   void ObserveDbClock(int64_t db_now_ms, int64_t sent_ms, int64_t received_ms);
   int64_t MonoFromDb(int64_t db_ms) const { return db_ms - db_offset_ms_; }
   JobMetrics* MetricsOf(const Job* job) const;
@@ -132,7 +153,7 @@ class Scheduler {
   void TryStart(Job* job);
   void RenewLeases(int64_t now);
   void FinishRuns(int64_t now);
-  bool FinishOne(Job* job, int64_t now);  // true when the run is released and recorded
+  bool FinishOne(Job* job, int64_t now);  // true when the run is released and its end recorded (or queued)
   // retry=N: after a failed attempt, waits backoff= and runs again (true if it will).
   bool ScheduleRetry(Job* job, int64_t now);
   // Starts the next attempt when due; true if the run is over instead.
@@ -156,6 +177,10 @@ class Scheduler {
   bool done_ = false;
   int64_t db_offset_ms_ = 0;
   bool have_db_clock_ = false;
+
+  // History writes waiting for another try, the oldest first.
+  std::vector<PendingRecord> pending_history_;
+  int64_t history_retry_at_ = 0;  // no history retry before (after a slow failure)
 
   // Store health.
   int64_t store_retry_at_ = 0;

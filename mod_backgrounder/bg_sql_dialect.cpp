@@ -8,43 +8,48 @@
 namespace bg {
 namespace {
 
-// Columns shared by every dialect's tables (schema version 1).
-const char kJobsColumns[] =
-    " name VARCHAR(200) NOT NULL PRIMARY KEY,"
-    " token BIGINT NOT NULL DEFAULT 0,"
-    " holder VARCHAR(255) NOT NULL DEFAULT '',"
-    " node VARCHAR(255) NOT NULL DEFAULT '',"
-    " expires_ms BIGINT NOT NULL DEFAULT 0,"
-    " slot BIGINT NOT NULL DEFAULT 0,"
-    " slot_start_ms BIGINT NOT NULL DEFAULT 0,"
-    " every_ms BIGINT NOT NULL DEFAULT 0,"
-    " started_ms BIGINT NOT NULL DEFAULT 0,"
-    " ended_ms BIGINT NOT NULL DEFAULT 0,"
-    " renewals BIGINT NOT NULL DEFAULT 0,"
-    " outcome VARCHAR(32) NOT NULL DEFAULT '',"
-    " abandoned_token BIGINT NOT NULL DEFAULT 0,"
-    " paused INTEGER NOT NULL DEFAULT 0,"
-    " run_requested_ms BIGINT NOT NULL DEFAULT 0,"
-    " failures BIGINT NOT NULL DEFAULT 0";
-const char kRunsColumns[] =
-    " lease_key VARCHAR(200) NOT NULL,"
-    " job VARCHAR(64) NOT NULL,"
-    " token BIGINT NOT NULL,"
-    " slot BIGINT NOT NULL,"
-    " slot_start_ms BIGINT NOT NULL,"
-    " node VARCHAR(255) NOT NULL,"
-    " holder VARCHAR(255) NOT NULL,"
-    " started_ms BIGINT NOT NULL,"
-    " ended_ms BIGINT,"
-    " outcome VARCHAR(32) NOT NULL,"
-    " exit_code INTEGER,"
-    " http_status INTEGER,"
-    " rows_affected BIGINT,"
-    " attempts INTEGER NOT NULL DEFAULT 1,"
-    " detail VARCHAR(1000),"
-    " output_head TEXT,"
-    " output_tail TEXT,"
-    " PRIMARY KEY (lease_key, token)";
+std::string Varchar(size_t n) { return "VARCHAR(" + std::to_string(n) + ")"; }
+
+// Columns shared by every dialect's tables (schema version 1); the sizes are
+// the store's limits (bg_sql_dialect.h).
+std::string JobsColumns() {
+  return " name " + Varchar(kKeyColumnSize) + " NOT NULL PRIMARY KEY,"
+         " token BIGINT NOT NULL DEFAULT 0,"
+         " holder " + Varchar(kHolderColumnSize) + " NOT NULL DEFAULT '',"
+         " node " + Varchar(kNodeColumnSize) + " NOT NULL DEFAULT '',"
+         " expires_ms BIGINT NOT NULL DEFAULT 0,"
+         " slot BIGINT NOT NULL DEFAULT 0,"
+         " slot_start_ms BIGINT NOT NULL DEFAULT 0,"
+         " every_ms BIGINT NOT NULL DEFAULT 0,"
+         " started_ms BIGINT NOT NULL DEFAULT 0,"
+         " ended_ms BIGINT NOT NULL DEFAULT 0,"
+         " renewals BIGINT NOT NULL DEFAULT 0,"
+         " outcome " + Varchar(kOutcomeColumnSize) + " NOT NULL DEFAULT '',"
+         " abandoned_token BIGINT NOT NULL DEFAULT 0,"
+         " paused INTEGER NOT NULL DEFAULT 0,"
+         " run_requested_ms BIGINT NOT NULL DEFAULT 0,"
+         " failures BIGINT NOT NULL DEFAULT 0";
+}
+std::string RunsColumns() {
+  return " lease_key " + Varchar(kKeyColumnSize) + " NOT NULL,"
+         " job " + Varchar(kJobColumnSize) + " NOT NULL,"
+         " token BIGINT NOT NULL,"
+         " slot BIGINT NOT NULL,"
+         " slot_start_ms BIGINT NOT NULL,"
+         " node " + Varchar(kNodeColumnSize) + " NOT NULL,"
+         " holder " + Varchar(kHolderColumnSize) + " NOT NULL,"
+         " started_ms BIGINT NOT NULL,"
+         " ended_ms BIGINT,"
+         " outcome " + Varchar(kOutcomeColumnSize) + " NOT NULL,"
+         " exit_code INTEGER,"
+         " http_status INTEGER,"
+         " rows_affected BIGINT,"
+         " attempts INTEGER NOT NULL DEFAULT 1,"
+         " detail " + Varchar(kDetailColumnSize) + ","
+         " output_head TEXT,"
+         " output_tail TEXT,"
+         " PRIMARY KEY (lease_key, token)";
+}
 const char kSchemaColumns[] = " id INTEGER NOT NULL PRIMARY KEY, version INTEGER NOT NULL";
 
 // Templates shared by both families.
@@ -199,6 +204,17 @@ bool IsUri(const std::string& params) {
 
 }  // namespace
 
+TextColumnRule TextColumnRuleOf(const std::string& name) {
+  if (name == "key") return {kKeyColumnSize, false, true};
+  if (name == "holder") return {kHolderColumnSize, false, true};
+  if (name == "job") return {kJobColumnSize, false, false};
+  if (name == "node") return {kNodeColumnSize, false, false};
+  if (name == "outcome") return {kOutcomeColumnSize, false, false};
+  if (name == "output_head" || name == "output_tail") return {kTextColumnSize, true, false};
+  if (name == "detail") return {kDetailColumnSize, false, false};
+  return {kOutcomeColumnSize, false, false};  // not listed: the smallest column (list every new parameter above)
+}
+
 SqlParamType SqlParamTypeOf(const std::string& name) {
   static constexpr const char* kInt64[] = {"lease", "every", "offset", "token", "slot", "slot_start", "started",
                                            "rows_affected"};
@@ -258,8 +274,8 @@ bool MakeSqlDialect(const std::string& driver, SqlDialect* d) {
     d->session_setup = {{"PRAGMA busy_timeout = 200", true, false}};
     d->journal_mode_wal = "PRAGMA journal_mode = WAL";
     d->create_tables = {
-        std::string("CREATE TABLE IF NOT EXISTS backgrounder_jobs (") + kJobsColumns + ")",
-        std::string("CREATE TABLE IF NOT EXISTS backgrounder_runs (") + kRunsColumns + ")",
+        "CREATE TABLE IF NOT EXISTS backgrounder_jobs (" + JobsColumns() + ")",
+        "CREATE TABLE IF NOT EXISTS backgrounder_runs (" + RunsColumns() + ")",
         "CREATE INDEX IF NOT EXISTS backgrounder_runs_job_started ON backgrounder_runs (job, started_ms)",
         std::string("CREATE TABLE IF NOT EXISTS backgrounder_schema (") + kSchemaColumns + ")",
     };
@@ -273,8 +289,8 @@ bool MakeSqlDialect(const std::string& driver, SqlDialect* d) {
     // A statement that waits (a lock, a slow disk) gives up after 5 s.
     d->session_setup = {{"SET statement_timeout = 5000", false, false}};
     d->create_tables = {
-        std::string("CREATE TABLE IF NOT EXISTS backgrounder_jobs (") + kJobsColumns + ")",
-        std::string("CREATE TABLE IF NOT EXISTS backgrounder_runs (") + kRunsColumns + ")",
+        "CREATE TABLE IF NOT EXISTS backgrounder_jobs (" + JobsColumns() + ")",
+        "CREATE TABLE IF NOT EXISTS backgrounder_runs (" + RunsColumns() + ")",
         "CREATE INDEX IF NOT EXISTS backgrounder_runs_job_started ON backgrounder_runs (job, started_ms)",
         std::string("CREATE TABLE IF NOT EXISTS backgrounder_schema (") + kSchemaColumns + ")",
     };
@@ -290,8 +306,8 @@ bool MakeSqlDialect(const std::string& driver, SqlDialect* d) {
                         {"SET SESSION max_execution_time = 5000", false, true}};
     const std::string options = " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4";
     d->create_tables = {
-        std::string("CREATE TABLE IF NOT EXISTS backgrounder_jobs (") + kJobsColumns + ")" + options,
-        std::string("CREATE TABLE IF NOT EXISTS backgrounder_runs (") + kRunsColumns +
+        "CREATE TABLE IF NOT EXISTS backgrounder_jobs (" + JobsColumns() + ")" + options,
+        "CREATE TABLE IF NOT EXISTS backgrounder_runs (" + RunsColumns() +
             ", INDEX backgrounder_runs_job_started (job, started_ms))" + options,
         std::string("CREATE TABLE IF NOT EXISTS backgrounder_schema (") + kSchemaColumns + ")" + options,
     };

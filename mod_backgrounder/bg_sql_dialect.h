@@ -22,6 +22,7 @@
 #ifndef BG_SQL_DIALECT_H
 #define BG_SQL_DIALECT_H
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -38,6 +39,32 @@ struct SqlStatement {
   std::string text;                 // apr_dbd prepared-statement text
   std::vector<std::string> params;  // parameter names, in order (may repeat)
 };
+
+// The tables' text columns, the one place their sizes are written: the DDL
+// is built from these and the store cuts every value to them. VARCHAR(n)
+// counts characters in PostgreSQL and MySQL/MariaDB (utf8mb4) and is not
+// checked by SQLite; the store keeps each value within n bytes, which fits
+// all three. TEXT is kept within MySQL's TEXT (65,535 bytes).
+constexpr size_t kKeyColumnSize = 200;       // backgrounder_jobs.name, backgrounder_runs.lease_key
+constexpr size_t kJobColumnSize = 64;        // backgrounder_runs.job
+constexpr size_t kNodeColumnSize = 255;      // node (both tables)
+constexpr size_t kHolderColumnSize = 255;    // holder (both tables)
+constexpr size_t kOutcomeColumnSize = 32;    // outcome (both tables)
+constexpr size_t kDetailColumnSize = 1000;   // backgrounder_runs.detail
+constexpr size_t kTextColumnSize = 65535;    // backgrounder_runs.output_head, output_tail (TEXT)
+
+// How the store writes a string parameter (SqlParamType::kString) into its
+// column: sanitized (valid UTF-8, control characters escaped; newline and
+// tab kept only if multi_line) and cut to max_bytes, except an identity (a
+// job's key, a lease holder), which is refused when too long rather than
+// cut into another row's name.
+struct TextColumnRule {
+  size_t max_bytes;
+  bool multi_line;
+  bool identity;
+};
+// The rule for the string parameter `name` of the store's statements.
+TextColumnRule TextColumnRuleOf(const std::string& name);
 
 // Parameter types by name: lease, every, offset, token, slot, slot_start,
 // started, rows_affected are 64-bit integers; exit_code, http_status,

@@ -5,8 +5,11 @@
 #include <strings.h>
 
 #include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
+
+#include "bg_output.h"
 
 namespace bg {
 namespace {
@@ -31,6 +34,13 @@ int NextRow(const apr_dbd_driver_t* driver, apr_pool_t* pool, apr_dbd_results_t*
             int number) {
   const bool by_number = std::strcmp(apr_dbd_name(driver), "mysql") == 0;
   return apr_dbd_get_row(driver, pool, res, row, by_number ? number : -1);
+}
+
+// `v` as the store writes it for the parameter `name`: made safe for its
+// column (an identity is escaped, never cut; see Params::Str).
+std::string AsWritten(const char* name, const std::string& v) {
+  const TextColumnRule rule = TextColumnRuleOf(name);
+  return SanitizeForStore(v, rule.multi_line, rule.identity ? SIZE_MAX : rule.max_bytes);
 }
 
 // A column's value as read from apr_dbd (NULL: 0 or "").
@@ -62,20 +72,38 @@ RunOutcome RunOutcomeFromName(const std::string& name) {
 }
 
 // Named, typed values for apr_dbd's binary-argument calls, handed out in the
-// order a compiled statement wants them. Strings are referenced, not copied.
+// order a compiled statement wants them. Strings are copied, made safe for
+// their column (TextColumnRuleOf): this is where every string the store
+// writes passes.
 class SqlLeaseStore::Params {
  public:
   Params() = default;
   Params(const Params&) = delete;
   Params& operator=(const Params&) = delete;
-  Params& Str(const char* name, const std::string& v) { return Add(name, v.c_str(), 0, 0, false); }
+  Params& Str(const char* name, const std::string& v) {
+    if (n_ >= kMax) return *this;
+    const TextColumnRule rule = TextColumnRuleOf(name);
+    std::string& text = text_[n_];
+    text = AsWritten(name, v);
+    if (rule.identity && text.size() > rule.max_bytes && refused_.empty()) {
+      refused_ = std::string("the ") + name + " '" + SanitizeForStore(v, false, 64) + "' is longer than its column (" +
+                 std::to_string(rule.max_bytes) + " bytes)";
+    }
+    return Add(name, text.c_str(), 0, 0, false);
+  }
   Params& Int64(const char* name, int64_t v) { return Add(name, nullptr, v, 0, false); }
   Params& Int(const char* name, int v) { return Add(name, nullptr, 0, v, false); }
   Params& NullInt(const char* name) { return Add(name, nullptr, 0, 0, true); }
   Params& NullInt64(const char* name) { return Add(name, nullptr, 0, 0, true); }
 
-  // Fills args in `stmt`'s parameter order. False if one is missing.
-  bool Fill(const SqlStatement& stmt, const void** args) const {
+  // Fills args in `stmt`'s parameter order. False (and *why) if one is
+  // missing or a value was refused.
+  bool Fill(const SqlStatement& stmt, const void** args, std::string* why) const {
+    if (!refused_.empty()) {
+      *why = refused_;
+      return false;
+    }
+    *why = "internal error: a statement parameter is missing";
     if (stmt.params.size() > kMaxArgs) return false;
     for (size_t i = 0; i < stmt.params.size(); ++i) {
       const Value* v = Find(stmt.params[i]);
@@ -109,17 +137,20 @@ class SqlLeaseStore::Params {
   }
   static constexpr int kMax = 24;
   Value values_[kMax] = {};
+  std::string text_[kMax];  // the strings, as written (values_[i].str points into text_[i])
+  std::string refused_;
   int n_ = 0;
 };
 
-SqlLeaseStore::SqlLeaseStore(apr_pool_t* pool, std::unique_ptr<DbConnector> connector)
-    : pool_(pool), connector_(std::move(connector)) {
+SqlLeaseStore::SqlLeaseStore(apr_pool_t* pool, std::unique_ptr<DbConnector> connector, SqlStoreOptions options)
+    : pool_(pool), connector_(std::move(connector)), options_(options) {
   apr_pool_create(&scratch_, pool_);
 }
 
 std::unique_ptr<SqlLeaseStore> SqlLeaseStore::Open(apr_pool_t* pool, const std::string& driver,
-                                                   const std::string& params) {
-  return std::make_unique<SqlLeaseStore>(pool, std::make_unique<AprDbdConnector>(driver, params));
+                                                   const std::string& params, SqlStoreOptions options) {
+  return std::make_unique<SqlLeaseStore>(pool, std::make_unique<AprDbdConnector>(driver, params, !options.viewer),
+                                         options);
 }
 
 SqlLeaseStore::~SqlLeaseStore() {
@@ -234,9 +265,11 @@ Status SqlLeaseStore::PlainQuery(const std::string& sql, const char* what) {
   return Status::Ok();
 }
 
+// The schema version is read first; DDL runs only when something is missing
+// (a viewer never runs any).
 Status SqlLeaseStore::CheckSchema() {
-  apr_dbd_results_t* res = nullptr;
-  if (!dialect_.journal_mode_wal.empty()) {
+  if (!options_.viewer && !dialect_.journal_mode_wal.empty()) {
+    apr_dbd_results_t* res = nullptr;
     Status st = PlainSelect(dialect_.journal_mode_wal, "switching to WAL mode", &res);
     if (!st.ok()) return st;
     std::string mode = "nothing";
@@ -247,14 +280,9 @@ Status SqlLeaseStore::CheckSchema() {
                                  mode + ")");
     }
   }
-  for (const std::string& ddl : dialect_.create_tables) {
-    Status st = PlainQuery(ddl, "creating tables");
-    if (!st.ok()) return st;
-  }
-  Status st = PlainSelect(dialect_.schema_version.text, "reading the schema version", &res);
-  if (!st.ok()) return st;
+  bool have_version = false;
   int64_t version = 0;
-  const bool have_version = FirstRowInts(res, &version, 1);
+  ReadSchemaVersion(&have_version, &version);
   if (have_version && version > kSchemaVersion) {
     Close(false);
     return Status::Error("the tables in " + connector_->description() + " have schema version " +
@@ -262,11 +290,55 @@ Status SqlLeaseStore::CheckSchema() {
                          std::to_string(kSchemaVersion) +
                          "); upgrade the module on this server or point it at another store");
   }
-  if (have_version && version < kSchemaVersion) {
-    st = Migrate();
+  if (options_.viewer && (!have_version || version < kSchemaVersion)) {
+    Close(false);
+    if (!have_version) {
+      return Status::Unavailable("no scheduler has created the tables in " + connector_->description() + " yet");
+    }
+    return Status::Unavailable("the tables in " + connector_->description() + " have schema version " +
+                               std::to_string(version) + ", older than this module's (" +
+                               std::to_string(kSchemaVersion) + "); the active scheduler upgrades them");
+  }
+  if (!have_version || version < kSchemaVersion) {
+    Status st = CreateTables();
+    if (st.ok() && have_version) st = Migrate();
     if (!st.ok()) return st;
   }
-  // The statements (which need the tables) are prepared on this connection.
+  int rv = PrepareAll();
+  if (rv != 0 && !options_.viewer && have_version && version == kSchemaVersion) {
+    // A table dropped under a schema row: create what is missing, once.
+    Status st = CreateTables();
+    if (!st.ok()) return st;
+    rv = PrepareAll();
+  }
+  if (rv != 0) return Fail("preparing statements", rv);
+  if (!have_version) {
+    Params p;
+    p.Int("version", kSchemaVersion);
+    return Query(kVersionInsert, "writing the schema version", p, nullptr);
+  }
+  return Status::Ok();
+}
+
+void SqlLeaseStore::ReadSchemaVersion(bool* found, int64_t* version) {
+  ++statements_;
+  apr_dbd_results_t* res = nullptr;
+  const int rv =
+      apr_dbd_select(conn_.driver, scratch_, conn_.handle, &res, dialect_.schema_version.text.c_str(), kFetchAll);
+  *found = rv == 0 && FirstRowInts(res, version, 1);
+}
+
+Status SqlLeaseStore::CreateTables() {
+  for (const std::string& ddl : dialect_.create_tables) {
+    Status st = PlainQuery(ddl, "creating tables");
+    if (!st.ok()) return st;
+  }
+  return Status::Ok();
+}
+
+int SqlLeaseStore::PrepareAll() {
+  // Labels are new for each round: a round that failed half-way may have
+  // left some prepared on the connection.
   const unsigned generation = ++g_label_counter;
   for (int i = 0; i < kNumStmts; ++i) {
     const char* label = nullptr;
@@ -274,16 +346,12 @@ Status SqlLeaseStore::CheckSchema() {
       labels_[i] = "bg" + std::to_string(generation) + "_" + std::to_string(i);
       label = labels_[i].c_str();
     }
-    int rv = apr_dbd_prepare(conn_.driver, conn_pool_, conn_.handle, Statement(static_cast<Stmt>(i)).text.c_str(),
-                             label, &stmts_[i]);
-    if (rv != 0) return Fail("preparing statements", rv);
+    stmts_[i] = nullptr;
+    const int rv = apr_dbd_prepare(conn_.driver, conn_pool_, conn_.handle,
+                                   Statement(static_cast<Stmt>(i)).text.c_str(), label, &stmts_[i]);
+    if (rv != 0) return rv;
   }
-  if (!have_version) {
-    Params p;
-    p.Int("version", kSchemaVersion);
-    return Query(kVersionInsert, "writing the schema version", p, nullptr);
-  }
-  return Status::Ok();
+  return 0;
 }
 
 // Tables of an older schema get the columns they lack. Every column that
@@ -322,7 +390,8 @@ Status SqlLeaseStore::Select(Stmt stmt, const char* what, const Params& params, 
   Status st = Connect();
   if (!st.ok()) return st;
   const void* args[kMaxArgs];
-  if (!params.Fill(Statement(stmt), args)) return Status::Error(std::string("internal error: ") + what);
+  std::string why;
+  if (!params.Fill(Statement(stmt), args, &why)) return Status::Error(std::string(what) + ": " + why);
   ++statements_;
   *rows = nullptr;
   int rv = apr_dbd_pbselect(conn_.driver, scratch_, conn_.handle, rows, stmts_[stmt], kFetchAll, args);
@@ -334,7 +403,8 @@ Status SqlLeaseStore::Query(Stmt stmt, const char* what, const Params& params, i
   Status st = Connect();
   if (!st.ok()) return st;
   const void* args[kMaxArgs];
-  if (!params.Fill(Statement(stmt), args)) return Status::Error(std::string("internal error: ") + what);
+  std::string why;
+  if (!params.Fill(Statement(stmt), args, &why)) return Status::Error(std::string(what) + ": " + why);
   ++statements_;
   int nrows = 0;
   int rv = apr_dbd_pbquery(conn_.driver, scratch_, conn_.handle, &nrows, stmts_[stmt], args);
@@ -429,7 +499,7 @@ Status SqlLeaseStore::Acquire(const AcquireRequest& r, AcquireResult* out) {
     return Status::Ok();
   }
   auto num = [](const std::string& s) { return IntOf(s.c_str()); };
-  if (acquired && v[6] == r.holder) {
+  if (acquired && v[6] == AsWritten("holder", r.holder)) {
     out->acquired = true;
     out->token = num(v[0]);
     out->slot = num(v[1]);

@@ -1,11 +1,18 @@
 // SqlLeaseStore: a LeaseStore on a SQL database reached through apr_dbd
 // (SQLite, PostgreSQL, MySQL/MariaDB).
 //
-// Connects lazily and again after any error: each new connection checks the
-// schema and prepares the statements anew (a reconnect loses prepared
-// statements). Every operation is a single autocommit statement, or two for
-// MySQL's acquire; no transactions (see the driver pitfalls in
-// ../shared/design/lease.md). The dialect follows the connection's driver.
+// Connects lazily and again after any error: each new connection reads the
+// schema version first, creates or upgrades the tables only when something
+// is missing (DDL on Galera is cluster-wide), and prepares the statements
+// anew (a reconnect loses prepared statements). Every operation is a single
+// autocommit statement, or two for MySQL's acquire; no transactions. The
+// dialect follows the connection's driver.
+//
+// Every string written is made safe for its column here, whatever the
+// caller passes: valid UTF-8, control characters escaped (newline and tab
+// kept only in the output columns), cut to the column's size at a character
+// boundary (TextColumnRuleOf in bg_sql_dialect.h). A job key or lease holder
+// too long for its column is refused (Error), never cut.
 //
 // Thread safety: one thread at a time. Memory: the connection lives in a
 // sub-pool of the pool given at creation, each call's scratch memory in a
@@ -28,13 +35,24 @@ struct apr_dbd_results_t;
 
 namespace bg {
 
+struct SqlStoreOptions {
+  // A viewer (the status page) never creates or changes anything: no table,
+  // column, schema row or WAL switch (and, with AprDbdConnector's
+  // create_missing off, no SQLite file). It reads the schema version and
+  // refuses (Unavailable) tables that are missing or older than this module
+  // (the active scheduler creates and upgrades them), or newer (Error).
+  bool viewer = false;
+};
+
 class SqlLeaseStore final : public LeaseStore {
  public:
   // REQUIRES: apr_dbd_init() has been called in this process; `pool`
   // outlives the store and is used only by the thread using the store.
-  SqlLeaseStore(apr_pool_t* pool, std::unique_ptr<DbConnector> connector);
-  // A store on `driver` with `params` (an AprDbdConnector).
-  static std::unique_ptr<SqlLeaseStore> Open(apr_pool_t* pool, const std::string& driver, const std::string& params);
+  SqlLeaseStore(apr_pool_t* pool, std::unique_ptr<DbConnector> connector, SqlStoreOptions options = {});
+  // A store on `driver` with `params` (an AprDbdConnector; a viewer's does
+  // not create a missing SQLite file).
+  static std::unique_ptr<SqlLeaseStore> Open(apr_pool_t* pool, const std::string& driver, const std::string& params,
+                                             SqlStoreOptions options = {});
   ~SqlLeaseStore() override;
 
   Status EnsureSchema() override;
@@ -72,7 +90,14 @@ class SqlLeaseStore final : public LeaseStore {
   Status Connect();
   void Close(bool healthy);
   Status CheckSchema();
+  // The version in backgrounder_schema; *found false if the table or its row
+  // is missing (a failed read does not close the connection).
+  void ReadSchemaVersion(bool* found, int64_t* version);
+  Status CreateTables();
   Status Migrate();
+  // Prepares every statement; returns apr_dbd's error (0: all prepared) and
+  // leaves the connection open.
+  int PrepareAll();
   // After an update of `key`'s row: whether the row exists (MySQL counts
   // changed rows only, so 0 affected rows may still mean found).
   Status FoundAfterUpdate(const std::string& key, int affected, bool* found);
@@ -90,6 +115,7 @@ class SqlLeaseStore final : public LeaseStore {
 
   apr_pool_t* const pool_;
   const std::unique_ptr<DbConnector> connector_;
+  const SqlStoreOptions options_;
   apr_pool_t* scratch_ = nullptr;
   apr_pool_t* link_pool_ = nullptr;  // the connection itself
   apr_pool_t* conn_pool_ = nullptr;  // its prepared statements

@@ -690,6 +690,9 @@ std::string RenderJson(const StatusSnapshot& s) {
   w.IntOrNull("clock_offset_ms", offset_known ? s.metrics->clock_offset_ms.load(std::memory_order_relaxed) : 0,
               offset_known);
   w.StrOrNull("job_filter", s.job_filter, !s.job_filter.empty());
+  w.IntOrNull("history_write_errors",
+              s.metrics ? static_cast<int64_t>(s.metrics->history_write_errors.load(std::memory_order_relaxed)) : 0,
+              s.metrics != nullptr);
   w.BeginArray("jobs");
   for (const StatusJob& j : s.jobs) JsonJob(s, j, &w);
   w.EndArray();
@@ -712,6 +715,7 @@ std::string RenderAuto(const StatusSnapshot& s) {
   if (s.metrics && s.metrics->clock_offset_known.load(std::memory_order_relaxed) != 0) {
     line("ClockOffsetMs", Int(s.metrics->clock_offset_ms.load(std::memory_order_relaxed)));
   }
+  if (s.metrics) line("HistoryWriteErrors", Uint(s.metrics->history_write_errors.load(std::memory_order_relaxed)));
   line("Jobs", Uint(s.jobs.size()));
   for (const StatusJob& j : s.jobs) {
     const std::string k = "Job." + KeyWord(j.name) + ".";
@@ -812,6 +816,9 @@ std::string RenderPrometheus(const StatusSnapshot& s) {
     Family statements(&o, "backgrounder_store_statements_total", "counter",
                       "Statements sent to the store by this node's active scheduler.");
     statements.Sample("", Uint(m.store_statements.load(std::memory_order_relaxed)));
+    Family history(&o, "backgrounder_history_write_errors_total", "counter",
+                   "History writes (a run's start, end or abandonment) the store refused on this node.");
+    history.Sample("", Uint(m.history_write_errors.load(std::memory_order_relaxed)));
     Family latency(&o, "backgrounder_store_latency_seconds", "histogram", "Round trip of store operations.");
     HistogramSamples(&latency, "", m.store_latency, kStoreLatencyBoundsUs, kNumStoreLatencyBounds);
     if (m.clock_offset_known.load(std::memory_order_relaxed) != 0) {

@@ -143,8 +143,10 @@ RunResult UrlRunner::Run(const RunContext& ctx, RunControl* control) {
   curl->easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
   res.http_status = static_cast<int>(status);
   res.output_head = SanitizeForLog(body.head, true);
-  std::string first = SanitizeForLog(body.head.substr(0, options_.detail_body_bytes), false);
-  if (body.head.size() > options_.detail_body_bytes) first += "...";
+  // The detail is raw: the error log escapes it, the store sanitizes what it
+  // writes (escaping here too would show twice escaped in the log).
+  std::string first = body.head.substr(0, Utf8Prefix(body.head, options_.detail_body_bytes));
+  if (body.head.size() > first.size()) first += "...";
   if (cancelled != RunOutcome::kRunning) {
     res.outcome = cancelled;
     res.detail = std::string(cancelled == RunOutcome::kInterrupted ? "httpd is stopping" : "lease lost") +

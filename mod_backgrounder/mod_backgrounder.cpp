@@ -352,6 +352,7 @@ void RegisterHooks(apr_pool_t*) {
   // take connections from mod_dbd's per-child pool.
   static const char* const after_dbd[] = {"mod_dbd.c", nullptr};
   ap_hook_child_init(ChildInit, after_dbd, nullptr, APR_HOOK_MIDDLE);
+  ap_hook_child_init(PageStoreChildInit, nullptr, nullptr, APR_HOOK_MIDDLE);
   ap_hook_handler(StatusHandler, nullptr, nullptr, APR_HOOK_MIDDLE);
   APR_OPTIONAL_HOOK(ap, status_hook, StatusHook, nullptr, nullptr, APR_HOOK_MIDDLE);
 #if AP_MODULE_MAGIC_AT_LEAST(20120211, 110)

@@ -93,8 +93,41 @@ class HttpdLogger final : public Logger {
 // The store the configuration asks for (mod_backgrounder_store.cpp), and how
 // to name it in messages (no password).
 std::unique_ptr<LeaseStore> MakeStore(apr_pool_t* pool, server_rec* s, const ServerConfig* conf, std::string* error);
+// The same store as a viewer (SqlStoreOptions::viewer), for page views: it
+// never creates or migrates anything, not even a missing SQLite file.
+std::unique_ptr<LeaseStore> MakeViewerStore(apr_pool_t* pool, server_rec* s, const ServerConfig* conf,
+                                            std::string* error);
 // Connections to the store's database, for sql= jobs (nullptr: see *error).
-std::unique_ptr<DbConnector> MakeConnector(server_rec* s, const ServerConfig* conf, std::string* error);
+// Without create_missing, a missing SQLite file is refused, not created.
+std::unique_ptr<DbConnector> MakeConnector(server_rec* s, const ServerConfig* conf, std::string* error,
+                                           bool create_missing = true);
+
+// The status page's store (mod_backgrounder_page_store.cpp), lent to one
+// request at a time for the lifetime of this object: a viewer store on a
+// connection this child process keeps (opened on first use, closed when the
+// child exits), or, with BackgrounderStore dbd, one over a connection of
+// mod_dbd's pool for this request. A request that cannot have the child's
+// connection within a second gets none (get() is null, error() says why).
+// Not copyable; use on the request's thread only.
+class PageStore {
+ public:
+  PageStore(request_rec* r, const ServerConfig* conf);
+  ~PageStore();
+  PageStore(const PageStore&) = delete;
+  PageStore& operator=(const PageStore&) = delete;
+  LeaseStore* get() const { return store_; }
+  const std::string& error() const { return error_; }
+  struct Shared;  // the child's connection (mod_backgrounder_page_store.cpp)
+
+ private:
+  Shared* shared_ = nullptr;  // the child's, locked by this object; null if not
+  std::unique_ptr<LeaseStore> own_;
+  LeaseStore* store_ = nullptr;
+  std::string error_;
+};
+// Creates the child's (empty) page store; its connection closes in a
+// pre-cleanup of pchild.
+void PageStoreChildInit(apr_pool_t* pchild, server_rec* s);
 std::string StoreDescription(const ServerConfig* conf);
 
 // Runs the jobs registered through the C API (mod_backgrounder_api.cpp).

@@ -3,10 +3,11 @@
 // mod_status's server-status page.
 //
 // The page reads the store (every job row, farm-wide, and the latest runs of
-// the jobs it shows) on a connection of its own, opened for the request and
-// closed after it, and this node's counters from shared memory. Assembling
-// (bg_status_gather), redaction (bg_redact), the guards of actions (bg_csrf)
-// and rendering (bg_status_page) are the core's; this file reads and writes.
+// the jobs it shows) through PageStore (a viewer on this child's connection,
+// which never creates or migrates anything), and this node's counters from
+// shared memory. Assembling (bg_status_gather), redaction (bg_redact), the
+// guards of actions (bg_csrf) and rendering (bg_status_page) are the core's;
+// this file reads and writes.
 #include <apr_strings.h>
 #include <ap_mpm.h>
 #include <http_core.h>
@@ -99,10 +100,10 @@ StatusSnapshot Gather(request_rec* r, const ServerConfig* conf, const StatusQuer
   snap.now_ms = apr_time_as_msec(apr_time_now());
   AddConfiguredJobs(conf, node, view, &snap);
 
-  std::string error;
-  std::unique_ptr<LeaseStore> store = MakeStore(r->pool, ap_server_conf, conf, &error);
+  PageStore page_store(r, conf);  // a viewer: never creates or migrates anything
+  LeaseStore* store = page_store.get();
   std::vector<JobRow> rows;
-  Status st = store ? store->ReadJobs(&rows, &snap.db_now_ms) : Status::Unavailable(error);
+  Status st = store ? store->ReadJobs(&rows, &snap.db_now_ms) : Status::Unavailable(page_store.error());
   if (st.ok()) {
     MergeJobRows(std::move(rows), &snap);
     SetNextSlots(&snap);
@@ -114,7 +115,7 @@ StatusSnapshot Gather(request_rec* r, const ServerConfig* conf, const StatusQuer
     LimitJobs(kHtmlMaxJobs, &snap);
   }
   if (st.ok() && (query.format == "html" || query.format == "json")) {
-    st = ReadLatestRuns(store.get(), kMaxJobsWithRuns, kRunsPerJob, &snap);
+    st = ReadLatestRuns(store, kMaxJobsWithRuns, kRunsPerJob, &snap);
   }
   if (!st.ok()) {
     snap.store_ok = false;
@@ -252,10 +253,10 @@ int Act(request_rec* r, ServerConfig* conf, const DirConfig* dir) {
   // could not be sent is never applied.
   const std::string location = ActionRedirect(
       r->uri, action, key, SignActionResult(conf->csrf_secret, action, key, apr_time_sec(apr_time_now())));
-  std::string error;
-  std::unique_ptr<LeaseStore> store = MakeStore(r->pool, ap_server_conf, conf, &error);
+  PageStore page_store(r, conf);
+  LeaseStore* store = page_store.get();
   bool found = false;
-  Status st = !store                ? Status::Unavailable(error)
+  Status st = !store                ? Status::Unavailable(page_store.error())
               : action == "run"     ? store->RequestRun(key, &found)
                                     : store->SetPaused(key, action == "pause", &found);
   if (!st.ok()) return refuse(HTTP_SERVICE_UNAVAILABLE, "the store failed: " + st.message());

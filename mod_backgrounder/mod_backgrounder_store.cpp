@@ -62,9 +62,10 @@ std::string StoreDescription(const ServerConfig* conf) {
   return driver + ":" + MaskSecrets(conf->store_params ? conf->store_params : "");
 }
 
-std::unique_ptr<DbConnector> MakeConnector(server_rec* s, const ServerConfig* conf, std::string* error) {
+std::unique_ptr<DbConnector> MakeConnector(server_rec* s, const ServerConfig* conf, std::string* error,
+                                           bool create_missing) {
   const std::string driver = StoreDriver(conf);
-  if (driver == "sqlite3") return std::make_unique<AprDbdConnector>("sqlite3", StorePath(conf));
+  if (driver == "sqlite3") return std::make_unique<AprDbdConnector>("sqlite3", StorePath(conf), create_missing);
   if (driver == "dbd") {
     auto open = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
     auto close = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
@@ -81,6 +82,15 @@ std::unique_ptr<LeaseStore> MakeStore(apr_pool_t* pool, server_rec* s, const Ser
   std::unique_ptr<DbConnector> connector = MakeConnector(s, conf, error);
   if (!connector) return nullptr;
   return std::make_unique<SqlLeaseStore>(pool, std::move(connector));
+}
+
+std::unique_ptr<LeaseStore> MakeViewerStore(apr_pool_t* pool, server_rec* s, const ServerConfig* conf,
+                                            std::string* error) {
+  std::unique_ptr<DbConnector> connector = MakeConnector(s, conf, error, false);
+  if (!connector) return nullptr;
+  SqlStoreOptions options;
+  options.viewer = true;
+  return std::make_unique<SqlLeaseStore>(pool, std::move(connector), options);
 }
 
 }  // namespace bg

@@ -477,6 +477,63 @@ def test_sql_jobs_on_postgresql(httpd_factory, pg_server):
     assert bad["outcome"] == "failure" and "no_such_table" in bad["detail"], bad
 
 
+def test_hostile_redirects_on_postgresql_hold_back_nothing(httpd_factory, pg_server):
+    """url= targets that answer 302 with a 5,000-character Location, and with
+    the bytes \\xff\\xfe in it (httpd sends no control character there): PostgreSQL refused
+    such a run's end ("value too long", "invalid byte sequence"), the row
+    stayed running, and the store's back-off after each refusal made an
+    unrelated every=2s job miss slots. Now every run's end is recorded,
+    sanitized and bounded, and the ticker keeps every slot."""
+    db = "bg_hostile"
+    params = pg_server.new_database(db)
+    inst = httpd_factory(mpm="event", lease="10s", store=False)
+    inst.extra = ['BackgrounderStore pgsql "%s"' % params] + endpoint_conf(inst)
+    inst.script("tick.sh", 'echo "$BACKGROUNDER_SLOT" >> @OUT@/ticks\n')
+    inst.jobs = [
+        "url_long every=2s url=/hook?status=302&location=/moved/&pad=5000",
+        "url_bytes every=2s url=/hook?status=302&location=http://127.0.0.1:1/moved/%ff%fex",
+        "ticker every=2s run=jobs/tick.sh",
+    ]
+    inst.start()
+
+    def runs(job):
+        if not pg_server.query("SELECT to_regclass('backgrounder_runs') IS NOT NULL", db=db) == [["t"]]:
+            return []
+        # (hex: psql's text output would show a newline as a line break)
+        rows = pg_server.query("SELECT token, outcome, coalesce(http_status, 0), encode(convert_to(coalesce(detail, ''), "
+                               "'UTF8'), 'hex') FROM backgrounder_runs WHERE job = '%s' ORDER BY token" % job, db=db)
+        return [dict(token=int(r[0]), outcome=r[1], http_status=int(r[2]),
+                     detail=bytes.fromhex(r[3]).decode("utf-8")) for r in rows]
+
+    t0 = time.time()
+    wait_for(lambda: len(inst.out_lines("ticks")) >= 8, 40, desc="eight ticks")
+    ticks = [int(x) for x in inst.out_lines("ticks")]
+    assert ticks == list(range(ticks[0], ticks[0] + len(ticks))), "the ticker missed slots: %s" % ticks
+    assert time.time() - t0 < 25
+    for job in ("url_long", "url_bytes"):
+        rs = runs(job)
+        done = [r for r in rs if r["outcome"] != "running"]
+        # Every run but the one in flight has its end recorded.
+        assert len(done) >= len(rs) - 1 and len(done) >= 5, (job, rs)
+        for r in done:
+            d = r["detail"]
+            assert r["outcome"] == "failure" and r["http_status"] == 302, r
+            assert len(d.encode("utf-8")) <= 1000, len(d.encode("utf-8"))
+            assert not any(ord(c) < 0x20 or ord(c) == 0x7f for c in d), repr(d)
+            assert d.startswith("HTTP 302, ") and "redirects to http://127.0.0.1:" in d, d
+    long_detail = runs("url_long")[0]["detail"]
+    assert long_detail.endswith("...") and len(long_detail) >= 990, long_detail
+    bytes_detail = runs("url_bytes")[0]["detail"]
+    # (libcurl percent-encodes a relative Location, not an absolute one)
+    assert "redirects to http://127.0.0.1:1/moved/\\xff\\xfex (not followed)" in bytes_detail, bytes_detail
+    assert "endpoint answered 302\\x0a" in bytes_detail, bytes_detail
+    log = inst.log_text()
+    assert "store error" not in log and "recording the run" not in log, inst.log_tail(40)
+    # The log escapes the raw detail itself, once: a newline reads \n, never \\x0a.
+    assert "endpoint answered 302\\n" in log, inst.log_tail(20)
+    assert "\\\\x0a" not in log, [l for l in log.splitlines() if "\\\\x0a" in l][:3]
+
+
 def mapped(pid, name):
     with open("/proc/%d/maps" % pid) as f:
         return name in f.read()

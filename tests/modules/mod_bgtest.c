@@ -19,7 +19,8 @@
  * X-Backgrounder-* and X-Test headers, the request body's length) and is
  * answered as its query asks: status=NNN (default 200), body=TEXT, big=N
  * (N bytes of body), sleep=MS (wait first; if the client goes away meanwhile,
- * append {"gone_after_ms": ...}).
+ * append {"gone_after_ms": ...}), location=TEXT (a Location header, %XX
+ * decoded, so any byte but NUL) with pad=N more 'a's at its end.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -185,6 +186,15 @@ static int endpoint(request_rec *r)
     }
     if ((v = apr_table_get(args, "status")) != NULL) status = atoi(v);
     r->status = status;
+    if ((v = apr_table_get(args, "location")) != NULL) {
+        const char *pad = apr_table_get(args, "pad");
+        apr_size_t n = pad ? (apr_size_t)apr_atoi64(pad) : 0;
+        char *loc = apr_palloc(r->pool, strlen(v) + n + 1);
+        memcpy(loc, v, strlen(v));
+        memset(loc + strlen(v), 'a', n);
+        loc[strlen(v) + n] = '\0';
+        apr_table_setn(r->headers_out, "Location", loc);
+    }
     ap_set_content_type(r, "text/plain");
     if ((v = apr_table_get(args, "big")) != NULL) {
         apr_int64_t left = apr_atoi64(v);

@@ -41,6 +41,11 @@ class Direct {
     const std::string v = Text(sql);
     return v.empty() ? -1 : strtoll(v.c_str(), nullptr, 10);
   }
+  // Whether the query runs at all (a missing table or column: false).
+  bool Works(const char* sql) {
+    apr_dbd_results_t* res = nullptr;
+    return apr_dbd_select(driver_, pool_, handle_, &res, sql, 1) == 0;
+  }
   void Exec(const char* sql) {
     int n = 0;
     int rv = apr_dbd_query(driver_, handle_, &n, sql);

@@ -132,8 +132,16 @@ bg::Status MemoryStore::Release(const std::string& key, int64_t token, const std
   return st;
 }
 
+bg::Status MemoryStore::Refused(const std::string& op, const bg::RunRecord& run) {
+  bg::Status st = Enter(op);
+  if (st.ok() && refuse_record && refuse_record(op, run)) {
+    return bg::Status::Unavailable("injected refusal of " + op + ": value too long for type character varying(1000)");
+  }
+  return st;
+}
+
 bg::Status MemoryStore::RecordRunStart(const bg::RunRecord& run) {
-  bg::Status st = Enter("run_start");
+  bg::Status st = Refused("run_start", run);
   if (!st.ok()) return st;
   auto& row = runs[{run.key, run.token}];
   if (row.record.token == 0) row.record = run;
@@ -141,7 +149,7 @@ bg::Status MemoryStore::RecordRunStart(const bg::RunRecord& run) {
 }
 
 bg::Status MemoryStore::RecordRunEnd(const bg::RunRecord& run) {
-  bg::Status st = Enter("run_end");
+  bg::Status st = Refused("run_end", run);
   if (!st.ok()) return st;
   auto& row = runs[{run.key, run.token}];
   row.record = run;
@@ -151,7 +159,11 @@ bg::Status MemoryStore::RecordRunEnd(const bg::RunRecord& run) {
 }
 
 bg::Status MemoryStore::RecordAbandoned(const std::string& key, int64_t token, const std::string& detail) {
-  bg::Status st = Enter("run_abandoned");
+  bg::RunRecord run;
+  run.key = key;
+  run.token = token;
+  run.detail = detail;
+  bg::Status st = Refused("run_abandoned", run);
   if (!st.ok()) return st;
   auto it = runs.find({key, token});
   if (it != runs.end() && !it->second.ended) {

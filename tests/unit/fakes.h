@@ -106,6 +106,9 @@ class MemoryStore : public bg::LeaseStore {
   int64_t db_offset_ms = 1795466400000LL - 1000000;  // the database clock reads like 2026
   bool down = false;                                 // every call fails (Unavailable)
   std::function<bool(const std::string& op)> fail;   // fail this call?
+  // Refuse this history write ("run_start", "run_end", "run_abandoned";
+  // for the last, only key, token and detail are set)?
+  std::function<bool(const std::string& op, const bg::RunRecord& run)> refuse_record;
 
   // What happened.
   std::map<std::string, Row> rows;
@@ -115,6 +118,7 @@ class MemoryStore : public bg::LeaseStore {
 
  private:
   bg::Status Enter(const std::string& op);
+  bg::Status Refused(const std::string& op, const bg::RunRecord& run);  // Enter, then refuse_record
   FakeClock* const clock_;
   uint64_t statements_ = 0;
 };

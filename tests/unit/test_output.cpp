@@ -25,6 +25,46 @@ static void test_sanitize(void**) {
   assert_string_equal(SanitizeForLog(std::string("nul\0x", 5), false).c_str(), "nul\\x00x");
 }
 
+// Cutting raw text never splits a valid character.
+static void test_utf8_prefix(void**) {
+  const std::string euro = "a\xe2\x82\xac";  // 1 + 3 bytes
+  assert_int_equal(bg::Utf8Prefix(euro, 10), 4);
+  assert_int_equal(bg::Utf8Prefix(euro, 4), 4);
+  assert_int_equal(bg::Utf8Prefix(euro, 3), 1);
+  assert_int_equal(bg::Utf8Prefix(euro, 2), 1);
+  assert_int_equal(bg::Utf8Prefix(euro, 1), 1);
+  assert_int_equal(bg::Utf8Prefix(euro, 0), 0);
+  assert_int_equal(bg::Utf8Prefix("ab\xf0\x9f\x98\x80", 5), 2);
+  // Not UTF-8 there: a plain cut (the sanitizer escapes the rest).
+  assert_int_equal(bg::Utf8Prefix("\x80\x80\x80\x80\x80", 4), 4);
+}
+
+// Text for a column: escaped as for the log (tab too unless multi-line),
+// cut at a character or escape and marked, never longer than asked.
+static void test_sanitize_for_store(void**) {
+  using bg::SanitizeForStore;
+  assert_string_equal(SanitizeForStore("a\tb\nc", false, 100).c_str(), "a\\x09b\\x0ac");
+  assert_string_equal(SanitizeForStore("a\tb\nc", true, 100).c_str(), "a\tb\nc");
+  assert_string_equal(SanitizeForStore("exactly10!", false, 10).c_str(), "exactly10!");
+  assert_string_equal(SanitizeForStore("eleven byte", false, 10).c_str(), "eleven ...");
+  // An escape is never split: "ab\xff" is 6 bytes escaped; 8 bytes leave room for "ab" only.
+  assert_string_equal(SanitizeForStore("ab\xff\xffzz", false, 8).c_str(), "ab...");
+  assert_string_equal(SanitizeForStore("ab\xff\xffzz", false, 9).c_str(), "ab\\xff...");
+  // Nor a character: the euro sign (3 bytes) goes whole.
+  assert_string_equal(SanitizeForStore("abcd\xe2\x82\xac" "efgh", false, 9).c_str(), "abcd...");
+  assert_string_equal(SanitizeForStore("abcd\xe2\x82\xac" "efgh", false, 10).c_str(), "abcd\xe2\x82\xac...");
+  // A literal backslash stays; very short columns are cut without the mark.
+  assert_string_equal(SanitizeForStore("C:\\dir", false, 100).c_str(), "C:\\dir");
+  assert_string_equal(SanitizeForStore("abcdef", false, 2).c_str(), "ab");
+  assert_string_equal(SanitizeForStore("", false, 0).c_str(), "");
+  // Long input: bounded work and output, whatever the length.
+  const std::string big(1 << 20, '\x01');
+  const std::string out = SanitizeForStore(big, true, 1000);
+  assert_true(out.size() <= 1000 && out.size() >= 996);
+  assert_string_equal(out.substr(0, 8).c_str(), "\\x01\\x01");
+  assert_string_equal(out.substr(out.size() - 3).c_str(), "...");
+}
+
 static void test_lines_across_chunks(void**) {
   Captured c;
   OutputCollector out(c.Fn(), 1 << 20, 100, 64);
@@ -102,7 +142,8 @@ static void test_tail(void**) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(test_sanitize),   cmocka_unit_test(test_lines_across_chunks),
+      cmocka_unit_test(test_sanitize),   cmocka_unit_test(test_utf8_prefix),
+      cmocka_unit_test(test_sanitize_for_store), cmocka_unit_test(test_lines_across_chunks),
       cmocka_unit_test(test_lines_are_passed_verbatim),
       cmocka_unit_test(test_long_lines_split), cmocka_unit_test(test_limit),
       cmocka_unit_test(test_tail),

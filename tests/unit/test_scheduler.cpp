@@ -677,6 +677,105 @@ struct MetricsBlock {
   bg::SchedulerMetrics* m;
 };
 
+static void AssertEverySlot(const std::vector<FakeExecutor::Started>& runs, size_t at_least) {
+  if (runs.size() < at_least) fail_msg("%zu runs, expected at least %zu", runs.size(), at_least);
+  for (size_t i = 1; i < runs.size(); ++i) {
+    if (runs[i].slot != runs[i - 1].slot + 1) {
+      fail_msg("slots %lld to %lld were missed", static_cast<long long>(runs[i - 1].slot + 1),
+               static_cast<long long>(runs[i].slot - 1));
+    }
+  }
+}
+
+// A job whose run ends the store refuses (PostgreSQL refused a 5,000-
+// character redirect in a url= job's detail): no back-off for anyone, every
+// slot of every job runs, and each refused end is recorded in a minimal
+// form in the background, so no row stays "running".
+static void test_refused_run_end_holds_back_no_job(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  MetricsBlock block(2);
+  store.refuse_record = [](const std::string& op, const bg::RunRecord& run) {
+    return op == "run_end" && run.key == "bad" && run.detail.find("refused the full record") == std::string::npos;
+  };
+  Node node(&clock, &store, {Job("bad", kSec), Job("good", kSec)}, 0, 0, 30 * kSec, block.m);
+  Simulate(&clock, {&node}, clock.now() + 60 * kSec);
+  AssertEverySlot(RunsOf(*node.exec.log, "good"), 58);
+  const auto bad = RunsOf(*node.exec.log, "bad");
+  AssertEverySlot(bad, 58);  // not even the job itself waits for its history
+  assert_int_equal(block.m->store_errors.load(), 0);
+  // Each refused end: three full tries, then a minimal one that is taken.
+  assert_true(block.m->history_write_errors.load() >= 3 * (bad.size() - 8));
+  StopAll(&clock, {&node}, StopMode::kHard, 5 * kSec);  // the waiting ones get their last try at once
+  for (const auto& run : bad) {
+    const auto& row = store.runs[std::make_pair(std::string("bad"), run.token)];
+    if (!row.ended) fail_msg("the run with token %lld still shows as running", static_cast<long long>(run.token));
+    assert_contains(row.record.detail, "the store refused the full record of this run (injected refusal of run_end: "
+                                       "value too long for type character varying(1000))");
+  }
+  for (const auto& kv : store.runs) {
+    if (kv.first.first == "good") assert_string_equal(kv.second.record.detail.c_str(), "exit status 0");
+  }
+  assert_int_equal(node.log.Count("job bad: recording the run end (token"), bad.size());
+  assert_int_equal(node.log.Count("is recorded without its detail and output"), bad.size());
+  assert_int_equal(node.log.Count("store error"), 0);
+}
+
+// A store that refuses every history write of one job: the other job keeps
+// every slot, the refused records are given up after a bounded number of
+// tries (logged), and a graceful stop waits for those tries, not longer.
+static void test_history_refused_for_good_is_given_up(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  MetricsBlock block(2);
+  store.refuse_record = [](const std::string&, const bg::RunRecord& run) { return run.key == "bad"; };
+  Node node(&clock, &store, {Job("bad", 2 * kSec), Job("good", kSec)}, 0, 0, 30 * kSec, block.m);
+  Simulate(&clock, {&node}, clock.now() + 40 * kSec);
+  AssertEverySlot(RunsOf(*node.exec.log, "good"), 38);
+  const auto bad = RunsOf(*node.exec.log, "bad");
+  AssertEverySlot(bad, 18);
+  assert_int_equal(block.m->store_errors.load(), 0);
+  const int64_t stop_at = clock.now();
+  StopAll(&clock, {&node}, StopMode::kGraceful);
+  assert_true(clock.now() - stop_at <= 7 * kSec);
+  for (const auto& run : bad) assert_false((store.runs[std::make_pair(std::string("bad"), run.token)].ended));
+  assert_int_equal(node.log.Count("the end will be recorded in full"), bad.size());
+  assert_int_equal(node.log.Count("giving up: the history does not have it"), bad.size());
+  // Start, three full ends and a minimal one per run.
+  assert_int_equal(block.m->history_write_errors.load(), 5 * bad.size());
+}
+
+// History writes that fail slowly (a dead server's connect timeout, 2 s
+// here) are retried at a pace that leaves the scheduler most of its time.
+static void test_slow_history_failures_take_a_bounded_share(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  int64_t spent = 0;
+  store.refuse_record = [&](const std::string& op, const bg::RunRecord& run) {
+    if (op != "run_end" || run.key != "bad") return false;
+    clock.AdvanceTo(clock.now() + 2 * kSec);
+    spent += 2 * kSec;
+    return true;
+  };
+  Node node(&clock, &store, {Job("bad", 10 * kSec)});
+  const int64_t t0 = clock.now();
+  Simulate(&clock, {&node}, t0 + 200 * kSec);
+  const int64_t elapsed = clock.now() - t0;
+  // Unheld, the three retries of each end would come 1, 2 and 3 s apart:
+  // 8 of every 10 seconds in failing calls.
+  if (spent * 4 > elapsed) {
+    fail_msg("%lld ms of %lld in failing history writes", static_cast<long long>(spent),
+             static_cast<long long>(elapsed));
+  }
+  assert_true(RunsOf(*node.exec.log, "bad").size() >= 18);
+  // A hard stop gives the waiting records one try in all, not one each.
+  const int64_t stop_at = clock.now();
+  StopAll(&clock, {&node}, StopMode::kHard, 60 * kSec);
+  assert_true(clock.now() - stop_at <= 2 * kSec + 100);
+  assert_true(node.log.Count("are not recorded: the store fails and httpd is stopping") +
+                  node.log.Count("giving up: the history does not have it") >= 1);
+}
+
 static void test_run_now_and_pause(void**) {
   FakeClock clock;
   MemoryStore store(&clock);
@@ -784,6 +883,9 @@ int main(void) {
       cmocka_unit_test(test_missing_row_is_reseeded),
       cmocka_unit_test(test_start_failure_releases_and_records),
       cmocka_unit_test(test_run_start_record_failure_still_runs),
+      cmocka_unit_test(test_refused_run_end_holds_back_no_job),
+      cmocka_unit_test(test_history_refused_for_good_is_given_up),
+      cmocka_unit_test(test_slow_history_failures_take_a_bounded_share),
       cmocka_unit_test(test_newer_generation_hands_over),
       cmocka_unit_test(test_disabled_job_never_touches_the_store),
       cmocka_unit_test(test_misfire_skip_after_an_outage),

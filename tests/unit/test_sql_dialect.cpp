@@ -91,6 +91,41 @@ static void test_dialects(void**) {
   assert_contains(pg.release.text, "failures = CASE WHEN %s = 'success' THEN 0");
 }
 
+// Every string the store sends has a column rule of its own, and the
+// tables are made with the sizes the rules cut to.
+static void test_text_column_rules(void**) {
+  SqlDialect d;
+  for (const char* driver : {"sqlite3", "pgsql", "mysql"}) {
+    assert_true(bg::MakeSqlDialect(driver, &d));
+    for (const bg::SqlStatement* s : {&d.seed, &d.acquire, &d.acquire_readback, &d.renew, &d.release, &d.run_start,
+                                      &d.run_end, &d.run_insert, &d.run_abandoned, &d.read_jobs, &d.read_runs,
+                                      &d.set_paused, &d.request_run}) {
+      for (const std::string& p : s->params) {
+        if (bg::SqlParamTypeOf(p) != bg::SqlParamType::kString) continue;
+        // (the fallback for an unlisted name is outcome's size)
+        if (p != "outcome" && bg::TextColumnRuleOf(p).max_bytes == bg::kOutcomeColumnSize) {
+          fail_msg("%s: string parameter :%s has no column rule", driver, p.c_str());
+        }
+      }
+    }
+    std::string ddl;
+    for (const std::string& t : d.create_tables) ddl += t + "\n";
+    const std::string v = [](size_t n) { return "VARCHAR(" + std::to_string(n) + ")"; }(bg::kKeyColumnSize);
+    assert_contains(ddl, "name " + v + " NOT NULL PRIMARY KEY");
+    assert_contains(ddl, "lease_key " + v + " NOT NULL");
+    assert_contains(ddl, "job VARCHAR(" + std::to_string(bg::kJobColumnSize) + ") NOT NULL");
+    assert_contains(ddl, "detail VARCHAR(" + std::to_string(bg::kDetailColumnSize) + "),");
+    assert_contains(ddl, "holder VARCHAR(" + std::to_string(bg::kHolderColumnSize) + ") NOT NULL DEFAULT ''");
+    assert_contains(ddl, "output_head TEXT");
+  }
+  assert_true(bg::TextColumnRuleOf("key").identity);
+  assert_true(bg::TextColumnRuleOf("holder").identity);
+  assert_false(bg::TextColumnRuleOf("detail").identity);
+  assert_false(bg::TextColumnRuleOf("detail").multi_line);
+  assert_true(bg::TextColumnRuleOf("output_tail").multi_line);
+  assert_int_equal(bg::TextColumnRuleOf("output_head").max_bytes, 65535);  // MySQL's TEXT
+}
+
 static void test_one_line_db_error(void**) {
   assert_string_equal(bg::OneLineDbError("ERROR:  relation \"t\" does not exist\nLINE 1: PREPARE bgjob1 AS DELETE FROM t\n"
                                          "                                      ^\n")
@@ -123,6 +158,7 @@ int main(void) {
       cmocka_unit_test(test_compile_named_parameters),
       cmocka_unit_test(test_compile_leaves_the_clock_alone),
       cmocka_unit_test(test_dialects),
+      cmocka_unit_test(test_text_column_rules),
       cmocka_unit_test(test_one_line_db_error),
       cmocka_unit_test(test_connection_params),
   };

@@ -7,6 +7,7 @@
 
 #include <memory>
 
+#include "bg_output.h"
 #include "bg_slot.h"
 #include "bg_sql_store.h"
 #include "db_util.h"
@@ -329,8 +330,8 @@ static void test_run_records(void** state) {
 // Tables of schema version 1 are upgraded in place: rows kept, columns
 // added, version raised; twice is harmless. These are an early build's,
 // which lacked some of version 1's later columns too.
-static void test_migration_from_version_1(void** state) {
-  auto* f = static_cast<Fixture*>(*state);
+// Tables of schema version 1 as an early build made them, with a job 'old'.
+static void CreateVersion1Tables(Fixture* f) {
   {
     Direct db(f->pool, g_driver, f->params);
     db.Exec("CREATE TABLE backgrounder_jobs (name VARCHAR(200) NOT NULL PRIMARY KEY, token BIGINT NOT NULL DEFAULT 0, "
@@ -348,6 +349,11 @@ static void test_migration_from_version_1(void** state) {
     db.Exec("INSERT INTO backgrounder_runs (lease_key, job, token, slot, slot_start_ms, node, holder, started_ms, "
             "ended_ms, outcome) VALUES ('old', 'old', 41, 1, 60000, 'n', 'h', 1, 2, 'success')");
   }
+}
+
+static void test_migration_from_version_1(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  CreateVersion1Tables(f);
   auto store = Open(f);
   assert_ok(store->EnsureSchema());
   assert_int_equal(QueryInt(f, "SELECT version FROM backgrounder_schema WHERE id = 1"), bg::kSchemaVersion);
@@ -612,6 +618,261 @@ static void test_contention_between_processes(void** state) {
                    QueryInt(f, "SELECT count(*) FROM backgrounder_runs"));
 }
 
+namespace {
+
+// Bytes a careless or hostile job hands over: invalid UTF-8, NUL, escape
+// sequences, DEL, newline, tab, CR, overlong and surrogate forms, a cut
+// sequence; valid UTF-8 (2 and 4 bytes) too. Padded to n bytes.
+std::string Hostile(size_t n) {
+  std::string s("start \xff\xfe nul:", 13);
+  s.push_back('\0');
+  s += " esc:\x1b[31m del:\x7f nl:\n tab:\t cr:\r caf\xc3\xa9 \xf0\x9f\x98\x80 overlong:\xc0\xaf "
+       "surrogate:\xed\xa0\x80 cut:\xe2\x82";
+  while (s.size() < n) s += "x\xff";
+  s.resize(n);
+  return s;
+}
+const char kHostileEscaped[] =
+    "start \\xff\\xfe nul:\\x00 esc:\\x1b[31m del:\\x7f nl:\\x0a tab:\\x09 cr:\\x0d caf\xc3\xa9 \xf0\x9f\x98\x80 "
+    "overlong:\\xc0\\xaf surrogate:\\xed\\xa0\\x80 cut:\\xe2\\x82";
+
+// What any database takes in any column: valid UTF-8, no control character
+// (newline and tab only where multi_line), at most max_bytes bytes.
+void AssertStorable(const std::string& v, size_t max_bytes, bool multi_line, const char* what) {
+  if (v.size() > max_bytes) fail_msg("%s: %zu bytes, more than %zu", what, v.size(), max_bytes);
+  for (size_t i = 0; i < v.size();) {
+    const size_t n = bg::Utf8SequenceLength(v, i);
+    if (n == 0) fail_msg("%s: invalid UTF-8 at byte %zu", what, i);
+    const unsigned char c = static_cast<unsigned char>(v[i]);
+    if (n == 1 && (c < 0x20 || c == 0x7f) && !(multi_line && (c == '\n' || c == '\t'))) {
+      fail_msg("%s: control character 0x%02x at byte %zu", what, c, i);
+    }
+    i += n;
+  }
+}
+
+bool EndsWith(const std::string& s, const std::string& end) {
+  return s.size() >= end.size() && s.compare(s.size() - end.size(), end.size(), end) == 0;
+}
+
+}  // namespace
+
+// Every string field of the history, written with hostile bytes and far
+// beyond its column, reads back valid, escaped and bounded: on every
+// database (PostgreSQL refused such a run's end, SQLite stored raw bytes).
+static void test_hostile_history_strings(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  auto store = Open(f);
+  assert_ok(store->EnsureSchema());
+  const std::string key("key\xff\x01\n", 6);  // a key is escaped, never cut
+  RunRecord rec;
+  rec.key = key;
+  rec.job = Hostile(5000);
+  rec.token = 1;
+  rec.slot = 1;
+  rec.slot_start_ms = 1000;
+  rec.node = Hostile(5000);
+  rec.holder = std::string("holder\xfe\0x", 9);
+  rec.started_ms = WallMs();
+  assert_ok(store->RecordRunStart(rec));
+  rec.outcome = RunOutcome::kFailure;
+  rec.detail = Hostile(5000);
+  rec.output_head = Hostile(100000);
+  rec.output_tail = Hostile(3000);
+  assert_ok(store->RecordRunEnd(rec));
+  RunRecord no_start = rec;  // an end without a recorded start: the insert
+  no_start.token = 2;
+  assert_ok(store->RecordRunEnd(no_start));
+  RunRecord abandoned = rec;
+  abandoned.token = 3;
+  assert_ok(store->RecordRunStart(abandoned));
+  assert_ok(store->RecordAbandoned(key, 3, Hostile(5000)));
+  std::vector<RunRecord> runs;
+  assert_ok(store->ReadRuns(key, 10, &runs));  // the key, escaped alike on every call, finds its rows
+  assert_int_equal(runs.size(), 3);
+  for (const RunRecord& r : runs) {
+    AssertStorable(r.job, bg::kJobColumnSize, false, "job");
+    AssertStorable(r.node, bg::kNodeColumnSize, false, "node");
+    AssertStorable(r.holder, bg::kHolderColumnSize, false, "holder");
+    AssertStorable(r.detail, bg::kDetailColumnSize, false, "detail");
+    AssertStorable(r.output_head, bg::kTextColumnSize, true, "output_head");
+    AssertStorable(r.output_tail, bg::kTextColumnSize, true, "output_tail");
+    assert_string_equal(r.holder.c_str(), "holder\\xfe\\x00x");
+    assert_true(EndsWith(r.job, "...") && EndsWith(r.node, "..."));
+    assert_true(r.node.size() >= bg::kNodeColumnSize - 3);
+  }
+  assert_true(runs[0].outcome == RunOutcome::kAbandoned);
+  assert_true(runs[2].outcome == RunOutcome::kFailure);
+  const RunRecord& full = runs[2];
+  assert_int_equal(full.detail.compare(0, strlen(kHostileEscaped), kHostileEscaped), 0);
+  assert_true(EndsWith(full.detail, "...") && full.detail.size() >= bg::kDetailColumnSize - 6);
+  assert_true(EndsWith(full.output_head, "...") && full.output_head.size() >= bg::kTextColumnSize - 6);
+  assert_contains(full.output_head, " nl:\n tab:\t cr:\\x0d ");  // newline and tab stay in the output
+  assert_true(full.output_tail.size() > 3000 && !EndsWith(full.output_tail, "..."));  // escaped, not cut
+  assert_string_equal(runs[1].detail.c_str(), full.detail.c_str());
+  AssertStorable(runs[0].detail, bg::kDetailColumnSize, false, "abandoned detail");
+  assert_int_equal(runs[0].detail.compare(0, strlen(kHostileEscaped), kHostileEscaped), 0);
+}
+
+// A cut never splits a character: a 4-byte one that would cross the limit
+// goes whole, one that fits stays; a value that fits exactly is kept as is.
+static void test_cut_at_a_character_boundary(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  auto store = Open(f);
+  const std::string emoji = "\xf0\x9f\x98\x80";
+  const std::string fits_before_mark = std::string(993, 'a') + emoji + "tail";
+  const std::string crosses_mark = std::string(995, 'a') + emoji + "tail";
+  const std::string exact = std::string(996, 'a') + emoji;
+  const std::string details[] = {fits_before_mark, crosses_mark, exact};
+  const std::string expected[] = {std::string(993, 'a') + emoji + "...", std::string(995, 'a') + "...", exact};
+  for (int i = 0; i < 3; ++i) {
+    RunRecord rec;
+    rec.key = rec.job = "job";
+    rec.token = i + 1;
+    rec.node = "n";
+    rec.holder = "h";
+    rec.started_ms = WallMs();
+    rec.outcome = RunOutcome::kSuccess;
+    rec.detail = details[i];
+    assert_ok(store->RecordRunEnd(rec));
+  }
+  std::vector<RunRecord> runs;
+  assert_ok(store->ReadRuns("job", 10, &runs));
+  assert_int_equal(runs.size(), 3);
+  for (int i = 0; i < 3; ++i) {
+    const std::string& got = runs[2 - i].detail;
+    AssertStorable(got, bg::kDetailColumnSize, false, "detail");
+    if (got != expected[i]) fail_msg("detail %d: %zu bytes, expected %zu", i, got.size(), expected[i].size());
+  }
+}
+
+// Job rows: the key and holder are escaped alike in every statement (the
+// lease works with hostile bytes in them), the node is cut; a key or holder
+// too long for its column is refused, never cut into another job's name.
+static void test_hostile_lease_strings(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  auto store = Open(f);
+  AcquireRequest req = Req(std::string("h\xff\0\x1b", 4));
+  req.key = std::string("job\xfe\t", 5);
+  req.node = Hostile(5000);
+  assert_ok(store->Seed(req.key, 200, 0));
+  SleepToNextSlot(200);
+  AcquireResult r;
+  assert_ok(store->Acquire(req, &r));
+  assert_true(r.acquired);
+  RenewResult rr;
+  assert_ok(store->Renew(req.key, r.token, req.holder, 3000, &rr));
+  assert_true(rr.renewed);
+  std::vector<bg::JobRow> rows;
+  int64_t now = 0;
+  assert_ok(store->ReadJobs(&rows, &now));
+  assert_int_equal(rows.size(), 1);
+  assert_string_equal(rows[0].key.c_str(), "job\\xfe\\x09");
+  assert_string_equal(rows[0].holder.c_str(), "h\\xff\\x00\\x1b");
+  AssertStorable(rows[0].node, bg::kNodeColumnSize, false, "node");
+  assert_int_equal(rows[0].node.compare(0, strlen(kHostileEscaped), kHostileEscaped), 0);
+  bool found = false;
+  assert_ok(store->SetPaused(req.key, true, &found));
+  assert_true(found);
+  bool released = false;
+  assert_ok(store->Release(req.key, r.token, req.holder, RunOutcome::kSuccess, &released));
+  assert_true(released);
+
+  AcquireRequest long_key = req;
+  long_key.key = std::string(bg::kKeyColumnSize + 1, 'k');
+  bg::Status st = store->Seed(long_key.key, 200, 0);
+  assert_false(st.ok());
+  assert_false(st.unavailable());
+  assert_contains(st.message(), "longer than its column");
+  assert_false(store->Acquire(long_key, &r).ok());
+  RunRecord rec;
+  rec.key = rec.job = "job";
+  rec.token = 1;
+  rec.holder = std::string(bg::kHolderColumnSize + 1, 'h');
+  assert_false(store->RecordRunStart(rec).ok());
+  rec.key = std::string(bg::kKeyColumnSize, 'k');  // exactly fits
+  rec.holder = "h";
+  assert_ok(store->RecordRunStart(rec));
+  assert_int_equal(QueryInt(f, "SELECT count(*) FROM backgrounder_runs"), 1);
+  assert_int_equal(QueryInt(f, "SELECT count(*) FROM backgrounder_jobs"), 1);
+  // The store still works after the refusals (they are not store errors).
+  assert_ok(store->ReadJobs(&rows, &now));
+}
+
+// A viewer (the status page) creates nothing: no database file, no table,
+// no column, no schema row, no WAL switch.
+static void test_viewer_never_creates_or_migrates(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  bg::SqlStoreOptions viewer;
+  viewer.viewer = true;
+  auto v = SqlLeaseStore::Open(f->pool, g_driver, f->params, viewer);
+  std::vector<bg::JobRow> rows;
+  int64_t now = 0;
+  bg::Status st = v->ReadJobs(&rows, &now);
+  assert_false(st.ok());
+  assert_true(st.unavailable());
+  struct stat sb;
+  if (IsSqlite()) {
+    assert_contains(st.message(), "does not exist: no scheduler has created it yet");
+    assert_int_equal(stat(f->path.c_str(), &sb), -1);  // not created
+    FILE* empty = fopen(f->path.c_str(), "w");          // a file without tables
+    fclose(empty);
+    st = v->ReadJobs(&rows, &now);
+    assert_false(st.ok());
+    assert_int_equal(stat(f->path.c_str(), &sb), 0);
+    assert_int_equal(sb.st_size, 0);
+  }
+  assert_contains(st.message(), "no scheduler has created the tables in");
+  if (!IsSqlite()) assert_false(Direct(f->pool, g_driver, f->params).Works("SELECT 1 FROM backgrounder_schema"));
+  // Tables of an older schema: refused, left as they are.
+  CreateVersion1Tables(f);
+  st = v->EnsureSchema();
+  assert_false(st.ok());
+  assert_true(st.unavailable());
+  assert_contains(st.message(), "have schema version 1, older than this module's");
+  assert_int_equal(QueryInt(f, "SELECT version FROM backgrounder_schema"), 1);
+  assert_false(Direct(f->pool, g_driver, f->params).Works("SELECT paused FROM backgrounder_jobs"));
+  // Once a scheduler has upgraded them the viewer reads and steers, and
+  // leaves SQLite's journal mode as it found it.
+  assert_ok(Open(f)->EnsureSchema());
+  if (IsSqlite()) Direct(f->pool, g_driver, f->params).Text("PRAGMA journal_mode = DELETE");
+  assert_ok(v->ReadJobs(&rows, &now));
+  assert_int_equal(rows.size(), 1);
+  bool found = false;
+  assert_ok(v->SetPaused("old", true, &found));
+  assert_true(found);
+  if (IsSqlite()) assert_string_equal(Direct(f->pool, g_driver, f->params).Text("PRAGMA journal_mode").c_str(), "delete");
+  // A newer schema: an error, as for the scheduler.
+  Direct(f->pool, g_driver, f->params).Exec("UPDATE backgrounder_schema SET version = 99 WHERE id = 1");
+  v->Disconnect();
+  st = v->ReadJobs(&rows, &now);
+  assert_false(st.ok());
+  assert_false(st.unavailable());
+  assert_contains(st.message(), "newer than this mod_backgrounder understands");
+}
+
+// A connection to a store whose tables are current reads the schema version
+// and runs no DDL (on Galera every CREATE is a cluster-wide operation); a
+// table dropped under the schema row is created again.
+static void test_schema_version_read_first(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  assert_ok(Open(f)->EnsureSchema());
+  auto store = Open(f);
+  assert_ok(store->EnsureSchema());
+  // The session set-up (one statement, three on MySQL), WAL on SQLite, the version.
+  const uint64_t expected = IsSqlite() ? 3 : strcmp(g_driver, "mysql") == 0 ? 4 : 2;
+  assert_int_equal(store->statements(), expected);
+  Direct(f->pool, g_driver, f->params).Exec("DROP TABLE backgrounder_runs");
+  auto again = Open(f);
+  assert_ok(again->EnsureSchema());
+  assert_true(Direct(f->pool, g_driver, f->params).Works("SELECT count(*) FROM backgrounder_runs"));
+  RunRecord rec;
+  rec.key = rec.job = "job";
+  rec.token = 1;
+  rec.node = rec.holder = "n";
+  assert_ok(again->RecordRunStart(rec));
+}
+
 int main(int argc, char** argv) {
   if (argc == 3) {  // test_sql_store pgsql|mysql PARAMS
     g_driver = argv[1];
@@ -641,6 +902,11 @@ int main(int argc, char** argv) {
       cmocka_unit_test_setup_teardown(test_unavailable_and_reconnect, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_statement_count, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_contention_between_processes, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_hostile_history_strings, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_cut_at_a_character_boundary, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_hostile_lease_strings, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_viewer_never_creates_or_migrates, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_schema_version_read_first, Setup, Teardown),
   };
   int rc = cmocka_run_group_tests(tests, nullptr, nullptr);
   apr_pool_destroy(pool);

@@ -196,6 +196,7 @@ struct Fixture {
     mb.acquisitions.store(2);
     metrics->store_errors.store(4);
     metrics->store_statements.store(1234);
+    metrics->history_write_errors.store(3);
     metrics->store_latency.Observe(bg::kStoreLatencyBoundsUs, bg::kNumStoreLatencyBounds, 300);
     metrics->store_latency.Observe(bg::kStoreLatencyBoundsUs, bg::kNumStoreLatencyBounds, 1800);
     metrics->clock_offset_ms.store(-12);
@@ -531,6 +532,7 @@ void test_json(void** state) {
   assert_contains(json, "\"db_now_ms\": 1795476990000,");
   assert_contains(json, "\"now_ms\": 1795476990012,");
   assert_contains(json, "\"clock_offset_ms\": -12,");
+  assert_contains(json, "\"history_write_errors\": 3,");
   for (const char* name : {"backup-db", "report.daily", "old_job"}) {
     assert_contains(json, std::string("\"name\": \"") + name + "\",");
   }
@@ -591,6 +593,7 @@ void test_json(void** state) {
   assert_contains(j2, "\"db_now\": null,");
   assert_contains(j2, "\"db_now_ms\": null,");
   assert_contains(j2, "\"clock_offset_ms\": null,");
+  assert_contains(j2, "\"history_write_errors\": null,");
   assert_contains(j2, "\"counters\": null,");
   assert_contains(j2, "\"runs\": []\n");
   t.jobs.clear();
@@ -613,7 +616,7 @@ void test_auto(void** state) {
   assert_contains(text, "\nActivePID: 4242\n");
   assert_contains(text, "\nGeneration: 7\n");
   assert_contains(text, "\nStoreOK: 1\n");
-  assert_contains(text, "\nClockOffsetMs: -12\n");
+  assert_contains(text, "\nClockOffsetMs: -12\nHistoryWriteErrors: 3\n");
   assert_contains(text, "\nJobs: 3\n");
   assert_contains(text, "\nJob.backup-db.State: paused\n");
   assert_contains(text, "\nJob.backup-db.LastOutcome: failure\n");
@@ -674,6 +677,7 @@ void test_prometheus(void** state) {
   assert_contains(text, "\nbackgrounder_job_running{backgrounder_job=\"backup-db\"} 0\n");
   assert_contains(text, "\nbackgrounder_job_failures_in_a_row{backgrounder_job=\"backup-db\"} 2\n");
   assert_contains(text, "\nbackgrounder_store_errors_total 4\n");
+  assert_contains(text, "\n# TYPE backgrounder_history_write_errors_total counter\nbackgrounder_history_write_errors_total 3\n");
   assert_contains(text, "\nbackgrounder_store_statements_total 1234\n");
   assert_contains(text, "\nbackgrounder_store_latency_seconds_bucket{le=\"0.00025\"} 0\n");
   assert_contains(text, "\nbackgrounder_store_latency_seconds_bucket{le=\"0.0005\"} 1\n");
