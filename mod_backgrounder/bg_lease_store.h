@@ -1,7 +1,7 @@
 // LeaseStore: the database that decides which node runs which slot.
 //
 // Every comparison of times happens inside the store on the database's clock
-// (see ../shared/design/lease.md): callers pass durations, never timestamps to
+// (see docs/design/lease.md): callers pass durations, never timestamps to
 // compare against. A lease row is identified by its key (the job name for
 // farm-wide jobs). The token increments with every successful acquisition and
 // travels with the run as its fencing token.

@@ -1,6 +1,6 @@
 // The child side: one scheduler thread per httpd child, started in
 // child_init, stopped in child_stopping and joined in a pre-cleanup of the
-// child pool (see ../shared/design/httpd-lifecycle.md).
+// child pool (see docs/design/httpd-lifecycle.md).
 //
 // Graceful or hard? On event/worker child_stopping says so. On prefork it
 // always says graceful=0; there a hard stop runs clean_child_exit from the
