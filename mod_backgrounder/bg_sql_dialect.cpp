@@ -317,6 +317,12 @@ bool MakeSqlDialect(const std::string& driver, SqlDialect* d) {
   SqlFlavorOf(driver, &f.flavor);
   d->flavor = f.flavor;
   d->now_expression = f.now;
+  // The same clock for a plain (unprepared) statement: no %% escaping there.
+  d->clock_query = "SELECT ";
+  for (size_t i = 0; i < f.now.size(); ++i) {
+    d->clock_query += f.now[i];
+    if (f.now[i] == '%' && i + 1 < f.now.size() && f.now[i + 1] == '%') ++i;
+  }
   FillCommon(d, f);
   if (d->update_returning) {
     d->acquire = Compile(kAcquireReturning, f);

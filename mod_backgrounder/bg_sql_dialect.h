@@ -102,6 +102,7 @@ struct SqlDialect {
   std::string driver;              // apr_dbd driver name
   SqlFlavor flavor = SqlFlavor::kSqlite;  // how its SQL is read
   std::string now_expression;      // the database clock, integer ms since the epoch (apr_dbd-escaped)
+  std::string clock_query;         // "SELECT <the clock>" as a plain statement (not escaped)
   bool update_returning = false;   // acquire and renew return their row
   bool needs_labels = false;       // pgsql: only labelled statements are prepared with types
   std::vector<SessionStatement> session_setup;  // after each connect

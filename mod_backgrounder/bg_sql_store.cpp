@@ -624,7 +624,7 @@ Status SqlLeaseStore::ReadJobs(std::vector<JobRow>* rows, int64_t* db_now_ms) {
   }
   if (rows->empty()) {
     // No rows, no clock reading: ask for it alone.
-    st = PlainSelect("SELECT " + dialect_.now_expression, "reading the database clock", &res);
+    st = PlainSelect(dialect_.clock_query, "reading the database clock", &res);
     if (!st.ok()) return st;
     FirstRowInts(res, db_now_ms, 1);
   }

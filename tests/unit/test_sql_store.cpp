@@ -470,6 +470,19 @@ static void test_pause_and_run_now(void** state) {
   assert_string_equal(rows[0].outcome.c_str(), "success");
 }
 
+// With no job rows the clock is read on its own (an unprepared statement,
+// where apr_dbd's %% escaping must not be used).
+static void test_clock_of_an_empty_store(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  std::unique_ptr<SqlLeaseStore> store = Open(f);
+  assert_ok(store->EnsureSchema());
+  std::vector<bg::JobRow> rows;
+  int64_t now = 0;
+  assert_ok(store->ReadJobs(&rows, &now));
+  assert_int_equal(rows.size(), 0);
+  if (llabs(now - WallMs()) >= 5000) fail_msg("database clock %lld, this host's %lld", (long long)now, (long long)WallMs());
+}
+
 static void test_read_runs(void** state) {
   auto* f = static_cast<Fixture*>(*state);
   auto a = Open(f);
@@ -898,6 +911,7 @@ int main(int argc, char** argv) {
       cmocka_unit_test_setup_teardown(test_run_records, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_migration_from_version_1, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_pause_and_run_now, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_clock_of_an_empty_store, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_read_runs, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_unavailable_and_reconnect, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_statement_count, Setup, Teardown),
