@@ -60,7 +60,7 @@ void SleepToNextSlot(int64_t every) {
   usleep(static_cast<useconds_t>((next - now) * 1000));
 }
 
-AcquireRequest Req(const std::string& holder, int64_t every = 200, int64_t lease = 3000) {
+AcquireRequest Req(const std::string& holder, int64_t every = 200, int64_t lease = 60000) {
   AcquireRequest r;
   r.key = "job";
   r.every_ms = every;
@@ -251,11 +251,17 @@ static void test_statement_count(void** state) {
 }
 
 // Several processes hammering one database (children of one httpd, or two
-// generations) never see "database is locked".
+// generations) never see "database is locked", and the lease stays
+// exclusive. Leases are long (only a release frees a key) and every
+// process's first hold, and every other one after, outlasts a slot, so
+// holds cross slot starts where a later slot is due while the key is held.
+// Each hold is recorded as the run's start (the acquisition's database
+// clock) and end (recorded before the release, so inside the hold).
 static void test_contention_between_processes(void** state) {
   auto* f = static_cast<Fixture*>(*state);
   assert_ok(Open(f)->EnsureSchema());
   constexpr int kProcs = 6, kOps = 150;
+  constexpr int64_t kEvery = 50;
   std::vector<pid_t> pids;
   for (int p = 0; p < kProcs; ++p) {
     pid_t pid = fork();
@@ -263,11 +269,11 @@ static void test_contention_between_processes(void** state) {
       apr_pool_t* pool = nullptr;
       apr_pool_create(&pool, nullptr);
       std::unique_ptr<SqlLeaseStore> store = SqlLeaseStore::Open(pool, g_driver, f->params);
-      int errors = 0;
+      int errors = 0, holds = 0;
       for (int i = 0; i < kOps; ++i) {
         const std::string key = "job" + std::to_string(i % 3);
-        errors += !store->Seed(key, 50, 0).ok();
-        AcquireRequest r = Req("h" + std::to_string(p) + "-" + std::to_string(i), 50, 20);
+        errors += !store->Seed(key, kEvery, 0).ok();
+        AcquireRequest r = Req("h" + std::to_string(p) + "-" + std::to_string(i), kEvery, 60000);
         r.key = key;
         AcquireResult res;
         errors += !store->Acquire(r, &res).ok();
@@ -275,15 +281,20 @@ static void test_contention_between_processes(void** state) {
           RunRecord rec;
           rec.key = rec.job = key;
           rec.token = res.token;
+          rec.slot = res.slot;
+          rec.slot_start_ms = res.slot_start_ms;
           rec.node = "n";
           rec.holder = r.holder;
           rec.started_ms = res.db_now_ms;
           errors += !store->RecordRunStart(rec).ok();
+          usleep(holds++ % 2 == 0 ? (kEvery + 10) * 1000 : 10 * 1000);
+          rec.outcome = RunOutcome::kSuccess;
+          errors += !store->RecordRunEnd(rec).ok();
           bool released = false;
           errors += !store->Release(key, res.token, r.holder, RunOutcome::kSuccess, &released).ok();
-          errors += !store->RecordRunEnd(rec).ok();
+          errors += !released;  // nobody else can have taken a held key
         }
-        usleep(3000);  // spread the work over several 50 ms slots
+        usleep(3000);  // spread the work over many slots
       }
       _exit(errors > 100 ? 100 : errors);
     }
@@ -293,15 +304,26 @@ static void test_contention_between_processes(void** state) {
     int status = 0;
     waitpid(pid, &status, 0);
     assert_true(WIFEXITED(status));
-    if (WEXITSTATUS(status) != 0) fail_msg("a process saw %d store errors", WEXITSTATUS(status));
+    if (WEXITSTATUS(status) != 0) fail_msg("a process saw %d store errors or lost releases", WEXITSTATUS(status));
   }
-  // Tokens are unique per job: every acquisition was exclusive.
   const int64_t runs = QueryInt(f, "SELECT count(*) FROM backgrounder_runs");
-  if (runs < 5) fail_msg("only %lld acquisitions: the test did not exercise contention", static_cast<long long>(runs));
+  if (runs < 10) fail_msg("only %lld acquisitions: the test did not exercise contention", static_cast<long long>(runs));
+  // The test held keys across slot starts (where only the lease keeps a due slot out).
+  const int64_t crossing = QueryInt(f, "SELECT count(*) FROM backgrounder_runs WHERE ended_ms >= slot_start_ms + 50");
+  if (crossing < 3) fail_msg("only %lld holds crossed a slot start", static_cast<long long>(crossing));
+  // Every slot of a key at most once (the slot condition).
   assert_int_equal(runs,
-                   QueryInt(f, "SELECT count(*) FROM (SELECT DISTINCT lease_key, token FROM backgrounder_runs) d"));
-  assert_int_equal(QueryInt(f, "SELECT sum(token) FROM backgrounder_jobs"),
-                   QueryInt(f, "SELECT count(*) FROM backgrounder_runs"));
+                   QueryInt(f, "SELECT count(*) FROM (SELECT DISTINCT lease_key, slot FROM backgrounder_runs) d"));
+  // Each key's tokens are 1..n without a gap: every acquisition was recorded.
+  assert_int_equal(QueryInt(f, "SELECT count(*) FROM backgrounder_jobs j WHERE token <> (SELECT count(*) FROM "
+                               "backgrounder_runs r WHERE r.lease_key = j.name AND r.token BETWEEN 1 AND j.token)"),
+                   0);
+  assert_int_equal(QueryInt(f, "SELECT count(*) FROM backgrounder_runs WHERE ended_ms IS NULL OR ended_ms < started_ms"),
+                   0);
+  // No hold began before the previous hold of its key ended (the expiry condition).
+  const int64_t overlaps = QueryInt(f, "SELECT count(*) FROM backgrounder_runs a JOIN backgrounder_runs b ON "
+                                       "b.lease_key = a.lease_key AND b.token = a.token + 1 WHERE b.started_ms < a.ended_ms");
+  if (overlaps != 0) fail_msg("%lld holds began before the previous one of their key ended", (long long)overlaps);
 }
 
 namespace {
