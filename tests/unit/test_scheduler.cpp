@@ -135,6 +135,17 @@ void AssertOncePerSlotNoOverlap(const std::vector<FakeExecutor::Started>& runs) 
   }
 }
 
+// `count` runs, of consecutive slots.
+void AssertEverySlot(const std::vector<FakeExecutor::Started>& runs, size_t count) {
+  if (runs.size() != count) fail_msg("%zu runs, expected %zu", runs.size(), count);
+  for (size_t i = 1; i < runs.size(); ++i) {
+    if (runs[i].slot != runs[i - 1].slot + 1) {
+      fail_msg("slots %lld to %lld were missed", static_cast<long long>(runs[i - 1].slot + 1),
+               static_cast<long long>(runs[i].slot - 1));
+    }
+  }
+}
+
 }  // namespace
 
 static void test_three_hours_every_second(void**) {
@@ -367,6 +378,135 @@ static void test_outage_during_run_cancels_before_lease_expires(void**) {
   // store: at the local deadline, lease/3 before expiry, plus the kill.
   assert_int_equal(expires_db - (runs[0].end + store.db_offset_ms), 3 * kSec - node.exec.kill_delay_ms);
   assert_true(runs[0].end > down_at);
+}
+
+// A renewal whose answer comes back late (2.5 s after the database applied
+// it), then an outage: the run's local deadline counts from when the
+// renewal was sent, not from when its answer came, so the run is dead
+// before that renewal's lease expires (with the real kill grace, lease/6).
+static void test_late_renewal_answer_deadline_counts_from_sending(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  Node node(&clock, &store, {Job("long", kHour)}, 0, 0, 9 * kSec);
+  node.exec.duration = [](const bg::Run&) { return 10 * kMin; };
+  node.exec.kill_delay_ms = 1500;
+  RunUntil(&clock, {&node}, [&]() { return node.exec.in_flight() == 1; }, kHour + kSec);
+  const int64_t acquired = RunsOf(*node.exec.log, "long")[0].start;
+  Simulate(&clock, {&node}, acquired + 4 * kSec);  // one renewal (at 3 s), on time
+  int64_t sent = -1;
+  store.latency_after = [&](const std::string& op) -> int64_t {
+    if (op != "renew" || sent >= 0) return 0;
+    sent = clock.now();
+    store.down = true;  // and no renewal after this one gets through
+    return 2500;
+  };
+  Simulate(&clock, {&node}, acquired + 40 * kSec);
+  auto runs = RunsOf(*node.exec.log, "long");
+  assert_int_equal(runs.size(), 1);
+  assert_int_equal(static_cast<int>(runs[0].outcome), static_cast<int>(RunOutcome::kLeaseLost));
+  assert_int_equal(sent, acquired + 6 * kSec);
+  const int64_t expires_db = store.rows["long"].expires_ms;
+  assert_int_equal(expires_db, sent + store.db_offset_ms + 9 * kSec);  // that renewal's lease
+  // Deadline: sent + 2/3 lease; dead a kill grace later, lease/6 before expiry.
+  assert_int_equal(expires_db - (runs[0].end + store.db_offset_ms), 1500);
+}
+
+// A renewal stuck in the database past the run's deadline: the run is
+// cancelled at the deadline, while the scheduler still waits for the
+// store, and is dead before the lease it held expires. The renewal lands
+// later (nobody took the lease meanwhile): it does not revive the run.
+static void test_renewal_stuck_past_the_deadline_cancels_the_run(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  Node node(&clock, &store, {Job("long", kHour)}, 0, 0, 9 * kSec);
+  node.exec.duration = [](const bg::Run&) { return 10 * kMin; };
+  node.exec.kill_delay_ms = 1500;
+  RunUntil(&clock, {&node}, [&]() { return node.exec.in_flight() == 1; }, kHour + kSec);
+  const int64_t acquired = RunsOf(*node.exec.log, "long")[0].start;
+  Simulate(&clock, {&node}, acquired + 4 * kSec);  // renewed at 3 s: the lease runs to 12 s
+  const int64_t expires_db = store.rows["long"].expires_ms;
+  assert_int_equal(expires_db, acquired + 12 * kSec + store.db_offset_ms);
+  bool stuck = false;
+  store.latency_before = [&](const std::string& op) -> int64_t {
+    if (op != "renew" || stuck) return 0;
+    stuck = true;
+    return 7 * kSec;  // sent at 6 s, applied at 13 s
+  };
+  Simulate(&clock, {&node}, acquired + 40 * kSec);
+  auto runs = RunsOf(*node.exec.log, "long");
+  assert_int_equal(runs.size(), 1);
+  assert_int_equal(static_cast<int>(runs[0].outcome), static_cast<int>(RunOutcome::kLeaseLost));
+  // Cancelled at 9 s (the renewal sent at 3 s + 2/3 lease), dead 1.5 s later.
+  assert_int_equal(runs[0].end, acquired + 10 * kSec + 500);
+  assert_int_equal(expires_db - (runs[0].end + store.db_offset_ms), 1500);
+  assert_int_equal(store.rows["long"].renewals, 2);  // the stuck one landed, after the lease had run out
+  assert_string_equal(store.rows["long"].holder.c_str(), "");
+  assert_string_equal(store.rows["long"].outcome.c_str(), "lease-lost");
+  assert_int_equal(node.exec.in_flight(), 0);
+}
+
+// An acquire that committed, then failed (MySQL's read-back after the
+// UPDATE): the scheduler does not run that slot, then or ever; the lease
+// it never knew it had blocks the job until it expires, and the slot
+// starting then runs, reporting the token abandoned.
+static void AmbiguousAcquire(int64_t lease_ms) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  Node node(&clock, &store, {Job("j", 10 * kSec)}, 0, 0, lease_ms);
+  int64_t phantom_slot = -1, phantom_expiry = -1;
+  store.fail_after_commit = [&](const std::string& op) {
+    if (op != "acquire" || phantom_slot >= 0 || store.rows["j"].token != 1) return false;
+    phantom_slot = store.rows["j"].slot;
+    phantom_expiry = store.rows["j"].expires_ms;
+    return true;
+  };
+  const int64_t t0 = clock.now();
+  Simulate(&clock, {&node}, t0 + 2 * kMin);
+  auto runs = RunsOf(*node.exec.log, "j");
+  assert_int_equal(phantom_slot, bg::SlotOf(t0 + store.db_offset_ms, 10 * kSec, 0) + 1);  // the first slot due
+  for (const auto& r : runs) {
+    if (r.slot <= phantom_slot || r.token == 1) fail_msg("slot %lld ran with token %lld", (long long)r.slot, (long long)r.token);
+  }
+  AssertOncePerSlotNoOverlap(runs);
+  // The first slot due once the lost lease has expired (the one current
+  // then, unless that is the lost one), as soon as both hold (+2 ms, the
+  // wake-up's margin).
+  const int64_t first_slot = std::max(bg::SlotOf(phantom_expiry, 10 * kSec, 0), phantom_slot + 1);
+  assert_int_equal(runs[0].slot, first_slot);
+  assert_int_equal(runs[0].token, 2);
+  assert_int_equal(runs[0].start + store.db_offset_ms, std::max(phantom_expiry, runs[0].slot_start_ms) + 2);
+  AssertEverySlot(runs, static_cast<size_t>(bg::SlotOf(t0 + 2 * kMin + store.db_offset_ms - 3, 10 * kSec, 0) -
+                                            first_slot + 1));
+  assert_int_equal(store.runs.count(std::make_pair(std::string("j"), int64_t{1})), 0);  // no history for it
+  assert_int_equal(node.log.Count("store error during acquire"), 1);
+  assert_int_equal(node.log.Count("the run with token 1 never released its lease"), 1);
+}
+
+static void test_ambiguous_acquire_never_runs_the_slot(void**) {
+  AmbiguousAcquire(30 * kSec);  // the lost lease outlasts two more slots
+  AmbiguousAcquire(3 * kSec);   // it expires within its own slot
+}
+
+// MySQL's renewal is one UPDATE that does not read the clock
+// (RenewResult::db_now_ms == 0): runs keep their lease, and the estimate of
+// the database clock (from the acquires) keeps later starts on time.
+static void test_renewal_without_a_clock_keeps_the_run(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  store.renew_reads_clock = false;
+  Node node(&clock, &store, {Job("long", 10 * kMin)}, 0, 0, 6 * kSec);
+  node.exec.duration = [](const bg::Run&) { return 95 * kSec; };
+  Simulate(&clock, {&node}, clock.now() + 25 * kMin);
+  auto runs = RunsOf(*node.exec.log, "long");
+  assert_int_equal(runs.size(), 2);  // at 10 and 20 minutes
+  AssertOncePerSlotNoOverlap(runs);
+  for (const auto& r : runs) {
+    assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kSuccess));
+    assert_int_equal(r.end - r.start, 95 * kSec);
+    assert_int_equal(r.start + store.db_offset_ms - r.slot_start_ms, 2);
+  }
+  assert_int_equal(store.calls["renew"], 2 * 47);  // every 2 s of each run
+  assert_int_equal(node.log.Count("lease"), 0);
 }
 
 static void test_stolen_lease_cancels_run(void**) {
@@ -716,17 +856,6 @@ struct MetricsBlock {
   bg::SchedulerMetrics* m;
 };
 
-// `count` runs, of consecutive slots.
-static void AssertEverySlot(const std::vector<FakeExecutor::Started>& runs, size_t count) {
-  if (runs.size() != count) fail_msg("%zu runs, expected %zu", runs.size(), count);
-  for (size_t i = 1; i < runs.size(); ++i) {
-    if (runs[i].slot != runs[i - 1].slot + 1) {
-      fail_msg("slots %lld to %lld were missed", static_cast<long long>(runs[i - 1].slot + 1),
-               static_cast<long long>(runs[i].slot - 1));
-    }
-  }
-}
-
 // A job whose run ends the store refuses (PostgreSQL refused a 5,000-
 // character redirect in a url= job's detail): no back-off for anyone, every
 // slot of every job runs, and each refused end is recorded in a minimal
@@ -926,6 +1055,10 @@ int main(void) {
       cmocka_unit_test(test_store_outage),
       cmocka_unit_test(test_long_outage_logs_at_bounded_rate),
       cmocka_unit_test(test_outage_during_run_cancels_before_lease_expires),
+      cmocka_unit_test(test_late_renewal_answer_deadline_counts_from_sending),
+      cmocka_unit_test(test_renewal_stuck_past_the_deadline_cancels_the_run),
+      cmocka_unit_test(test_ambiguous_acquire_never_runs_the_slot),
+      cmocka_unit_test(test_renewal_without_a_clock_keeps_the_run),
       cmocka_unit_test(test_stolen_lease_cancels_run),
       cmocka_unit_test(test_dead_node_is_taken_over_and_its_run_abandoned),
       cmocka_unit_test(test_graceful_stop_lets_run_finish),
