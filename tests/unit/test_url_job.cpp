@@ -7,6 +7,7 @@
 #include <atomic>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 #include "bg_curl.h"
 #include "bg_env.h"
@@ -44,11 +45,14 @@ class TinyHttpServer {
     port_ = ntohs(a.sin_port);
     thread_ = std::thread([this]() { Serve(); });
   }
+  // Waits for every request's thread: a handler still running (/slow polls
+  // stop_) must not outlive the server.
   ~TinyHttpServer() {
     stop_ = true;
     shutdown(fd_, SHUT_RDWR);
     close(fd_);
     thread_.join();
+    for (std::thread& t : handlers_) t.join();
   }
   std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port_) + path; }
   int port() const { return port_; }
@@ -62,7 +66,7 @@ class TinyHttpServer {
     while (!stop_) {
       int c = accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
       if (c < 0) continue;
-      std::thread([this, c]() { Handle(c); }).detach();
+      handlers_.emplace_back([this, c]() { Handle(c); });  // (only this thread touches handlers_ until the join)
     }
   }
   void Handle(int c) {
@@ -102,6 +106,7 @@ class TinyHttpServer {
   int port_ = 0;
   std::atomic<bool> stop_{false};
   std::thread thread_;
+  std::vector<std::thread> handlers_;
   std::mutex mu_;
   std::string last_;
 };
