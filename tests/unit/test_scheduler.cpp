@@ -465,7 +465,9 @@ static void AmbiguousAcquire(int64_t lease_ms) {
   auto runs = RunsOf(*node.exec.log, "j");
   assert_int_equal(phantom_slot, bg::SlotOf(t0 + store.db_offset_ms, 10 * kSec, 0) + 1);  // the first slot due
   for (const auto& r : runs) {
-    if (r.slot <= phantom_slot || r.token == 1) fail_msg("slot %lld ran with token %lld", (long long)r.slot, (long long)r.token);
+    if (r.slot <= phantom_slot || r.token == 1) {
+      fail_msg("slot %lld ran with token %lld", static_cast<long long>(r.slot), static_cast<long long>(r.token));
+    }
   }
   AssertOncePerSlotNoOverlap(runs);
   // The first slot due once the lost lease has expired (the one current

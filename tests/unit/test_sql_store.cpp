@@ -318,11 +318,12 @@ static void test_contention_between_processes(void** state) {
   assert_int_equal(QueryInt(f, "SELECT count(*) FROM backgrounder_jobs j WHERE token <> (SELECT count(*) FROM "
                                "backgrounder_runs r WHERE r.lease_key = j.name AND r.token BETWEEN 1 AND j.token)"),
                    0);
-  assert_int_equal(QueryInt(f, "SELECT count(*) FROM backgrounder_runs WHERE ended_ms IS NULL OR ended_ms < started_ms"),
-                   0);
+  assert_int_equal(
+      QueryInt(f, "SELECT count(*) FROM backgrounder_runs WHERE ended_ms IS NULL OR ended_ms < started_ms"), 0);
   // No hold began before the previous hold of its key ended (the expiry condition).
-  const int64_t overlaps = QueryInt(f, "SELECT count(*) FROM backgrounder_runs a JOIN backgrounder_runs b ON "
-                                       "b.lease_key = a.lease_key AND b.token = a.token + 1 WHERE b.started_ms < a.ended_ms");
+  const int64_t overlaps =
+      QueryInt(f, "SELECT count(*) FROM backgrounder_runs a JOIN backgrounder_runs b ON b.lease_key = a.lease_key "
+                  "AND b.token = a.token + 1 WHERE b.started_ms < a.ended_ms");
   if (overlaps != 0) fail_msg("%lld holds began before the previous one of their key ended", (long long)overlaps);
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 
 #include "bg_slot.h"
@@ -798,7 +799,10 @@ int main(int argc, char** argv) {
     CMFixtureFunction setup;
   };
   const Store local[] = {
-      {"memory", SetupMemory}, {"memory, renew without the clock (as MySQL)", SetupMemoryMySqlRenew}, {"sqlite3", SetupSql}};
+      {"memory", SetupMemory},
+      {"memory, renew without the clock (as MySQL)", SetupMemoryMySqlRenew},
+      {"sqlite3", SetupSql},
+  };
   const Store server[] = {{g_driver, SetupSql}};
   const size_t num_stores = argc == 1 ? 3 : 1;
   int failed = 0;

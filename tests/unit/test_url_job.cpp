@@ -174,7 +174,8 @@ static void test_http_error_is_a_failure_with_the_body_head(void**) {
   // Raw: the error log escapes it, the store sanitizes it (escaping here as
   // well showed "\\x0a" twice escaped in the log).
   // Only the first 200 bytes of the body; its first KiB kept.
-  assert_string_equal(r.detail.c_str(), ("HTTP 503, 5014 bytes: database down\n" + std::string(200 - 14, 'x') + "...").c_str());
+  const std::string detail = "HTTP 503, 5014 bytes: database down\n" + std::string(200 - 14, 'x') + "...";
+  assert_string_equal(r.detail.c_str(), detail.c_str());
   assert_string_equal(r.output_head.c_str(), ("database down\n" + std::string(1024 - 14, 'x')).c_str());
   r = Run(Spec(server.url("/missing")));
   assert_int_equal(r.http_status, 404);
