@@ -30,6 +30,12 @@ void FakeClock::AdvanceTo(int64_t t) {
   for (size_t i = 0; i < tickers_.size(); ++i) ticker_next_[i] = tickers_[i](now_);
 }
 
+void FakeClock::Pass(int64_t ms) {
+  const int64_t until = now_ + ms;
+  AdvanceTo(now_);  // let tickers see what changed
+  while (now_ < until) AdvanceTo(std::min(until, std::max(NextDue(), now_ + 1)));
+}
+
 void FakeEnv::WaitUntil(int64_t deadline_ms) {
   const int64_t deadline = deadline_ms - offset_;  // in true time
   clock_->AdvanceTo(clock_->now());               // let tickers see what changed
@@ -43,21 +49,35 @@ void FakeEnv::WaitUntil(int64_t deadline_ms) {
 bg::Status MemoryStore::Enter(const std::string& op) {
   ++calls[op];
   ++statements_;
+  if (latency_before) clock_->Pass(latency_before(op));
   if (down || (fail && fail(op))) return bg::Status::Unavailable("injected failure in " + op);
   return bg::Status::Ok();
 }
 
-bg::Status MemoryStore::EnsureSchema() { return Enter("schema"); }
+bg::Status MemoryStore::Leave(const std::string& op) {
+  if (latency_after) clock_->Pass(latency_after(op));
+  if (fail_after_commit && fail_after_commit(op)) {
+    return bg::Status::Unavailable("injected failure after " + op + " committed");
+  }
+  return bg::Status::Ok();
+}
+
+bg::Status MemoryStore::EnsureSchema() {
+  bg::Status st = Enter("schema");
+  return st.ok() ? Leave("schema") : st;
+}
 
 bg::Status MemoryStore::Seed(const std::string& key, int64_t every, int64_t offset) {
   bg::Status st = Enter("seed");
   if (!st.ok()) return st;
-  if (rows.count(key)) return st;
-  Row row;
-  row.slot = bg::SlotOf(db_now(), every, offset);
-  row.slot_start_ms = bg::CurrentSlotStart(db_now(), every, offset);
-  rows[key] = row;
-  return st;
+  if (!rows.count(key)) {
+    Row row;
+    row.slot = bg::SlotOf(db_now(), every, offset);
+    row.slot_start_ms = bg::CurrentSlotStart(db_now(), every, offset);
+    row.every_ms = every;
+    rows[key] = row;
+  }
+  return Leave("seed");
 }
 
 bg::Status MemoryStore::Acquire(const bg::AcquireRequest& r, bg::AcquireResult* out) {
@@ -67,34 +87,41 @@ bg::Status MemoryStore::Acquire(const bg::AcquireRequest& r, bg::AcquireResult* 
   const int64_t now = db_now();
   auto it = rows.find(r.key);
   if (it == rows.end()) {
+    ++statements_;  // the read-back that finds no row
     out->missing = true;
-    return st;
+  } else {
+    Row& row = it->second;
+    const int64_t slot_start = bg::CurrentSlotStart(now, r.every_ms, r.offset_ms);
+    out->db_now_ms = now;
+    if (!row.paused && row.expires_ms <= now && (row.slot_start_ms < slot_start || row.run_requested_ms > 0)) {
+      row.run_requested_ms = 0;
+      out->abandoned_token = row.holder.empty() ? 0 : row.token;
+      row.token += 1;
+      row.holder = r.holder;
+      row.node = r.node;
+      row.expires_ms = now + r.lease_ms;
+      row.slot = bg::SlotOf(now, r.every_ms, r.offset_ms);
+      row.slot_start_ms = slot_start;
+      row.every_ms = r.every_ms;
+      row.started_ms = now;
+      row.ended_ms = 0;
+      row.renewals = 0;
+      row.outcome = "running";
+      out->acquired = true;
+      out->token = row.token;
+      out->slot = row.slot;
+      out->slot_start_ms = row.slot_start_ms;
+      out->expires_ms = row.expires_ms;
+    } else {
+      ++statements_;  // the loser's second statement
+      out->last_slot_start_ms = row.slot_start_ms;
+      out->lease_expires_ms = row.expires_ms;
+      out->paused = row.paused;
+      out->run_requested = row.run_requested_ms > 0;
+    }
   }
-  Row& row = it->second;
-  const int64_t slot_start = bg::CurrentSlotStart(now, r.every_ms, r.offset_ms);
-  out->db_now_ms = now;
-  if (!row.paused && row.expires_ms <= now && (row.slot_start_ms < slot_start || row.run_requested_ms > 0)) {
-    row.run_requested_ms = 0;
-    out->abandoned_token = row.holder.empty() ? 0 : row.token;
-    row.token += 1;
-    row.holder = r.holder;
-    row.node = r.node;
-    row.expires_ms = now + r.lease_ms;
-    row.slot = bg::SlotOf(now, r.every_ms, r.offset_ms);
-    row.slot_start_ms = slot_start;
-    row.outcome = "running";
-    out->acquired = true;
-    out->token = row.token;
-    out->slot = row.slot;
-    out->slot_start_ms = row.slot_start_ms;
-    out->expires_ms = row.expires_ms;
-    return st;
-  }
-  ++statements_;  // the loser's second statement
-  out->last_slot_start_ms = row.slot_start_ms;
-  out->lease_expires_ms = row.expires_ms;
-  out->paused = row.paused;
-  out->run_requested = row.run_requested_ms > 0;
+  st = Leave("acquire");
+  if (!st.ok()) *out = bg::AcquireResult();
   return st;
 }
 
@@ -106,9 +133,12 @@ bg::Status MemoryStore::Renew(const std::string& key, int64_t token, const std::
   auto it = rows.find(key);
   if (it != rows.end() && it->second.token == token && it->second.holder == holder) {
     it->second.expires_ms = db_now() + lease_ms;
+    it->second.renewals += 1;
     out->renewed = true;
-    out->db_now_ms = db_now();
+    if (renew_reads_clock) out->db_now_ms = db_now();
   }
+  st = Leave("renew");
+  if (!st.ok()) *out = bg::RenewResult();
   return st;
 }
 
@@ -118,17 +148,22 @@ bg::Status MemoryStore::Release(const std::string& key, int64_t token, const std
   bg::Status st = Enter("release");
   if (!st.ok()) return st;
   auto it = rows.find(key);
+  bool done = false;
   if (it != rows.end() && it->second.token == token && it->second.holder == holder) {
-    it->second.holder.clear();
-    it->second.expires_ms = db_now();
-    it->second.outcome = bg::RunOutcomeName(outcome);
+    Row& row = it->second;
+    row.holder.clear();
+    row.expires_ms = db_now();
+    row.ended_ms = db_now();
+    row.outcome = bg::RunOutcomeName(outcome);
     if (outcome == bg::RunOutcome::kSuccess) {
-      it->second.failures = 0;
+      row.failures = 0;
     } else if (outcome != bg::RunOutcome::kSkipped && outcome != bg::RunOutcome::kInterrupted) {
-      ++it->second.failures;
+      ++row.failures;
     }
-    *released = true;
+    done = true;
   }
+  st = Leave("release");
+  if (st.ok()) *released = done;
   return st;
 }
 
@@ -140,22 +175,61 @@ bg::Status MemoryStore::Refused(const std::string& op, const bg::RunRecord& run)
   return st;
 }
 
+namespace {
+
+// A run's row as its start writes it: the columns the start knows, the
+// others empty (NULL in SQL), outcome running.
+bg::RunRecord StartColumns(const bg::RunRecord& run) {
+  bg::RunRecord rec;
+  rec.key = run.key;
+  rec.job = run.job;
+  rec.token = run.token;
+  rec.slot = run.slot;
+  rec.slot_start_ms = run.slot_start_ms;
+  rec.node = run.node;
+  rec.holder = run.holder;
+  rec.started_ms = run.started_ms;
+  rec.outcome = bg::RunOutcome::kRunning;
+  return rec;
+}
+
+// The columns a run's end writes over its start (SQL: NULL where unset).
+void SetEndColumns(const bg::RunRecord& run, bg::RunRecord* rec) {
+  rec->outcome = run.outcome;
+  rec->has_exit_code = run.has_exit_code;
+  rec->exit_code = run.has_exit_code ? run.exit_code : 0;
+  rec->http_status = run.http_status > 0 ? run.http_status : 0;
+  rec->rows_affected = run.rows_affected >= 0 ? run.rows_affected : -1;
+  rec->attempts = run.attempts;
+  rec->detail = run.detail;
+  rec->output_head = run.output_head;
+  rec->output_tail = run.output_tail;
+}
+
+}  // namespace
+
 bg::Status MemoryStore::RecordRunStart(const bg::RunRecord& run) {
   bg::Status st = Refused("run_start", run);
   if (!st.ok()) return st;
-  auto& row = runs[{run.key, run.token}];
-  if (row.record.token == 0) row.record = run;
-  return st;
+  const auto k = std::make_pair(run.key, run.token);
+  if (!runs.count(k)) runs[k].record = StartColumns(run);  // (a second start changes nothing)
+  return Leave("run_start");
 }
 
 bg::Status MemoryStore::RecordRunEnd(const bg::RunRecord& run) {
   bg::Status st = Refused("run_end", run);
   if (!st.ok()) return st;
-  auto& row = runs[{run.key, run.token}];
-  row.record = run;
-  row.ended = true;
-  row.ended_ms = db_now();
-  return st;
+  const auto k = std::make_pair(run.key, run.token);
+  auto it = runs.find(k);
+  if (it == runs.end()) {
+    ++statements_;  // the update found no start: a complete row
+    it = runs.emplace(k, RunRow()).first;
+    it->second.record = StartColumns(run);
+  }
+  SetEndColumns(run, &it->second.record);
+  it->second.ended = true;
+  it->second.ended_ms = db_now();
+  return Leave("run_end");
 }
 
 bg::Status MemoryStore::RecordAbandoned(const std::string& key, int64_t token, const std::string& detail) {
@@ -166,11 +240,11 @@ bg::Status MemoryStore::RecordAbandoned(const std::string& key, int64_t token, c
   bg::Status st = Refused("run_abandoned", run);
   if (!st.ok()) return st;
   auto it = runs.find({key, token});
-  if (it != runs.end() && !it->second.ended) {
+  if (it != runs.end() && it->second.record.outcome == bg::RunOutcome::kRunning) {
     it->second.record.outcome = bg::RunOutcome::kAbandoned;
     it->second.record.detail = detail;
   }
-  return st;
+  return Leave("run_abandoned");
 }
 
 FakeExecutor::FakeExecutor(FakeClock* clock, bg::Env* env, int node_id)
@@ -242,24 +316,32 @@ int64_t FakeExecutor::Tick(int64_t now) {
 
 bg::Status MemoryStore::ReadJobs(std::vector<bg::JobRow>* out, int64_t* db_now_ms) {
   out->clear();
+  *db_now_ms = 0;
   bg::Status st = Enter("read_jobs");
   if (!st.ok()) return st;
-  *db_now_ms = db_now();
   for (const auto& kv : rows) {
+    const Row& row = kv.second;
     bg::JobRow r;
     r.key = kv.first;
-    r.token = kv.second.token;
-    r.holder = kv.second.holder;
-    r.node = kv.second.node;
-    r.expires_ms = kv.second.expires_ms;
-    r.slot = kv.second.slot;
-    r.slot_start_ms = kv.second.slot_start_ms;
-    r.outcome = kv.second.outcome;
-    r.paused = kv.second.paused;
-    r.run_requested_ms = kv.second.run_requested_ms;
-    r.failures = kv.second.failures;
+    r.token = row.token;
+    r.slot = row.slot;
+    r.slot_start_ms = row.slot_start_ms;
+    r.every_ms = row.every_ms;
+    r.holder = row.holder;
+    r.node = row.node;
+    r.expires_ms = row.expires_ms;
+    r.started_ms = row.started_ms;
+    r.ended_ms = row.ended_ms;
+    r.renewals = row.renewals;
+    r.outcome = row.outcome;
+    r.paused = row.paused;
+    r.run_requested_ms = row.run_requested_ms;
+    r.failures = row.failures;
     out->push_back(r);
   }
+  *db_now_ms = db_now();
+  st = Leave("read_jobs");
+  if (!st.ok()) out->clear();
   return st;
 }
 
@@ -268,26 +350,36 @@ bg::Status MemoryStore::ReadRuns(const std::string& key, int limit, std::vector<
   bg::Status st = Enter("read_runs");
   if (!st.ok()) return st;
   for (auto it = runs.rbegin(); it != runs.rend() && static_cast<int>(out->size()) < limit; ++it) {
-    if (it->first.first == key) out->push_back(it->second.record);
+    if (it->first.first != key) continue;
+    out->push_back(it->second.record);
+    out->back().ended_ms = it->second.ended ? it->second.ended_ms : 0;
   }
+  st = Leave("read_runs");
+  if (!st.ok()) out->clear();
   return st;
 }
 
 bg::Status MemoryStore::SetPaused(const std::string& key, bool paused, bool* found) {
+  *found = false;
   bg::Status st = Enter("set_paused");
   if (!st.ok()) return st;
   auto it = rows.find(key);
-  *found = it != rows.end();
-  if (*found) it->second.paused = paused;
+  const bool exists = it != rows.end();
+  if (exists) it->second.paused = paused;
+  st = Leave("set_paused");
+  if (st.ok()) *found = exists;
   return st;
 }
 
 bg::Status MemoryStore::RequestRun(const std::string& key, bool* found) {
+  *found = false;
   bg::Status st = Enter("request_run");
   if (!st.ok()) return st;
   auto it = rows.find(key);
-  *found = it != rows.end();
-  if (*found) it->second.run_requested_ms = db_now();
+  const bool exists = it != rows.end();
+  if (exists) it->second.run_requested_ms = db_now();
+  st = Leave("request_run");
+  if (st.ok()) *found = exists;
   return st;
 }
 

@@ -1,5 +1,6 @@
 // Test doubles for the scheduler: a virtual clock shared by simulated nodes,
-// an in-memory LeaseStore with the same semantics as the SQL one, and an
+// an in-memory LeaseStore with the same semantics as the SQL one (checked by
+// test_store_conformance, which runs one suite against both), and an
 // executor whose runs take virtual time.
 #ifndef BG_TEST_FAKES_H
 #define BG_TEST_FAKES_H
@@ -26,6 +27,9 @@ class FakeClock {
   void AddTicker(std::function<int64_t(int64_t now)> tick) { tickers_.push_back(std::move(tick)); }
   // Moves time to `t` (never backwards), running due events and tickers.
   void AdvanceTo(int64_t t);
+  // Lets `ms` pass, stopping at every instant something is due on the way
+  // (an event, a run's end, a lease deadline), as real time would.
+  void Pass(int64_t ms);
   // The earliest time anything is due.
   int64_t NextDue();
 
@@ -62,6 +66,18 @@ class FakeEnv : public bg::Env {
 
 // A LeaseStore in memory. Its clock ("the database clock") is the true time
 // plus db_offset_ms, which tests move to simulate clock steps.
+//
+// Same semantics as SqlLeaseStore (test_store_conformance runs one suite
+// against this and every real store), except, deliberately:
+// - strings are stored as given: no escaping, no cutting to a column, no
+//   refusal of a key or holder too long for its column (test_sql_store
+//   checks the SQL store's sanitizing);
+// - one object is every connection: no schema, no connection to lose
+//   (Disconnect only counts), statements() counts calls as the SQL store
+//   counts round trips (a loser's acquire is two, as on every real store);
+// - ReadJobs orders rows by the key's bytes (SQL: the column's collation).
+// Knobs inject what real stores do to a caller: failures, latency,
+// failures after the statement committed, MySQL's renew without a clock.
 class MemoryStore : public bg::LeaseStore {
  public:
   struct Row {
@@ -71,13 +87,17 @@ class MemoryStore : public bg::LeaseStore {
     int64_t expires_ms = 0;
     int64_t slot = 0;
     int64_t slot_start_ms = 0;
+    int64_t every_ms = 0;
+    int64_t started_ms = 0;
+    int64_t ended_ms = 0;
+    int64_t renewals = 0;
     std::string outcome;
     bool paused = false;
     int64_t run_requested_ms = 0;
     int64_t failures = 0;
   };
   struct RunRow {
-    bg::RunRecord record;
+    bg::RunRecord record;  // record.ended_ms is kept in ended_ms
     bool ended = false;
     int64_t ended_ms = 0;
   };
@@ -102,13 +122,28 @@ class MemoryStore : public bg::LeaseStore {
   void Disconnect() override { ++disconnects; }
   uint64_t statements() const override { return statements_; }
 
-  // Knobs.
+  // Knobs. Operation names: "schema", "seed", "acquire", "renew", "release",
+  // "run_start", "run_end", "run_abandoned", "read_jobs", "read_runs",
+  // "set_paused", "request_run".
   int64_t db_offset_ms = 1795466400000LL - 1000000;  // the database clock reads like 2026
   bool down = false;                                 // every call fails (Unavailable)
-  std::function<bool(const std::string& op)> fail;   // fail this call?
+  std::function<bool(const std::string& op)> fail;   // fail this call (before its statement applies)?
   // Refuse this history write ("run_start", "run_end", "run_abandoned";
   // for the last, only key, token and detail are set)?
   std::function<bool(const std::string& op, const bg::RunRecord& run)> refuse_record;
+  // Virtual time a call takes before its statement applies (the request on
+  // its way, a lock wait) and after (the answer on its way back). The clock
+  // passes with everything due meanwhile (runs end, lease deadlines pass),
+  // as it would while a scheduler waits on a slow database.
+  std::function<int64_t(const std::string& op)> latency_before;
+  std::function<int64_t(const std::string& op)> latency_after;
+  // An ambiguous failure: the statement applies (commits), then the call
+  // fails (Unavailable), as when MySQL's read-back after a committed
+  // acquire fails. The call's outputs are as for any failure (zeroed).
+  std::function<bool(const std::string& op)> fail_after_commit;
+  // false: Renew does not read the database clock, as MySQL's single UPDATE
+  // does not (RenewResult::db_now_ms stays 0).
+  bool renew_reads_clock = true;
 
   // What happened.
   std::map<std::string, Row> rows;
@@ -117,8 +152,13 @@ class MemoryStore : public bg::LeaseStore {
   int disconnects = 0;
 
  private:
+  // Counts the call, lets latency_before pass, then fails it if the store
+  // is down or `fail` says so.
   bg::Status Enter(const std::string& op);
   bg::Status Refused(const std::string& op, const bg::RunRecord& run);  // Enter, then refuse_record
+  // After the statement applied: lets latency_after pass, then fails the
+  // call if fail_after_commit says so.
+  bg::Status Leave(const std::string& op);
   FakeClock* const clock_;
   uint64_t statements_ = 0;
 };

@@ -114,11 +114,11 @@ static void test_standby_until_role_is_free(void**) {
   bg::StandbyThenActive(&env, &role, &stop, &log, 250, [] { return true; }, [&]() {
     ++active_calls;
     assert_true(role.held);
-    assert_true(clock.now() - t0 <= 10000 + 250);  // takes over within one poll
+    assert_int_equal(clock.now() - t0, 10000);  // at the poll that finds it free (polls every 250 ms)
   });
   assert_int_equal(active_calls, 1);
   assert_int_equal(role.releases, 1);
-  assert_true(role.tries >= 40 && role.tries <= 42);  // standby polls; no store traffic exists here at all
+  assert_int_equal(role.tries, 10000 / 250 + 1);  // standby polls; no store traffic exists here at all
 }
 
 static void test_stop_while_standing_by(void**) {
@@ -131,7 +131,8 @@ static void test_stop_while_standing_by(void**) {
   bool active = false;
   bg::StandbyThenActive(&env, &role, &stop, &log, 250, [] { return true; }, [&]() { active = true; });
   assert_false(active);
-  assert_true(clock.now() <= 1000000 + 3000);  // woken at once, not at the next poll
+  assert_int_equal(clock.now(), 1000000 + 3000);  // woken at once, not at the next poll
+  assert_int_equal(role.tries, 3000 / 250);       // polled until then
 }
 
 static void test_ineligible_child_never_becomes_active(void**) {
@@ -162,6 +163,7 @@ static void test_role_errors_logged_once(void**) {
   role.error_text = "cannot open the scheduler lock file /x: Permission denied";
   clock.At(clock.now() + 5000, [&]() { stop.Request(StopMode::kHard); });
   bg::StandbyThenActive(&env, &role, &stop, &log, 250, [] { return true; }, [] {});
+  assert_int_equal(role.tries, 5000 / 250);  // tried all along
   assert_int_equal(log.Count("Permission denied; this child cannot become the active scheduler"), 1);
 }
 
