@@ -78,15 +78,14 @@ Status ParseDuration(std::string_view text, int64_t* ms) {
 
 std::string FormatDuration(int64_t ms) {
   if (ms == 0) return "0s";
-  std::string out;
-  if (ms < 0) {
-    out = "-";
-    ms = -ms;
-  }
+  std::string out = ms < 0 ? "-" : "";
+  // The magnitude in unsigned arithmetic: -ms overflows for INT64_MIN.
+  uint64_t v = ms < 0 ? 0 - static_cast<uint64_t>(ms) : static_cast<uint64_t>(ms);
   for (const auto& u : kUnits) {
-    if (ms >= u.ms) {
-      out += std::to_string(ms / u.ms) + u.name;
-      ms %= u.ms;
+    const uint64_t unit = static_cast<uint64_t>(u.ms);
+    if (v >= unit) {
+      out += std::to_string(v / unit) + u.name;
+      v %= unit;
     }
   }
   return out;
