@@ -49,7 +49,7 @@ int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0
 // Milliseconds since the epoch as UTC ISO 8601: "2026-11-23T23:36:30.000Z".
 std::string IsoTime(int64_t ms) {
   const int64_t days = FloorDiv(ms, 86400000);
-  const int64_t in_day = ms - days * 86400000;
+  const int64_t in_day = (ms % 86400000 + 86400000) % 86400000;  // days * 86400000 may overflow
   int64_t y;
   unsigned mo, d;
   CivilFromDays(days, &y, &mo, &d);
@@ -619,6 +619,11 @@ std::string JsonEscape(const std::string& s) {
       if (n == 0) {
         out += "\\ufffd";
         ++i;
+      } else if (n == 2 && c == 0xC2 && static_cast<unsigned char>(s[i + 1]) <= 0x9F) {
+        char buf[8];  // a C1 control character, as its code point
+        snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(s[i + 1]));
+        out += buf;
+        i += 2;
       } else {
         out.append(s, i, n);
         i += n;

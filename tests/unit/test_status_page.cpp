@@ -417,6 +417,9 @@ void test_json_escape(void**) {
   assert_string_equal(JsonEscape("\xed\xa0\x80").c_str(), "\\ufffd\\ufffd\\ufffd");  // surrogate
   assert_string_equal(JsonEscape("\xf4\x90\x80\x80").c_str(), "\\ufffd\\ufffd\\ufffd\\ufffd");  // > U+10FFFF
   assert_string_equal(JsonEscape("\xe2\x82" "x").c_str(), "\\ufffd\\ufffdx");
+  // C1 control characters by their code point (found by tests/fuzz/fuzz_status_page); U+00A0 on stay.
+  assert_string_equal(JsonEscape("nel\xc2\x85" "csi\xc2\x9b" "pad\xc2\x80").c_str(), "nel\\u0085csi\\u009bpad\\u0080");
+  assert_string_equal(JsonEscape("nbsp\xc2\xa0").c_str(), "nbsp\xc2\xa0");
 }
 
 void test_html_read_only(void** state) {
