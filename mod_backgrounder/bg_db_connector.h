@@ -10,7 +10,7 @@
 
 #include <string>
 
-#include "bg_status.h"
+#include "bg_error.h"
 
 struct apr_dbd_driver_t;
 struct apr_dbd_t;

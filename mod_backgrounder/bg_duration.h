@@ -12,7 +12,7 @@
 #include <string>
 #include <string_view>
 
-#include "bg_status.h"
+#include "bg_error.h"
 
 namespace bg {
 

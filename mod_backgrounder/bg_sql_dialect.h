@@ -28,7 +28,7 @@
 
 #include "bg_redact.h"
 #include "bg_sql_template.h"
-#include "bg_status.h"
+#include "bg_error.h"
 
 namespace bg {
 
