@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "bg_output.h"
+#include "bg_redact.h"
 
 namespace bg {
 namespace {
@@ -185,7 +186,7 @@ void SqlLeaseStore::Close(bool healthy) {
 Status SqlLeaseStore::Fail(const char* what, int rv) {
   std::string msg = std::string(what) + " failed on " + connector_->description() + ": ";
   const char* err = conn_.handle ? apr_dbd_error(conn_.driver, conn_.handle, rv) : nullptr;
-  msg += (err && *err) ? OneLineDbError(MaskSecrets(err)) : ("error " + std::to_string(rv));
+  msg += (err && *err) ? DbErrorText(err) : ("error " + std::to_string(rv));
   Close(false);
   return Status::Unavailable(msg);
 }
