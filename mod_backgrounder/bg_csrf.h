@@ -19,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-#include "bg_status.h"
+#include "bg_error.h"
 
 namespace bg {
 

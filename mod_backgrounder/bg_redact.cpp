@@ -41,6 +41,18 @@ bool IsKeyChar(char c) { return IsAlnum(c) || c == '_' || c == '-' || c == '.'; 
 
 // ------------------------------------------------------------ connection strings
 
+// The key before the '=' at `eq` ("" if none): the word of letters, digits
+// and '_' that ends there, white space between them skipped. *start is where
+// it begins.
+std::string ConnectionKeyBefore(const std::string& s, size_t eq, size_t* start) {
+  size_t end = eq;
+  while (end > 0 && IsSpace(s[end - 1])) --end;
+  size_t begin = end;
+  while (begin > 0 && (IsAlnum(s[begin - 1]) || s[begin - 1] == '_')) --begin;
+  if (start) *start = begin;
+  return s.substr(begin, end - begin);
+}
+
 bool IsConnectionSecretKey(const std::string& key) {
   static constexpr const char* kKeys[] = {"password", "sslpassword", "pass", "passwd", "pwd"};
   for (const char* k : kKeys) {
@@ -315,11 +327,7 @@ std::string MaskSecrets(const std::string& params) {
   Hidden hide(params.size(), false);
   HideUriPassword(params, &hide);
   for (size_t eq = params.find('='); eq != std::string::npos; eq = params.find('=', eq + 1)) {
-    size_t end = eq;
-    while (end > 0 && (params[end - 1] == ' ' || params[end - 1] == '\t')) --end;
-    size_t start = end;
-    while (start > 0 && (IsAlnum(params[start - 1]) || params[start - 1] == '_')) --start;
-    if (!IsConnectionSecretKey(params.substr(start, end - start))) continue;
+    if (!IsConnectionSecretKey(ConnectionKeyBefore(params, eq, nullptr))) continue;
     size_t v = eq + 1;
     while (v < params.size() && (params[v] == ' ' || params[v] == '\t')) ++v;
     const size_t vend = ConnectionValueEnd(params, v);
@@ -328,6 +336,50 @@ std::string MaskSecrets(const std::string& params) {
   }
   return Collapse(params, hide);
 }
+
+std::string ConnectionDescription(const std::string& driver, const std::string& params) {
+  return driver + ":" + MaskSecrets(params);
+}
+
+std::vector<std::string> ConnectionParamKeys(const std::string& params) {
+  std::vector<std::string> keys;
+  for (size_t eq = params.find('='); eq != std::string::npos; eq = params.find('=', eq + 1)) {
+    std::string key = ConnectionKeyBefore(params, eq, nullptr);
+    for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!key.empty()) keys.push_back(key);
+  }
+  return keys;
+}
+
+std::string OneLineDbError(const std::string& message) {
+  std::string out;
+  size_t start = 0;
+  while (start <= message.size()) {
+    size_t end = message.find('\n', start);
+    if (end == std::string::npos) end = message.size();
+    std::string line = message.substr(start, end - start);
+    start = end + 1;
+    // Collapse white space (tabs included) to single spaces, trim both ends.
+    std::string clean;
+    for (char c : line) {
+      const bool space = c == ' ' || c == '\t' || c == '\r';
+      if (space) {
+        if (!clean.empty() && clean.back() != ' ') clean += ' ';
+      } else {
+        clean += c;
+      }
+    }
+    while (!clean.empty() && clean.back() == ' ') clean.pop_back();
+    if (clean.empty() || clean.compare(0, 5, "LINE ") == 0 || clean.find_first_not_of("^ ") == std::string::npos) {
+      continue;
+    }
+    if (!out.empty()) out += "; ";
+    out += clean;
+  }
+  return out;
+}
+
+std::string DbErrorText(const std::string& message) { return OneLineDbError(MaskSecrets(message)); }
 
 bool LooksSecret(std::string_view key) {
   static constexpr const char* kWords[] = {"pass",    "pwd",     "secret",  "token",  "key",      "auth",

@@ -1,9 +1,6 @@
 #include "bg_sql_dialect.h"
 
-#include <strings.h>
-
 #include <algorithm>
-#include <cctype>
 #include <cstdint>
 
 #include "bg_output.h"
@@ -179,32 +176,6 @@ void FillCommon(SqlDialect* d, const Fragments& f) {
   };
 }
 
-// Keys present in a "key=value ..." parameter string (lower-cased).
-std::vector<std::string> ParamKeys(const std::string& params) {
-  std::vector<std::string> keys;
-  for (size_t eq = params.find('='); eq != std::string::npos; eq = params.find('=', eq + 1)) {
-    size_t end = eq;
-    while (end > 0 && isspace(static_cast<unsigned char>(params[end - 1]))) --end;
-    size_t start = end;
-    while (start > 0 && (isalnum(static_cast<unsigned char>(params[start - 1])) || params[start - 1] == '_')) --start;
-    std::string key = params.substr(start, end - start);
-    for (char& c : key) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
-    if (!key.empty()) keys.push_back(key);
-  }
-  return keys;
-}
-
-bool HasKey(const std::vector<std::string>& keys, const char* key) {
-  for (const std::string& k : keys) {
-    if (k == key) return true;
-  }
-  return false;
-}
-
-bool IsUri(const std::string& params) {
-  return params.compare(0, 13, "postgresql://") == 0 || params.compare(0, 11, "postgres://") == 0;
-}
-
 }  // namespace
 
 TextColumnRule TextColumnRuleOf(const std::string& name) {
@@ -342,62 +313,6 @@ bool MakeSqlDialect(const std::string& driver, SqlDialect* d) {
     d->release = Compile(kReleaseMySQL, f);
   }
   return true;
-}
-
-std::string StoreConnectionParams(const std::string& driver, const std::string& params) {
-  std::string out = params;
-  if (driver == "pgsql") {
-    // A dead or unreachable server is noticed within seconds, not minutes.
-    static constexpr const char* kDefaults[][2] = {
-        {"connect_timeout", "5"},      {"keepalives", "1"},       {"keepalives_idle", "10"},
-        {"keepalives_interval", "3"},  {"keepalives_count", "3"}, {"tcp_user_timeout", "10000"},
-        {"application_name", "mod_backgrounder"}};
-    if (IsUri(params)) {
-      char sep = params.find('?') == std::string::npos ? '?' : '&';
-      for (const auto& kv : kDefaults) {
-        if (params.find(std::string(kv[0]) + "=") != std::string::npos) continue;
-        out += sep;
-        out += std::string(kv[0]) + "=" + kv[1];
-        sep = '&';
-      }
-    } else {
-      const std::vector<std::string> keys = ParamKeys(params);
-      for (const auto& kv : kDefaults) {
-        if (!HasKey(keys, kv[0])) out += std::string(" ") + kv[0] + "=" + kv[1];
-      }
-    }
-  } else if (driver == "mysql") {
-    out += " reconnect=0";  // the driver takes the last value of a key
-  }
-  return out;
-}
-
-std::string OneLineDbError(const std::string& message) {
-  std::string out;
-  size_t start = 0;
-  while (start <= message.size()) {
-    size_t end = message.find('\n', start);
-    if (end == std::string::npos) end = message.size();
-    std::string line = message.substr(start, end - start);
-    start = end + 1;
-    // Collapse white space (tabs included) to single spaces, trim both ends.
-    std::string clean;
-    for (char c : line) {
-      const bool space = c == ' ' || c == '\t' || c == '\r';
-      if (space) {
-        if (!clean.empty() && clean.back() != ' ') clean += ' ';
-      } else {
-        clean += c;
-      }
-    }
-    while (!clean.empty() && clean.back() == ' ') clean.pop_back();
-    if (clean.empty() || clean.compare(0, 5, "LINE ") == 0 || clean.find_first_not_of("^ ") == std::string::npos) {
-      continue;
-    }
-    if (!out.empty()) out += "; ";
-    out += clean;
-  }
-  return out;
 }
 
 }  // namespace bg

@@ -27,9 +27,8 @@
 #include <string_view>
 #include <vector>
 
-#include "bg_redact.h"
 #include "bg_sql_template.h"
-#include "bg_status.h"
+#include "bg_error.h"
 
 namespace bg {
 
@@ -139,21 +138,6 @@ struct SqlDialect {
 
 // Fills `dialect` for `driver` ("sqlite3", "pgsql", "mysql"); false if unsupported.
 bool MakeSqlDialect(const std::string& driver, SqlDialect* dialect);
-
-// The operator's connection parameters plus what a store needs and the
-// operator did not set: pgsql gets connect_timeout, TCP keepalives,
-// tcp_user_timeout and application_name; mysql gets reconnect=0 (forced:
-// the client library's silent reconnect drops prepared statements).
-std::string StoreConnectionParams(const std::string& driver, const std::string& params);
-
-// MaskSecrets, for messages and pages, lives with all redaction in
-// bg_redact.h (included here for this file's older users).
-
-// A database's error message on one line, for logs and run history:
-// PostgreSQL's multi-line messages have their lines joined with "; ", the
-// "LINE n: ..." quote of the statement and its caret line dropped, and
-// runs of spaces collapsed; trailing white space goes.
-std::string OneLineDbError(const std::string& message);
 
 }  // namespace bg
 

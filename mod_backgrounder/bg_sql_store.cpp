@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "bg_output.h"
+#include "bg_redact.h"
 
 namespace bg {
 namespace {
@@ -41,28 +42,6 @@ int64_t IntOf(const char* v) { return v ? static_cast<int64_t>(std::strtoll(v, n
 std::string TextOf(const char* v) { return v ? v : ""; }
 
 }  // namespace
-
-const char* RunOutcomeName(RunOutcome outcome) {
-  switch (outcome) {
-    case RunOutcome::kRunning: return "running";
-    case RunOutcome::kSuccess: return "success";
-    case RunOutcome::kFailure: return "failure";
-    case RunOutcome::kTimeout: return "timeout";
-    case RunOutcome::kLeaseLost: return "lease-lost";
-    case RunOutcome::kInterrupted: return "interrupted";
-    case RunOutcome::kAbandoned: return "abandoned";
-    case RunOutcome::kSkipped: return "skipped";
-  }
-  return "unknown";
-}
-
-RunOutcome RunOutcomeFromName(const std::string& name) {
-  for (int i = 0; i < kNumRunOutcomes; ++i) {
-    const auto o = static_cast<RunOutcome>(i);
-    if (name == RunOutcomeName(o)) return o;
-  }
-  return RunOutcome::kFailure;
-}
 
 // Named, typed values for apr_dbd's binary-argument calls, handed out in the
 // order a compiled statement wants them. Strings are copied, made safe for
@@ -200,7 +179,7 @@ void SqlLeaseStore::Close(bool healthy) {
 Status SqlLeaseStore::Fail(const char* what, int rv) {
   std::string msg = std::string(what) + " failed on " + connector_->description() + ": ";
   const char* err = conn_.handle ? apr_dbd_error(conn_.driver, conn_.handle, rv) : nullptr;
-  msg += (err && *err) ? OneLineDbError(MaskSecrets(err)) : ("error " + std::to_string(rv));
+  msg += (err && *err) ? DbErrorText(err) : ("error " + std::to_string(rv));
   Close(false);
   return Status::Unavailable(msg);
 }

@@ -1,3 +1,4 @@
+#include "bg_db_connector.h"
 #include "bg_sql_dialect.h"
 #include "test_util.h"
 
@@ -126,19 +127,6 @@ static void test_text_column_rules(void**) {
   assert_int_equal(bg::TextColumnRuleOf("output_head").max_bytes, 65535);  // MySQL's TEXT
 }
 
-static void test_one_line_db_error(void**) {
-  assert_string_equal(bg::OneLineDbError("ERROR:  relation \"t\" does not exist\nLINE 1: PREPARE bgjob1 AS DELETE FROM t\n"
-                                         "                                      ^\n")
-                          .c_str(),
-                      "ERROR: relation \"t\" does not exist");
-  assert_string_equal(bg::OneLineDbError("ERROR:  duplicate key value\nDETAIL:  Key (id)=(1) already exists.\n").c_str(),
-                      "ERROR: duplicate key value; DETAIL: Key (id)=(1) already exists.");
-  assert_string_equal(bg::OneLineDbError("connection failed\n\tIs the server running?\n").c_str(),
-                      "connection failed; Is the server running?");
-  assert_string_equal(bg::OneLineDbError("no such table: x").c_str(), "no such table: x");
-  assert_string_equal(bg::OneLineDbError("").c_str(), "");
-}
-
 static void test_connection_params(void**) {
   std::string p = StoreConnectionParams("pgsql", "host=db dbname=farm connect_timeout=2");
   assert_contains(p, "connect_timeout=2");
@@ -159,7 +147,6 @@ int main(void) {
       cmocka_unit_test(test_compile_leaves_the_clock_alone),
       cmocka_unit_test(test_dialects),
       cmocka_unit_test(test_text_column_rules),
-      cmocka_unit_test(test_one_line_db_error),
       cmocka_unit_test(test_connection_params),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
