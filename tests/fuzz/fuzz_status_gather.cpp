@@ -94,8 +94,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   for (const bg::StatusJob& j : s.jobs) {
     if (j.next_slot_start_ms == 0) continue;
     FUZZ_CHECK(s.db_now_ms > 0 && j.every_ms > 0, j.name);
-    const int64_t lo = s.db_now_ms - j.every_ms;  // db_now_ms > 0: no overflow
-    FUZZ_CHECK(j.next_slot_start_ms > lo && j.next_slot_start_ms - j.every_ms <= s.db_now_ms,
+    // In 128 bits: a slot before an offset's first start is negative.
+    const __int128 next = j.next_slot_start_ms, now = s.db_now_ms, every = j.every_ms;
+    FUZZ_CHECK(next > now - every && next <= now + every,
                "next " + std::to_string(j.next_slot_start_ms) + " now " + std::to_string(s.db_now_ms) + " every " +
                    std::to_string(j.every_ms));
   }
