@@ -17,8 +17,8 @@ import time
 
 import pytest
 
-from conftest import (BUILDDIR, IS_ROOT, RUN_USER, MODULES_DIR, ModuleInstance, free_port, now_ms, pid_alive,
-                      short, wait_for)
+from conftest import (BUILDDIR, IS_ROOT, RUN_USER, MODULES_DIR, STOP_BOUND_MS, ModuleInstance, free_port, now_ms,
+                      pid_alive, short, wait_for)
 
 BGTEST = os.path.join(BUILDDIR, "tests", "modules", ".libs", "mod_bgtest.so")
 
@@ -356,7 +356,7 @@ def test_hard_stop_aborts_url_and_api_jobs(httpd_factory):
     assert now_ms() - t < 5000, "stop took %d ms" % (now_ms() - t)
     for job in ("hang_url", "hang_api"):
         r = inst.runs(job)[-1]
-        assert r["outcome"] == "interrupted" and r["ended_ms"] - t < 2500, short(r)
+        assert r["outcome"] == "interrupted" and r["ended_ms"] - t < STOP_BOUND_MS, short(r)
         assert inst.job_row(job)["expires_ms"] <= r["ended_ms"] + 100, inst.job_row(job)  # lease released
     wait_for(lambda: [d for d in requests_of(endpoint) if "gone_after_ms" in d], 10, desc="the endpoint to notice")
     assert [l for l in inst.out_lines("api") if l.startswith("cancelled-after-")]

@@ -4,7 +4,8 @@ import time
 
 import pytest
 
-from conftest import (MPMS, assert_no_overlap, now_ms, parse_holder, pid_alive, read_pid_file, short, wait_for)
+from conftest import (MPMS, STOP_BOUND_MS, assert_no_overlap, now_ms, parse_holder, pid_alive, read_pid_file, short,
+                      wait_for)
 
 
 def running_run(inst, job, timeout=6):
@@ -102,8 +103,8 @@ def test_graceful_during_job(httpd_factory, mpm):
 def test_stop_during_job(httpd_factory, mpm, ignores_term):
     """-k stop about 1 s into a 30 s job that has a grandchild. With
     ignores-sigterm, the job's main process ignores SIGTERM and the lease is
-    the default 30 s: the run must still end within 2 s (SIGKILL after at
-    most 1 s)."""
+    the default 30 s: the run must still end within about a second (SIGKILL
+    after at most 1 s; STOP_BOUND_MS)."""
     inst = httpd_factory(mpm=mpm, lease=None if ignores_term else "6s")
     script = inst.script("stopjob.sh", """
         sleep 300 &
@@ -126,11 +127,12 @@ def test_stop_during_job(httpd_factory, mpm, ignores_term):
         assert r["detail"] == "httpd is stopping: sent SIGTERM, then SIGKILL; killed by SIGKILL", short(r)
     else:
         assert r["detail"] == "httpd is stopping: sent SIGTERM; killed by SIGTERM", short(r)
-    assert r["ended_ms"] - t_stop < 2000, "the run ended %d ms after stop: %s" % (r["ended_ms"] - t_stop, short(r))
+    assert r["ended_ms"] - t_stop < STOP_BOUND_MS, "the run ended %d ms after stop: %s" % (r["ended_ms"] - t_stop,
+                                                                                          short(r))
     row = inst.job_row("stopjob")
     assert row["holder"] == "", "lease not released: %s" % row
     assert row["outcome"] == "interrupted"
-    assert row["ended_ms"] - t_stop < 2000, row
+    assert row["ended_ms"] - t_stop < STOP_BOUND_MS, row
     assert_gone(pids, 2)
     inst.wait_parent_exit(15)
     assert not pid_alive(parent)
@@ -165,7 +167,7 @@ def test_restart_during_job(httpd_factory, mpm):
                           desc="the run to end after restart")
     r = [x for x in runs if x["token"] == run["token"]][0]
     assert r["outcome"] == "interrupted", short(r)
-    assert r["ended_ms"] - t < 2000, short(r)
+    assert r["ended_ms"] - t < STOP_BOUND_MS, short(r)
     assert_gone(pids, 2)
 
     # Jobs go on in the restarted server.
@@ -224,7 +226,8 @@ def test_stop_after_graceful_while_old_job_runs(httpd_factory, mpm):
     r = [x for x in runs if x["token"] == run["token"]][0]
     took = r["ended_ms"] - t_stop
     assert r["outcome"] == "interrupted", short(r)
-    assert took < 4000, "the old run ended %d ms after stop: %s" % (took, short(r))
+    # An old generation's child is stopped like any other.
+    assert took < STOP_BOUND_MS, "the old run ended %d ms after stop: %s" % (took, short(r))
     assert_gone(pids, 2)
     assert_gone([old_pid], 5, "old child")
     inst.wait_parent_exit(15)
