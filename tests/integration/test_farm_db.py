@@ -575,16 +575,28 @@ def test_scope_server_runs_on_each_server(httpd_factory, request):
 
 
 def test_store_dbd_uses_mod_dbd(httpd_factory, request):
-    """BackgrounderStore dbd takes its connection from mod_dbd."""
+    """BackgrounderStore dbd takes its connection from mod_dbd: the store has
+    no parameters of its own, and the sessions the database sees carry the
+    application_name that only DBDParams sets."""
     server = db_server_for(request, "pgsql")
     params = server.new_database("bg_dbd")
     inst = httpd_factory(mpm="event", store=False, lease="3s", extra=[
         "LoadModule dbd_module /usr/lib/apache2/modules/mod_dbd.so",
-        "DBDriver pgsql", 'DBDParams "%s"' % params, "DBDPersist On", "DBDMax 4",
+        "DBDriver pgsql", 'DBDParams "%s application_name=bg-via-mod-dbd"' % params, "DBDPersist On", "DBDMax 4",
         "BackgrounderStore dbd"])
     inst.jobs = ['viadbd every=1s run="/bin/true"']
     inst.start()
-    time.sleep(5)
+
+    def two_runs():
+        r = server.psql("SELECT count(*) FROM backgrounder_runs WHERE job = 'viadbd'", db="bg_dbd", check=False)
+        return r.returncode == 0 and int(r.stdout.strip()) >= 2  # (fails until the tables exist)
+
+    wait_for(two_runs, 15, desc="runs through mod_dbd")
+    # Every session on the store's database is mod_dbd's (the test's own psql
+    # is in another database).
+    sessions = server.query("SELECT application_name, usename FROM pg_stat_activity WHERE datname = 'bg_dbd'")
+    assert sessions and all(s == ["bg-via-mod-dbd", "web"] for s in sessions), sessions
+    time.sleep(2)
     t_stop = inst.stop()
     rows = server.query("SELECT outcome, ended_ms FROM backgrounder_runs WHERE job = 'viadbd'", db="bg_dbd")
     assert len([r for r in rows if r[0] == "success"]) >= 3, rows
