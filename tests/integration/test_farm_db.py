@@ -62,10 +62,18 @@ class Farm:
         return rows
 
     def runs(self, job):
+        """The job's runs, by token ([] while no scheduler has created the tables)."""
+        if not self.tables_exist():
+            return []
         cols = ["job", "token", "slot", "slot_start_ms", "node", "holder", "started_ms", "ended_ms", "outcome",
                 "exit_code", "detail"]
         return self._rows("SELECT %s FROM backgrounder_runs WHERE job = '%s' ORDER BY token" % (", ".join(cols), job),
                           cols)
+
+    def tables_exist(self):
+        where = "table_catalog" if self.driver == "pgsql" else "table_schema"  # (MySQL's schema: the database)
+        return self.server.query("SELECT count(*) FROM information_schema.tables WHERE table_name = "
+                                 "'backgrounder_runs' AND %s = '%s'" % (where, self.db), db=self.db)[0][0] == "1"
 
     def job_row(self, name):
         cols = ["name", "token", "holder", "node", "expires_ms", "slot", "slot_start_ms", "renewals", "outcome"]
@@ -655,3 +663,47 @@ def test_status_page_shows_and_steers_the_farm(httpd_factory, request, driver):
     for inst in farm.nodes:
         assert {j["key"]: j for j in json.loads(page(inst, "json"))["jobs"]}["long"]["state"] == "paused"
     assert farm.nodes[0].grep_log("job long is paused") or farm.nodes[1].grep_log("job long is paused")
+
+
+def test_starts_and_serves_with_the_database_down(httpd_factory, pg_server):
+    """httpd starts and answers requests while the store's database is down
+    (PostgreSQL stopped before httpd starts); no job runs without it; once it
+    is back, the jobs run by themselves."""
+    farm = Farm(httpd_factory, pg_server, "pgsql", "down-at-start", nodes=2, mpms=["event", "prefork"], lease="6s")
+    tick = farm.script("tick.sh", 'echo "$BACKGROUNDER_NODE $BACKGROUNDER_SLOT $(date +%s%3N)" >> @OUT@/ticks.txt\n')
+    farm.jobs = ['tick every=1s run="%s"' % tick]
+    pg_server.stop()
+    try:
+        farm.start()
+        t_started = now_ms()
+        for inst in farm.nodes:
+            wait_for(lambda: inst.grep_log(r"\[backgrounder:error\].*store"), 10,
+                     desc="%s to find its store down" % inst.node)
+        slowest = 0.0
+        deadline = time.monotonic() + 4
+        while time.monotonic() < deadline:
+            for inst in farm.nodes:
+                t = time.monotonic()
+                try:
+                    urllib.request.urlopen("http://127.0.0.1:%d/" % inst.port, timeout=5).read()
+                    raise AssertionError("expected a 404")
+                except urllib.error.HTTPError as e:
+                    assert e.code == 404
+                slowest = max(slowest, time.monotonic() - t)
+            time.sleep(0.05)
+        assert slowest < 1.0, "a request took %.2f s with the database down" % slowest
+        assert not farm.out_lines("ticks.txt"), "a job ran without its store"
+        assert all(pid_alive(inst.parent_pid) for inst in farm.nodes)
+    finally:
+        t_up = now_ms()
+        pg_server.start()
+    # Back: the jobs run within the store's reconnect backoff (at most 5 s)
+    # and a slot or two.
+    runs = farm.wait_runs("tick", lambda rs: len([r for r in rs if r["outcome"] == "success"]) >= 2, 15,
+                          "runs once the database is back")
+    assert min(r["started_ms"] for r in runs) - t_up < 8000, [short(r) for r in runs]
+    assert min(r["started_ms"] for r in runs) > t_started
+    ticks = [l.split() for l in farm.out_lines("ticks.txt")]
+    assert ticks and all(int(t[2]) >= t_up for t in ticks), ticks
+    for inst in farm.nodes:
+        assert "secret" not in inst.log_text()
