@@ -66,7 +66,7 @@ class Farm:
         if not self.tables_exist():
             return []
         cols = ["job", "token", "slot", "slot_start_ms", "node", "holder", "started_ms", "ended_ms", "outcome",
-                "exit_code", "detail"]
+                "exit_code", "rows_affected", "detail"]
         return self._rows("SELECT %s FROM backgrounder_runs WHERE job = '%s' ORDER BY token" % (", ".join(cols), job),
                           cols)
 
@@ -94,7 +94,8 @@ class Farm:
         return [n for n in self.nodes if n.node == name][0]
 
 
-INT_COLUMNS = {"token", "slot", "slot_start_ms", "started_ms", "ended_ms", "exit_code", "expires_ms", "renewals"}
+INT_COLUMNS = {"token", "slot", "slot_start_ms", "started_ms", "ended_ms", "exit_code", "rows_affected", "expires_ms",
+               "renewals"}
 
 
 def assert_once_per_slot(runs, consecutive=True, ends=None):
@@ -707,3 +708,86 @@ def test_starts_and_serves_with_the_database_down(httpd_factory, pg_server):
     assert ticks and all(int(t[2]) >= t_up for t in ticks), ticks
     for inst in farm.nodes:
         assert "secret" not in inst.log_text()
+
+
+# --------------------------------------------------------------------------
+# Fencing end to end: a write a run sent before it lost its lease lands after
+# the new holder's write, and the token refuses it.
+
+FENCE_SCHEMA = """
+SET ROLE web;
+CREATE TABLE fence (id INTEGER PRIMARY KEY, token BIGINT NOT NULL, node TEXT NOT NULL);
+INSERT INTO fence VALUES (1, 0, '');
+CREATE TABLE fence_writes (seq BIGSERIAL PRIMARY KEY, token BIGINT NOT NULL, node TEXT NOT NULL);
+CREATE FUNCTION log_fence_write() RETURNS trigger LANGUAGE plpgsql AS
+    $$ BEGIN INSERT INTO fence_writes (token, node) VALUES (NEW.token, NEW.node); RETURN NEW; END $$;
+CREATE TRIGGER fence_written AFTER UPDATE ON fence FOR EACH ROW EXECUTE FUNCTION log_fence_write();
+CREATE TABLE delay (seconds FLOAT8 NOT NULL);
+INSERT INTO delay VALUES (15);
+"""
+# The write, guarded by the run's token. It first sleeps `delay.seconds`
+# (15 s for the first run, 0 once the test has set it so): the first run's
+# write is still on its way when it loses its lease. The database keeps
+# executing it after the job, or its httpd child, is gone.
+FENCED_UPDATE = ("UPDATE fence SET token = %(token)s, node = %(node)s WHERE id = 1 AND token < %(token)s "
+                 "AND (SELECT pg_sleep(seconds) FROM delay) IS NOT NULL")
+
+
+@pytest.mark.parametrize("kind", ["command", "sql"])
+def test_fencing_refuses_a_stale_write(httpd_factory, pg_server, kind):
+    """The first run's fenced write sleeps in the database; its httpd child
+    is frozen (SIGSTOP) past the lease, another server takes the job over
+    and writes with a newer token; the stale write, executed only then, is
+    refused: the fence's writes come in token order, the stale token never
+    among them. For a command job (psql with BACKGROUNDER_TOKEN, killed at
+    the lease deadline while the database still runs its statement) and an
+    sql= job (:token; the statement cannot be interrupted)."""
+    farm = Farm(httpd_factory, pg_server, "pgsql", "fence-" + kind, nodes=2, mpms=["event", "worker"], lease="3s")
+    pg_server.psql(FENCE_SCHEMA, db=farm.db)
+    if kind == "command":
+        sql = FENCED_UPDATE % {"token": "$BACKGROUNDER_TOKEN", "node": "'$BACKGROUNDER_NODE'"}
+        job = farm.script("fenced.sh", """
+            echo "$BACKGROUNDER_TOKEN $$" >> @OUT@/fenced.pids
+            exec psql "%s" -v ON_ERROR_STOP=1 -qAt -c "%s"
+            """ % (farm.params, sql))
+        farm.jobs = ['fenced every=2s timeout=60s run="%s"' % job]
+    else:
+        farm.jobs = ['fenced every=2s timeout=60s sql="%s"' % (FENCED_UPDATE % {"token": ":token", "node": ":node"})]
+    farm.start()
+
+    def writing():
+        # (A prepared statement shows as "PREPARE label AS UPDATE fence ...".)
+        return pg_server.query("SELECT pid FROM pg_stat_activity WHERE datname = '%s' AND state = 'active' "
+                               "AND query LIKE '%%UPDATE fence SET%%' AND pid <> pg_backend_pid()" % farm.db)
+
+    backend = wait_for(writing, 15, desc="the first run's write to be on its way")
+    assert len(backend) == 1, backend
+    backend = backend[0][0]
+    stale = [r for r in farm.runs("fenced") if r["outcome"] == "running"]
+    assert len(stale) == 1 and stale[0]["token"] == 1, stale
+    stale = stale[0]
+    child = parse_holder(stale["holder"])["pid"]
+    pg_server.query("UPDATE delay SET seconds = 0", db=farm.db)  # later runs write at once
+    os.kill(child, signal.SIGSTOP)
+    try:
+        # Another server takes over and writes with token 2 ...
+        wait_for(lambda: pg_server.query("SELECT count(*) FROM fence_writes", db=farm.db)[0][0] != "0", 15,
+                 desc="the new holder's write")
+        first = pg_server.query("SELECT token, node FROM fence_writes ORDER BY seq", db=farm.db)[0]
+        assert first[0] == str(stale["token"] + 1) and first[1] != stale["node"], first
+        # ... while the stale write still waits in the database; then it runs.
+        assert writing() == [[backend]], "the stale write ran before the new holder's"
+        wait_for(lambda: [backend] not in writing(), 20, desc="the stale write to be executed")
+        if kind == "command":
+            job_pid = int([l.split()[1] for l in farm.out_lines("fenced.pids") if l.split()[0] == "1"][0])
+            assert not pid_alive(job_pid), "the stale job outlived its lease"
+    finally:
+        os.kill(child, signal.SIGCONT)
+    writes = [int(t) for (t,) in pg_server.query("SELECT token FROM fence_writes ORDER BY seq", db=farm.db)]
+    assert stale["token"] not in writes, "the stale write got through: %s" % writes
+    assert writes == sorted(set(writes)), "a write with an older token came later: %s" % writes
+    assert int(pg_server.query("SELECT token FROM fence", db=farm.db)[0][0]) == writes[-1]
+    r = farm.wait_runs("fenced", lambda rs: rs[0]["outcome"] != "running", 10, "the stale run's record")[0]
+    assert r["outcome"] == "lease-lost", short(r)
+    if kind == "sql":
+        assert r["rows_affected"] == 0, short(r)
