@@ -226,7 +226,7 @@ MUTANTS = [
     # ---------------------------------------------------------------- redaction and stored text
     M("store-description-unmasked", "the store's description (logs, errors, status page) shows its password",
       "mod_backgrounder/bg_db_connector.cpp", 'description_(driver_ + ":" + MaskSecrets(params)),',
-      'description_(driver_ + ":" + params),', "unit", ["test_sql_store"]),
+      'description_(driver_ + ":" + params),', "unit", ["test_sql_store@mysql"]),
     M("job-target-unmasked", "the status page shows a command job's secrets",
       "mod_backgrounder/bg_redact.cpp", "case JobKind::kCommand: return full ? spec.run : MaskCommandLine(spec.run);",
       "case JobKind::kCommand: return spec.run;", "unit", ["test_redact", "test_status_page"]),
