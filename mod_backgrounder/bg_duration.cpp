@@ -94,6 +94,7 @@ Status ParseDuration(std::string_view text, int64_t* ms) {
 std::string FormatDuration(int64_t ms) {
   if (ms == 0) return "0s";
   std::string out = ms < 0 ? "-" : "";
+  // The magnitude in unsigned arithmetic: -ms overflows for INT64_MIN.
   uint64_t v = ms < 0 ? 0 - static_cast<uint64_t>(ms) : static_cast<uint64_t>(ms);
   for (const auto& u : kUnits) {
     const uint64_t unit = static_cast<uint64_t>(u.ms);
@@ -123,7 +124,7 @@ std::string FormatElapsed(int64_t ms) {
 
 std::string FormatIsoTime(int64_t ms) {
   const int64_t days = FloorDiv(ms, 86400000);
-  const int64_t in_day = ms - days * 86400000;
+  const int64_t in_day = (ms % 86400000 + 86400000) % 86400000;  // days * 86400000 may overflow
   int64_t y;
   unsigned mo, d;
   CivilFromDays(days, &y, &mo, &d);

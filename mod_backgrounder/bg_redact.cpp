@@ -91,12 +91,23 @@ void HideUriPassword(const std::string& s, Hidden* hide) {
 
 // ------------------------------------------------------------ URLs
 
+// Whether s[from, end) is a URL scheme: a letter, then letters, digits, + . -
+bool IsScheme(const std::string& s, size_t from, size_t end) {
+  if (end <= from || !std::isalpha(static_cast<unsigned char>(s[from]))) return false;
+  for (size_t i = from + 1; i < end; ++i) {
+    if (!IsAlnum(s[i]) && s[i] != '+' && s[i] != '.' && s[i] != '-') return false;
+  }
+  return true;
+}
+
 // Marks the secret parts of the URL in [from, to): its userinfo, every query
 // parameter's value (a parameter without '=' as a whole) and its fragment.
+// The URL is absolute only if it starts with "scheme://": a "://" further
+// on (/cron.php?next=http://x&token=...) is part of its path or query.
 void HideUrlParts(const std::string& s, size_t from, size_t to, Hidden* hide) {
   size_t path = from;
   const size_t scheme = s.find("://", from);
-  if (scheme != std::string::npos && scheme + 3 <= to) {
+  if (scheme != std::string::npos && scheme + 3 <= to && IsScheme(s, from, scheme)) {
     const size_t start = scheme + 3;
     size_t query = s.find_first_of("?#", start);
     if (query == std::string::npos || query > to) query = to;
@@ -157,17 +168,25 @@ std::vector<char> QuoteRegions(const std::string& s) {
   return region;
 }
 
-// The end of a value starting at `v`. A quoted value runs to its closing
-// quote; inside a region quoted by `enclosing`, the value runs to that
-// region's end (the region may be one argument with spaces, or a shell
-// script: masking to its end is right for both); otherwise to white space.
-// Quotes and backslashes within the value are followed.
+// The end of a value starting at `v`. Inside a region quoted by
+// `enclosing`, the value runs to that region's end (the region may be one
+// argument with spaces, or a shell script: masking to its end is right for
+// both); otherwise to white space. Quotes and backslashes within the value
+// are followed. A value that is a quoted string ends with it only where
+// nothing can continue it: at the end, before the enclosing quote, before
+// white space outside any region, or before , } ] (JSON: "token":"abc",...);
+// otherwise ('abc'def is one word) it runs on as above.
 size_t ValueEnd(const std::string& s, size_t v, char enclosing) {
   const size_t n = s.size();
   if (v < n && IsQuote(s[v]) && s[v] != enclosing) {
     size_t j = v + 1;
     while (j < n && s[j] != s[v]) j += s[j] == '\\' ? 2 : 1;
-    return std::min(j + 1, n);
+    j = std::min(j + 1, n);
+    if (j == n || (enclosing != 0 && s[j] == enclosing) || (enclosing == 0 && IsSpace(s[j])) || s[j] == ',' ||
+        s[j] == '}' || s[j] == ']') {
+      return j;
+    }
+    v = j;
   }
   char local = 0;
   size_t j = v;

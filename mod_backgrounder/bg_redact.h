@@ -71,7 +71,8 @@ std::string MaskUrl(const std::string& url);
 // option that LooksSecret (`--password hunter2`); the value after a header
 // name that LooksSecret (`'Authorization: Bearer xyz'`); and the parts of
 // every URL in it that MaskUrl masks. A value inside quotes that began
-// before its key is masked to the end of those quotes.
+// before its key is masked to the end of those quotes; a quoted value to
+// the end of the word it is part of ('abc'def), or of its JSON string.
 std::string MaskCommandLine(const std::string& command);
 
 // SQL text with the contents of every string literal replaced by "***":

@@ -1,6 +1,10 @@
 #include "bg_sql_dialect.h"
 
 #include <algorithm>
+#include <cctype>
+#include <cstdint>
+
+#include "bg_output.h"
 
 namespace bg {
 namespace {
@@ -190,6 +194,11 @@ TextColumnRule TextColumnRuleOf(const std::string& name) {
   if (name == "output_head" || name == "output_tail") return {kTextColumnSize, true, false};
   if (name == "detail") return {kDetailColumnSize, false, false};
   return {kOutcomeColumnSize, false, false};  // not listed: the smallest column (list every new parameter above)
+}
+
+std::string TextForColumn(const std::string& name, std::string_view value) {
+  const TextColumnRule rule = TextColumnRuleOf(name);
+  return SanitizeForStore(value, rule.multi_line, rule.identity ? SIZE_MAX : rule.max_bytes);
 }
 
 SqlParamType SqlParamTypeOf(const std::string& name) {

@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bg_sql_template.h"
@@ -65,6 +66,10 @@ struct TextColumnRule {
 };
 // The rule for the string parameter `name` of the store's statements.
 TextColumnRule TextColumnRuleOf(const std::string& name);
+// `value` as the store writes it for the parameter `name`: its rule applied
+// with SanitizeForStore (bg_output.h), except that an identity is escaped
+// but never cut (the store refuses one that is then too long). Pure function.
+std::string TextForColumn(const std::string& name, std::string_view value);
 
 // Parameter types by name: lease, every, offset, token, slot, slot_start,
 // started, rows_affected are 64-bit integers; exit_code, http_status,

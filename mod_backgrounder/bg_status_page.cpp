@@ -33,6 +33,12 @@ std::string ValidUtf8(const std::string& s) {
 }
 
 uint64_t Magnitude(int64_t v) { return v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v); }
+// |a - b| in unsigned arithmetic: the difference of two int64_t always fits
+// in uint64_t, not always in int64_t (times come from the store as they are).
+uint64_t Distance(int64_t a, int64_t b) {
+  const uint64_t ua = static_cast<uint64_t>(a), ub = static_cast<uint64_t>(b);
+  return a > b ? ua - ub : ub - ua;
+}
 
 // An elapsed time for people, rounded to its two largest units: "850ms",
 // "12s", "1m30s", "2h5m", "3d4h".
@@ -48,8 +54,8 @@ std::string Approx(uint64_t ms) {
 // "in 12s", "3s ago", "now".
 std::string Relative(int64_t t, int64_t ref) {
   if (t == ref) return "now";
-  if (t > ref) return "in " + Approx(Magnitude(t - ref));
-  return Approx(Magnitude(ref - t)) + " ago";
+  if (t > ref) return "in " + Approx(Distance(t, ref));
+  return Approx(Distance(ref, t)) + " ago";
 }
 
 // A non-negative count of 10^-digits units as a decimal without exponent
@@ -393,7 +399,8 @@ void JsonJob(const StatusSnapshot& s, const StatusJob& j, JsonWriter* w) {
   w->StrOrNull("last_outcome", r.outcome, row && !r.outcome.empty());
   w->IntOrNull("last_started_ms", r.started_ms, row && r.started_ms > 0);
   w->IntOrNull("last_ended_ms", r.ended_ms, row && r.ended_ms > 0);
-  w->IntOrNull("last_duration_ms", r.ended_ms - r.started_ms, row && r.ended_ms > 0 && r.started_ms > 0);
+  const bool last_duration = row && r.ended_ms > 0 && r.started_ms > 0;  // both positive: no overflow
+  w->IntOrNull("last_duration_ms", last_duration ? r.ended_ms - r.started_ms : 0, last_duration);
   w->IntOrNull("next_slot_start_ms", j.next_slot_start_ms, j.next_slot_start_ms > 0);
   w->Int64("failures_in_a_row", row ? r.failures : 0);
   if (j.metrics) {
@@ -425,7 +432,8 @@ void JsonJob(const StatusSnapshot& s, const StatusJob& j, JsonWriter* w) {
     w->Int64("token", run.token);
     w->Int64("started_ms", run.started_ms);
     w->IntOrNull("ended_ms", run.ended_ms, run.ended_ms > 0);
-    w->IntOrNull("duration_ms", run.ended_ms - run.started_ms, run.ended_ms > 0);
+    const bool duration = run.ended_ms > 0 && run.started_ms > 0;  // both positive: no overflow
+    w->IntOrNull("duration_ms", duration ? run.ended_ms - run.started_ms : 0, duration);
     w->Str("outcome", OutcomeName(static_cast<int>(run.outcome)));
     w->Int64("attempts", run.attempts);
     w->IntOrNull("exit_code", run.exit_code, run.has_exit_code);
@@ -524,13 +532,15 @@ void HistogramSamples(Family* f, const std::string& labels, const Histogram& h, 
 // Not "job": Prometheus gives that label to the scrape job itself.
 std::string JobLabel(const StatusJob& j) { return "backgrounder_job=\"" + LabelValue(j.name) + "\""; }
 
-// For each job, whether an earlier job of the snapshot has the same name (a
-// store row named like a configured job): its series would be duplicates.
-std::vector<bool> EarlierSameName(const StatusSnapshot& s) {
+// For each job, whether an earlier job of the snapshot has the same label (a
+// store row named like a configured job, or a name that differs only in
+// bytes LabelValue replaces): its series would be duplicates, which
+// Prometheus rejects with the whole scrape. Only the first is exported.
+std::vector<bool> EarlierSameLabel(const StatusSnapshot& s) {
   std::vector<bool> dup(s.jobs.size(), false);
-  std::unordered_set<std::string_view> seen;
+  std::unordered_set<std::string> seen;
   seen.reserve(s.jobs.size());
-  for (size_t i = 0; i < s.jobs.size(); ++i) dup[i] = !seen.insert(s.jobs[i].name).second;
+  for (size_t i = 0; i < s.jobs.size(); ++i) dup[i] = !seen.insert(JobLabel(s.jobs[i])).second;
   return dup;
 }
 
@@ -571,6 +581,11 @@ std::string JsonEscape(const std::string& s) {
       if (n == 0) {
         out += "\\ufffd";
         ++i;
+      } else if (n == 2 && c == 0xC2 && static_cast<unsigned char>(s[i + 1]) <= 0x9F) {
+        char buf[8];  // a C1 control character, as its code point
+        snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(s[i + 1]));
+        out += buf;
+        i += 2;
       } else {
         out.append(s, i, n);
         i += n;
@@ -687,29 +702,35 @@ std::string RenderAuto(const StatusSnapshot& s) {
 std::string RenderPrometheus(const StatusSnapshot& s) {
   std::string o;
   const std::vector<StatusJob>& jobs = s.jobs;
-  const std::vector<bool> duplicate = EarlierSameName(s);
+  const std::vector<bool> duplicate = EarlierSameLabel(s);
+  // The jobs whose series are exported, and those with this node's counters.
+  std::vector<const StatusJob*> exported, counted;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (duplicate[i]) continue;
+    exported.push_back(&jobs[i]);
+    if (jobs[i].metrics) counted.push_back(&jobs[i]);
+  }
   {
     Family f(&o, "backgrounder_runs_total", "counter", "Runs started on this node that ended, by outcome.");
-    for (const StatusJob& j : jobs) {
-      if (!j.metrics) continue;
+    for (const StatusJob* j : counted) {
       for (int i = 0; i < kNumRunOutcomes; ++i) {
         if (i == static_cast<int>(RunOutcome::kRunning)) continue;
-        f.Sample(JobLabel(j) + ",outcome=\"" + LabelValue(OutcomeName(i)) + "\"",
-                 Uint(j.metrics->runs[i].load(std::memory_order_relaxed)));
+        f.Sample(JobLabel(*j) + ",outcome=\"" + LabelValue(OutcomeName(i)) + "\"",
+                 Uint(j->metrics->runs[i].load(std::memory_order_relaxed)));
       }
     }
   }
   {
     Family f(&o, "backgrounder_run_duration_seconds", "histogram", "Duration of the runs started on this node.");
-    for (const StatusJob& j : jobs) {
-      if (j.metrics) HistogramSamples(&f, JobLabel(j), j.metrics->duration, kDurationBoundsUs, kNumDurationBounds);
+    for (const StatusJob* j : counted) {
+      HistogramSamples(&f, JobLabel(*j), j->metrics->duration, kDurationBoundsUs, kNumDurationBounds);
     }
   }
   {
     Family f(&o, "backgrounder_start_lateness_seconds", "histogram",
              "How long after its slot start a run started (database clock).");
-    for (const StatusJob& j : jobs) {
-      if (j.metrics) HistogramSamples(&f, JobLabel(j), j.metrics->lateness, kLatenessBoundsUs, kNumLatenessBounds);
+    for (const StatusJob* j : counted) {
+      HistogramSamples(&f, JobLabel(*j), j->metrics->lateness, kLatenessBoundsUs, kNumLatenessBounds);
     }
   }
   struct CounterFamily {
@@ -726,39 +747,36 @@ std::string RenderPrometheus(const StatusSnapshot& s) {
   };
   for (const CounterFamily& c : kCounters) {
     Family f(&o, c.name, "counter", c.help);
-    for (const StatusJob& j : jobs) {
-      if (j.metrics) f.Sample(JobLabel(j), Uint((j.metrics->*c.field).load(std::memory_order_relaxed)));
+    for (const StatusJob* j : counted) {
+      f.Sample(JobLabel(*j), Uint((j->metrics->*c.field).load(std::memory_order_relaxed)));
     }
   }
   {
     Family f(&o, "backgrounder_last_success_timestamp_seconds", "gauge",
              "End of the last successful run on this node (database clock, seconds since the epoch).");
-    for (const StatusJob& j : jobs) {
-      if (!j.metrics) continue;
-      const int64_t last = j.metrics->last_success_ms.load(std::memory_order_relaxed);
-      if (last > 0) f.Sample(JobLabel(j), SecondsFromMs(last));
+    for (const StatusJob* j : counted) {
+      const int64_t last = j->metrics->last_success_ms.load(std::memory_order_relaxed);
+      if (last > 0) f.Sample(JobLabel(*j), SecondsFromMs(last));
     }
   }
   {
     Family paused(&o, "backgrounder_job_paused", "gauge", "Whether the job is paused farm-wide (1) or not (0).");
-    for (size_t i = 0; i < jobs.size(); ++i) {
-      if (jobs[i].has_row && !duplicate[i]) paused.Sample(JobLabel(jobs[i]), jobs[i].row.paused ? "1" : "0");
+    for (const StatusJob* j : exported) {
+      if (j->has_row) paused.Sample(JobLabel(*j), j->row.paused ? "1" : "0");
     }
   }
   {
     Family running(&o, "backgrounder_job_running", "gauge",
                    "Whether the job's lease is held by a run on any node (1) or not (0).");
-    for (size_t i = 0; i < jobs.size(); ++i) {
-      if (jobs[i].has_row && !duplicate[i]) {
-        running.Sample(JobLabel(jobs[i]), LeaseHeld(jobs[i], s.db_now_ms) ? "1" : "0");
-      }
+    for (const StatusJob* j : exported) {
+      if (j->has_row) running.Sample(JobLabel(*j), LeaseHeld(*j, s.db_now_ms) ? "1" : "0");
     }
   }
   {
     Family failures(&o, "backgrounder_job_failures_in_a_row", "gauge",
                     "Runs of the job in a row that did not succeed (farm-wide).");
-    for (size_t i = 0; i < jobs.size(); ++i) {
-      if (jobs[i].has_row && !duplicate[i]) failures.Sample(JobLabel(jobs[i]), Int(jobs[i].row.failures));
+    for (const StatusJob* j : exported) {
+      if (j->has_row) failures.Sample(JobLabel(*j), Int(j->row.failures));
     }
   }
   if (s.metrics) {

@@ -112,6 +112,11 @@ static void test_mask_url(void**) {
   assert_masked(MaskUrl, "http://h:8080/a/b", "http://h:8080/a/b");
   assert_masked(MaskUrl, "", "");
   assert_masked(MaskUrl, "?=&=", "?=&=");
+  // A "://" after the start is not a scheme's: the query is still the query
+  // (found by tests/fuzz/fuzz_redact).
+  assert_masked(MaskUrl, "/cron.php?next=http://x/&token=abc", "/cron.php?next=***&token=***");
+  assert_masked(MaskUrl, "/a://b?token=abc", "/a://b?token=***");
+  assert_masked(MaskUrl, "https://h/p?u=ftp://user:pw@x&k=v", "https://h/p?u=***&k=***");
 }
 
 static void test_mask_command_line(void**) {
@@ -134,6 +139,10 @@ static void test_mask_command_line(void**) {
                 "wget https://***@h.example/f?sig=*** -O out");
   // Unbalanced quotes mask to the end rather than leak.
   assert_masked(MaskCommandLine, "tool --token='abc def", "tool --token=***");
+  // A quoted value is not the end of its word (found by tests/fuzz/fuzz_redact).
+  assert_masked(MaskCommandLine, "tool --password='abc'def next", "tool --password=*** next");
+  assert_masked(MaskCommandLine, "tool \"--secret='abc'def ghi\" next", "tool \"--secret=***\" next");
+  assert_masked(MaskCommandLine, "tool \"--secret='a b' c\" next", "tool \"--secret=***\" next");
   assert_masked(MaskCommandLine, "tool key=", "tool key=");
   assert_masked(MaskCommandLine, "", "");
   assert_masked(MaskCommandLine, "=", "=");
