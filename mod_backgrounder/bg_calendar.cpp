@@ -280,6 +280,12 @@ int Calendar::CountMatches(const civil_second& from, const civil_second& end, ci
   return n;
 }
 
+// The local clocks at the change of offset at instant g.
+void Calendar::SetChange(int64_t g, Occurrence* o) const {
+  o->clock_from = Civil(g, OffsetAt(tz_, g - 1));
+  o->clock_to = Civil(g, OffsetAt(tz_, g));
+}
+
 Occurrence Calendar::Describe(int64_t at_ms) const {
   Occurrence o;
   o.at_ms = at_ms;
@@ -294,10 +300,14 @@ Occurrence Calendar::Describe(int64_t at_ms) const {
     o.note = DstNote::kMoved;
     o.wanted = first;
     o.count = moved;
+    SetChange(s, &o);
     return o;
   }
   const Lookup l = tz_.lookup(o.wanted);
-  if (l.kind == Lookup::REPEATED) o.note = Sec(l.pre) == s ? DstNote::kFirstOfTwo : DstNote::kSecondOfTwo;
+  if (l.kind == Lookup::REPEATED) {
+    o.note = Sec(l.pre) == s ? DstNote::kFirstOfTwo : DstNote::kSecondOfTwo;
+    SetChange(Sec(l.trans), &o);
+  }
   return o;
 }
 
@@ -322,6 +332,7 @@ void Calendar::AddSkipped(int64_t after_ms, int64_t until_ms, std::vector<Occurr
       o.count = CountMatches(Civil(g, after), Civil(g, before), &o.wanted);
       o.at_ms = Instant(o.wanted, after) * 1000 + delay_ms_;
     }
+    SetChange(g, &o);
     if (o.note != DstNote::kNone && o.count > 0) out->push_back(o);
   }
 }

@@ -88,6 +88,10 @@ struct Occurrence {
   // the local time of at_ms minus the spread.
   cctz::civil_second wanted;
   int count = 1;
+  // Any note but kNone: at the change of offset concerned, local clocks went
+  // from clock_from to clock_to (02:00 -> 03:00 in spring, 03:00 -> 02:00 in
+  // autumn in Europe/Berlin).
+  cctz::civil_second clock_from, clock_to;
 };
 
 // The window the store's acquisition checks: start <= now < next, where
@@ -136,6 +140,7 @@ class Calendar {
   bool GapFiresAt(int64_t g) const;
   int CountMatches(const cctz::civil_second& from, const cctz::civil_second& end, cctz::civil_second* first) const;
   Occurrence Describe(int64_t at_ms) const;
+  void SetChange(int64_t g, Occurrence* o) const;
   void AddSkipped(int64_t after_ms, int64_t until_ms, std::vector<Occurrence>* out) const;
 
   bool is_cron_ = false;

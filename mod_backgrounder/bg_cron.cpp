@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
+#include <functional>
 #include <vector>
 
 namespace bg {
@@ -241,6 +243,135 @@ Status ParseMacro(std::string_view text, CronExpr* out) {
                        "; for a fixed interval use every= instead of cron=)");
 }
 
+
+// ------------------------------------------------------------------ words
+
+constexpr const char* kMonthWords[] = {"January", "February", "March",     "April",   "May",      "June",
+                                       "July",    "August",   "September", "October", "November", "December"};
+constexpr const char* kDayWords[] = {"Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"};
+
+std::vector<int> Values(uint64_t bits, int lo, int hi) {
+  std::vector<int> v;
+  for (int i = lo; i <= hi; ++i) {
+    if (bits >> i & 1) v.push_back(i);
+  }
+  return v;
+}
+
+std::string Ordinal(int n) {
+  const int tens = n % 100, ones = n % 10;
+  const char* suffix = tens >= 11 && tens <= 13 ? "th" : ones == 1 ? "st" : ones == 2 ? "nd" : ones == 3 ? "rd" : "th";
+  return std::to_string(n) + suffix;
+}
+
+std::string Two(int n) {
+  char buf[8];
+  std::snprintf(buf, sizeof buf, "%02d", n);
+  return buf;
+}
+
+// "a", "a and b", "a, b and c" (or "or").
+std::string Join(const std::vector<std::string>& items, const char* last = " and ") {
+  std::string out;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += i + 1 == items.size() ? last : ", ";
+    out += items[i];
+  }
+  return out;
+}
+
+// Runs of three or more consecutive values as "first<to>last".
+std::vector<std::string> Runs(const std::vector<int>& v, const std::function<std::string(int)>& name, const char* to) {
+  std::vector<std::string> out;
+  for (size_t i = 0; i < v.size();) {
+    size_t j = i;
+    while (j + 1 < v.size() && v[j + 1] == v[j] + 1) ++j;
+    if (j >= i + 2) {
+      out.push_back(name(v[i]) + to + name(v[j]));
+    } else {
+      for (size_t k = i; k <= j; ++k) out.push_back(name(v[k]));
+    }
+    i = j + 1;
+  }
+  return out;
+}
+
+std::string Number(int n) { return std::to_string(n); }
+std::string NumberRuns(const std::vector<int>& v) { return Join(Runs(v, Number, "-")); }
+
+// s if v is v[0], v[0]+s, ... to the last value not above hi (s >= 2, at
+// least three values); else 0.
+int StepOf(const std::vector<int>& v, int hi) {
+  if (v.size() < 3 || v[1] - v[0] < 2) return 0;
+  const int s = v[1] - v[0];
+  for (size_t i = 1; i < v.size(); ++i) {
+    if (v[i] - v[i - 1] != s) return 0;
+  }
+  return v.back() + s > hi ? s : 0;
+}
+
+// "every 15 minutes", "every 10 seconds from second 5", "at minutes 0 and 30".
+std::string UnitWords(const std::vector<int>& v, int hi, const char* unit) {
+  const std::string u(unit);
+  if (static_cast<int>(v.size()) == hi + 1) return "every " + u;
+  if (const int step = StepOf(v, hi)) {
+    return "every " + std::to_string(step) + " " + u + "s" + (v[0] ? " from " + u + " " + Number(v[0]) : "");
+  }
+  return "at " + u + (v.size() == 1 ? " " : "s ") + NumberRuns(v);
+}
+
+std::string TimeWords(const CronExpr& e) {
+  const std::vector<int> secs = Values(e.seconds, 0, 59), mins = Values(e.minutes, 0, 59),
+                         hours = Values(e.hours, 0, 23);
+  if (secs.size() == 1 && mins.size() * hours.size() <= 4 && !StepOf(mins, 59)) {  // a few times of day
+    std::vector<std::string> times;
+    for (int h : hours) {
+      for (int m : mins) times.push_back(Two(h) + ":" + Two(m) + (secs[0] ? ":" + Two(secs[0]) : ""));
+    }
+    return "at " + Join(times);
+  }
+  std::string words;
+  if (secs.size() == 1) {
+    words = UnitWords(mins, 59, "minute") + (secs[0] ? ", at second " + Number(secs[0]) : "");
+  } else {
+    words = UnitWords(secs, 59, "second");
+    if (mins.size() < 60) words += " of " + UnitWords(mins, 59, "minute").substr(mins.size() == 1 ? 3 : 0);
+  }
+  if (hours.size() == 24) return words + (words.compare(0, 3, "at ") == 0 ? " of every hour" : "");
+  if (const int step = StepOf(hours, 23)) {
+    return words + " of every " + Ordinal(step) + " hour from " + Two(hours[0]) + ":00";
+  }
+  return words + " during hour" + (hours.size() == 1 ? " " : "s ") + NumberRuns(hours);
+}
+
+std::vector<std::string> WeekdayItems(const CronExpr& e) {
+  std::vector<std::string> items =
+      Runs(Values(e.weekdays, 0, 6), [](int d) { return std::string(kDayWords[d]); }, " to ");
+  for (int n = 1; n <= 5; ++n) {
+    for (int d = 0; d < 7; ++d) {
+      if (e.nth[d] >> n & 1) items.push_back("the " + Ordinal(n) + " " + kDayWords[d] + " of the month");
+    }
+  }
+  return items;
+}
+
+std::string DayWords(const CronExpr& e, const std::string& of_month) {
+  const bool dom_full = e.days == 0xfffffffeu;
+  const bool dow_full = e.weekdays == 0x7f;
+  std::vector<std::string> days;
+  for (int d : Values(e.days, 1, 31)) days.push_back(Ordinal(d));
+  if (e.last_day) days.push_back("last day");
+  const std::string dom = "on the " + Join(days) + " " + of_month;
+  const std::string dow = "on " + Join(WeekdayItems(e));
+  if (e.dom_star || e.dow_star) {  // both must match; a full field says nothing
+    if (dom_full && dow_full) return "";
+    if (dom_full) return " " + dow;
+    if (dow_full) return " " + dom;
+    return " " + dom + " if it is a " + Join(WeekdayItems(e), " or ");
+  }
+  return " " + dom + " or " + dow;
+}
+
 }  // namespace
 
 bool CronDateMatches(const CronExpr& e, int64_t year, int month, int day) {
@@ -294,6 +425,45 @@ Status ParseCron(std::string_view text, CronExpr* out) {
                          (out->dow_star ? "" : " on day of week '" + std::string(words[kDow - first]) + "'"));
   }
   return Status::Ok();
+}
+
+int64_t CronIntervalMs(const CronExpr& e) {
+  std::vector<int> times;  // seconds of the day, ascending
+  for (int h : Values(e.hours, 0, 23)) {
+    for (int m : Values(e.minutes, 0, 59)) {
+      for (int s : Values(e.seconds, 0, 59)) times.push_back(h * 3600 + m * 60 + s);
+    }
+  }
+  int64_t best = INT64_MAX;
+  for (size_t i = 1; i < times.size(); ++i) best = std::min<int64_t>(best, times[i] - times[i - 1]);
+  // The fewest days between two matching dates, over the 400-year cycle and
+  // across its end.
+  int64_t day = 0, first = -1, last = -1, fewest = INT64_MAX;
+  for (int64_t y = 2000; y < 2400 && fewest > 1; ++y) {
+    for (int m = 1; m <= 12; ++m) {
+      for (int d = 1; d <= DaysInMonth(y, m); ++d, ++day) {
+        if (!CronDateMatches(e, y, m, d)) continue;
+        if (last >= 0) fewest = std::min(fewest, day - last);
+        if (first < 0) first = day;
+        last = day;
+      }
+    }
+  }
+  if (fewest > 1 && first >= 0) fewest = std::min(fewest, first + 146097 - last);
+  if (first >= 0) best = std::min(best, fewest * 86400 - times.back() + times.front());
+  return (best == INT64_MAX ? 146097LL * 86400 : best) * 1000;  // (no date: ParseCron refuses that)
+}
+
+std::string DescribeCron(const CronExpr& e) {
+  const std::vector<int> months = Values(e.months, 1, 12);
+  // "on the 1st of January" rather than "on the 1st of the month in January".
+  const bool one_month = months.size() == 1 && e.dow_star && (e.days != 0xfffffffeu || e.last_day);
+  std::string words = TimeWords(e) + DayWords(e, one_month ? std::string("of ") + kMonthWords[months[0] - 1]
+                                                            : std::string("of the month"));
+  if (months.size() < 12 && !one_month) {
+    words += " in " + Join(Runs(months, [](int m) { return std::string(kMonthWords[m - 1]); }, " to "));
+  }
+  return words;
 }
 
 }  // namespace bg

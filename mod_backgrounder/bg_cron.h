@@ -68,6 +68,17 @@ Status ParseCron(std::string_view text, CronExpr* out);
 // matches the day-of-month, month and day-of-week fields of `e`.
 bool CronDateMatches(const CronExpr& e, int64_t year, int month, int day);
 
+// The shortest time between two consecutive local times `e` names, in ms,
+// on the civil clock (changes of UTC offset aside): for a cron= job what
+// every= is for an interval job, from which the defaults and limits of
+// timeout=, backoff= and grace= derive. At least 1000.
+int64_t CronIntervalMs(const CronExpr& e);
+
+// The expression in words, for previews: "at 02:30 on Monday to Friday",
+// "every 15 minutes during hour 2", "at minute 0 of every hour", "at 09:00
+// on the 1st Monday of the month". Local times; no DST rule is said here.
+std::string DescribeCron(const CronExpr& e);
+
 }  // namespace bg
 
 #endif  // BG_CRON_H

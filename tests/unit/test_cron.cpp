@@ -254,6 +254,60 @@ static void test_never_fires(void**) {
   Parse("0 0 30 2 MON");
 }
 
+static void test_interval(void**) {
+  struct {
+    const char* expr;
+    int64_t ms;
+  } cases[] = {
+      {"*/15 * * * *", 900000},
+      {"30 2 * * *", 86400000},
+      {"0 2,3 * * *", 3600000},
+      {"30 2 * * 1-5", 86400000},           // Monday to Friday: consecutive days
+      {"0 0 * * MON", 7 * 86400000LL},
+      {"0 0 29 2 *", 1461 * 86400000LL},    // four years, the shortest run of leap years
+      {"0 0 L * *", 28 * 86400000LL},       // 31 January to 28 February
+      {"*/20 * * * * *", 20000},
+      {"0,59 0,23 * * *", 60000},           // 23:59 to 00:00 the next day
+      {"0 0 1 1 *", 365 * 86400000LL},
+  };
+  for (const auto& c : cases) {
+    const int64_t got = bg::CronIntervalMs(Parse(c.expr));
+    if (got != c.ms) fail_msg("'%s': expected %lld ms, got %lld", c.expr, (long long)c.ms, (long long)got);
+  }
+}
+
+static void test_words(void**) {
+  struct {
+    const char* expr;
+    const char* words;
+  } cases[] = {
+      {"30 2 * * 1-5", "at 02:30 on Monday to Friday"},
+      {"*/15 * * * *", "every 15 minutes"},
+      {"*/15 2 * * *", "every 15 minutes during hour 2"},
+      {"5/10 * * * *", "every 10 minutes from minute 5"},
+      {"@hourly", "at minute 0 of every hour"},
+      {"0 */2 * * *", "at minute 0 of every 2nd hour from 00:00"},
+      {"0 9-17 * * *", "at minute 0 during hours 9-17"},
+      {"0 2,3 * * *", "at 02:00 and 03:00"},
+      {"30 15 2 * * *", "at 02:15:30"},
+      {"*/20 * * * * *", "every 20 seconds"},
+      {"15,45 */10 8-18 * * *", "at seconds 15 and 45 of every 10 minutes during hours 8-18"},
+      {"0 0 1,15,L * *", "at 00:00 on the 1st, 15th and last day of the month"},
+      {"0 9 * * MON#1", "at 09:00 on the 1st Monday of the month"},
+      {"0 0 13 * FRI", "at 00:00 on the 13th of the month or on Friday"},
+      {"0 0 */10 * MON", "at 00:00 on the 1st, 11th, 21st and 31st of the month if it is a Monday"},
+      {"@yearly", "at 00:00 on the 1st of January"},
+      {"0 0 * JAN-MAR,DEC *", "at 00:00 in January to March and December"},
+      {"0 0 * * SAT,SUN", "at 00:00 on Sunday and Saturday"},
+      {"@daily", "at 00:00"},
+      {"0 12 * 2 *", "at 12:00 in February"},
+  };
+  for (const auto& c : cases) {
+    const std::string got = bg::DescribeCron(Parse(c.expr));
+    if (got != c.words) fail_msg("'%s': expected \"%s\", got \"%s\"", c.expr, c.words, got.c_str());
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_five_fields),      cmocka_unit_test(test_six_fields),
@@ -262,6 +316,7 @@ int main(void) {
       cmocka_unit_test(test_star_flags),       cmocka_unit_test(test_date_matching),
       cmocka_unit_test(test_macros),           cmocka_unit_test(test_blanks),
       cmocka_unit_test(test_error_messages),   cmocka_unit_test(test_never_fires),
+      cmocka_unit_test(test_interval),         cmocka_unit_test(test_words),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }
