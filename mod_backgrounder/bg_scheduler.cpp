@@ -89,14 +89,6 @@ RunRecord MinimalEnd(const RunRecord& full, const std::string& why) {
 
 }  // namespace
 
-void StopFlag::Request(StopMode mode) {
-  int want = static_cast<int>(mode);
-  int cur = mode_.load();
-  while (cur < want && !mode_.compare_exchange_weak(cur, want)) {
-  }
-  env_->Wake();
-}
-
 struct Scheduler::ActiveRun {
   std::unique_ptr<bg::Run> run;
   std::string holder;

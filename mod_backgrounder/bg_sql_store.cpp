@@ -49,28 +49,6 @@ std::string TextOf(const char* v) { return v ? v : ""; }
 
 }  // namespace
 
-const char* RunOutcomeName(RunOutcome outcome) {
-  switch (outcome) {
-    case RunOutcome::kRunning: return "running";
-    case RunOutcome::kSuccess: return "success";
-    case RunOutcome::kFailure: return "failure";
-    case RunOutcome::kTimeout: return "timeout";
-    case RunOutcome::kLeaseLost: return "lease-lost";
-    case RunOutcome::kInterrupted: return "interrupted";
-    case RunOutcome::kAbandoned: return "abandoned";
-    case RunOutcome::kSkipped: return "skipped";
-  }
-  return "unknown";
-}
-
-RunOutcome RunOutcomeFromName(const std::string& name) {
-  for (int i = 0; i < kNumRunOutcomes; ++i) {
-    const auto o = static_cast<RunOutcome>(i);
-    if (name == RunOutcomeName(o)) return o;
-  }
-  return RunOutcome::kFailure;
-}
-
 // Named, typed values for apr_dbd's binary-argument calls, handed out in the
 // order a compiled statement wants them. Strings are copied, made safe for
 // their column (TextColumnRuleOf): this is where every string the store
