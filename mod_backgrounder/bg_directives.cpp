@@ -73,6 +73,18 @@ Status ParseNodeDirective(std::string_view args, std::string* node) {
   return Status::Ok();
 }
 
+Status ParseTimeZoneDirective(std::string_view args, std::string* zone) {
+  std::vector<std::string> w;
+  Status st = Words("BackgrounderTimeZone", args, 1, 1, "one IANA time-zone name, e.g. BackgrounderTimeZone "
+                                                        "Europe/Berlin", &w);
+  if (!st.ok()) return st;
+  cctz::time_zone tz;
+  st = LoadTimeZone(w[0], &tz);
+  if (!st.ok()) return Status::Error("BackgrounderTimeZone: " + st.message());
+  *zone = w[0];
+  return Status::Ok();
+}
+
 Status ParseLeaseDirective(std::string_view args, int64_t* lease_ms) {
   std::vector<std::string> w;
   Status st = Words("BackgrounderLease", args, 1, 1, "one duration, e.g. BackgrounderLease 30s", &w);

@@ -32,6 +32,10 @@ Status ParseStoreDirective(std::string_view args, StoreSpec* store);
 Status ParseNodeDirective(std::string_view args, std::string* node);
 Status ValidateNodeName(std::string_view node);
 
+// BackgrounderTimeZone ZONE: the zone of cron= jobs without tz= (an IANA
+// name, loaded to check it; default UTC).
+Status ParseTimeZoneDirective(std::string_view args, std::string* zone);
+
 // BackgrounderLease DURATION: between kMinLeaseMs and kMaxLeaseMs.
 Status ParseLeaseDirective(std::string_view args, int64_t* lease_ms);
 
