@@ -12,11 +12,17 @@ def test_leftover_process_fails_the_teardown(httpd_factory):
     """A job that leaves its process group (setsid, which the module does not
     follow) outlives httpd: teardown reports it and kills it by pid."""
     inst = httpd_factory(mpm="event", lease="3s")
+    # The job waits (10 s at most) until its child has left its session:
+    # the keeper kills what the job leaves in its process group.
     script = inst.script("escape.sh", """
         [ -e @OUT@/escape.pid ] && exit 0
         setsid sleep 300 < /dev/null > /dev/null 2>&1 &
+        i=0
+        while [ "$(cut -d' ' -f6 /proc/$!/stat)" = "$(cut -d' ' -f6 /proc/$$/stat)" ] && [ $i -lt 200 ]; do
+            sleep 0.05
+            i=$((i + 1))
+        done
         echo "$!" > @OUT@/escape.pid
-        sleep 1  # (setsid has left the group before the keeper kills what the job left in it)
         """)
     inst.jobs = ['escape every=1s run="%s"' % script]
     inst.start()
