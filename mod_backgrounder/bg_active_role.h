@@ -11,7 +11,8 @@
 #include <string>
 
 #include "bg_env.h"
-#include "bg_scheduler.h"
+#include "bg_logger.h"
+#include "bg_stop_flag.h"
 
 namespace bg {
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "bg_job_spec.h"
-#include "bg_status.h"
+#include "bg_error.h"
 
 namespace bg {
 
@@ -31,6 +31,10 @@ Status ParseStoreDirective(std::string_view args, StoreSpec* store);
 // BackgrounderNode NAME: 1-64 characters of [A-Za-z0-9._-].
 Status ParseNodeDirective(std::string_view args, std::string* node);
 Status ValidateNodeName(std::string_view node);
+
+// BackgrounderTimeZone ZONE: the zone of cron= jobs without tz= (an IANA
+// name, loaded to check it; default UTC).
+Status ParseTimeZoneDirective(std::string_view args, std::string* zone);
 
 // BackgrounderLease DURATION: between kMinLeaseMs and kMaxLeaseMs.
 Status ParseLeaseDirective(std::string_view args, int64_t* lease_ms);

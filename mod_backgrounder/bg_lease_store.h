@@ -14,25 +14,10 @@
 #include <string>
 #include <vector>
 
-#include "bg_status.h"
+#include "bg_run_outcome.h"
+#include "bg_error.h"
 
 namespace bg {
-
-// How a run ended, as stored in the runs table and shown to operators.
-enum class RunOutcome {
-  kRunning,      // started, not yet ended (or its node died before recording the end)
-  kSuccess,      // exit status 0
-  kFailure,      // non-zero exit status, killed by a signal, or the program could not start
-  kTimeout,      // cancelled at its timeout
-  kLeaseLost,    // cancelled because its lease could not be renewed in time
-  kInterrupted,  // cancelled by a hard stop or restart of httpd
-  kAbandoned,    // (history only) its lease expired unreleased: the node died, hung or lost the store
-  kSkipped,      // misfire=skip: the slot could not start within grace= of its start
-};
-constexpr int kNumRunOutcomes = 8;  // kRunning .. kSkipped
-const char* RunOutcomeName(RunOutcome outcome);
-// The outcome a name stands for (an unknown name: kFailure).
-RunOutcome RunOutcomeFromName(const std::string& name);
 
 struct AcquireRequest {
   std::string key;         // lease row

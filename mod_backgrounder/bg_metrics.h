@@ -15,7 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "bg_lease_store.h"
+#include "bg_run_outcome.h"
 
 namespace bg {
 

@@ -36,30 +36,9 @@
 #include "bg_logger.h"
 #include "bg_metrics.h"
 #include "bg_run.h"
+#include "bg_stop_flag.h"
 
 namespace bg {
-
-enum class StopMode : int {
-  kNone = 0,
-  kGraceful = 1,  // start nothing new; let running jobs finish (renewing their leases)
-  kHard = 2,      // cancel running jobs at once and release their leases
-};
-
-// A stop request shared between the thread that asks and the scheduler thread.
-// Request() is async-signal-safe: an atomic store and Env::Wake().
-class StopFlag {
- public:
-  explicit StopFlag(Env* env) : env_(env) {}
-  StopFlag(const StopFlag&) = delete;
-  StopFlag& operator=(const StopFlag&) = delete;
-  // Raises the mode (none < graceful < hard); never lowers it.
-  void Request(StopMode mode);
-  StopMode mode() const { return static_cast<StopMode>(mode_.load()); }
-
- private:
-  Env* const env_;
-  std::atomic<int> mode_{0};
-};
 
 struct SchedulerOptions {
   std::string node;            // this node's name (BackgrounderNode)

@@ -32,6 +32,7 @@ extern "C" {  // mod_status.h has no C++ guards
 #include "bg_child_identity.h"
 #include "bg_curl.h"
 #include "bg_duration.h"
+#include "bg_preview.h"
 #include "bg_sql_job.h"
 #include "bg_sql_store.h"
 #include "bg_sql_template.h"
@@ -169,6 +170,13 @@ Status CheckJobNeeds(const JobSpec& job, const Status& flavor_known, SqlFlavor f
                          " (on Debian: apt-get install libcurl4)");
   }
   if (job.kind == JobKind::kSql) return flavor_known.ok() ? CheckSqlJobStatement(job.sql, flavor) : flavor_known;
+  // Until the scheduler computes fire times through bg_calendar, cron= and
+  // spread= are checked and previewed but would not be honoured: refuse to
+  // start with them rather than run at other times than the preview says.
+  if ((!job.cron.empty() || job.spread_ms > 0) && ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_NORMAL) {
+    return Status::Error("cron= and spread= are checked by apachectl -t and previewed by apachectl -t -D "
+                         "DUMP_BACKGROUNDER, but this build does not schedule them yet; use every= to start httpd");
+  }
   return Status::Ok();
 }
 
@@ -342,9 +350,27 @@ int PostConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s)
   return OK;
 }
 
+// apachectl -t -D DUMP_BACKGROUNDER: the jobs and their next fire times on
+// stdout (then httpd says "Syntax OK" and exits, as with the other DUMP_
+// defines). The jobs of other modules register in post_config, which -t
+// does not run: only BackgrounderJob lines are shown.
+void TestConfig(apr_pool_t* pconf, server_rec* s) {
+  if (!ap_exists_config_define("DUMP_BACKGROUNDER")) return;
+  try {
+    const ServerConfig* conf = GetServerConfig(s);
+    const std::string text = RenderPreview(*conf->jobs, TimeZone(conf), apr_time_as_msec(apr_time_now()),
+                                           TzdataVersion());
+    apr_file_t* out = nullptr;
+    if (apr_file_open_stdout(&out, pconf) == APR_SUCCESS) apr_file_write_full(out, text.data(), text.size(), nullptr);
+  } catch (...) {
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_ERR, 0, nullptr, "mod_backgrounder: internal error in the preview");
+  }
+}
+
 void RegisterHooks(apr_pool_t*) {
   ap_hook_pre_config(PreConfig, nullptr, nullptr, APR_HOOK_MIDDLE);
   ap_hook_check_config(CheckConfig, nullptr, nullptr, APR_HOOK_MIDDLE);
+  ap_hook_test_config(TestConfig, nullptr, nullptr, APR_HOOK_MIDDLE);
   // Last: other modules register their jobs in their own post_config.
   ap_hook_post_config(PostConfig, nullptr, nullptr, APR_HOOK_REALLY_LAST);
   APR_REGISTER_OPTIONAL_FN(backgrounder_register_job);

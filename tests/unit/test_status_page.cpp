@@ -417,6 +417,9 @@ void test_json_escape(void**) {
   assert_string_equal(JsonEscape("\xed\xa0\x80").c_str(), "\\ufffd\\ufffd\\ufffd");  // surrogate
   assert_string_equal(JsonEscape("\xf4\x90\x80\x80").c_str(), "\\ufffd\\ufffd\\ufffd\\ufffd");  // > U+10FFFF
   assert_string_equal(JsonEscape("\xe2\x82" "x").c_str(), "\\ufffd\\ufffdx");
+  // C1 control characters by their code point (found by tests/fuzz/fuzz_status_page); U+00A0 on stay.
+  assert_string_equal(JsonEscape("nel\xc2\x85" "csi\xc2\x9b" "pad\xc2\x80").c_str(), "nel\\u0085csi\\u009bpad\\u0080");
+  assert_string_equal(JsonEscape("nbsp\xc2\xa0").c_str(), "nbsp\xc2\xa0");
 }
 
 void test_html_read_only(void** state) {
@@ -765,6 +768,54 @@ void test_prometheus_labels_and_absent_metrics(void** state) {
   assert_int_equal(Count(text, "backgrounder_job_paused{"), 1);
 }
 
+// Rows as a damaged or hostile store could hand them over (found by
+// tests/fuzz/fuzz_status_page and fuzz_status_gather).
+void test_hostile_rows(void** state) {
+  StatusSnapshot s = F(state).s;
+  // Names that differ only in bytes a label replaces (U+FFFD): one series
+  // each, counters included, or Prometheus refuses the whole scrape.
+  s.jobs[0].name = "a\xff";
+  s.jobs[1].name = "a\xfe";
+  s.jobs[2].name = "a\xff";
+  std::string text = bg::RenderPrometheus(s);
+  CheckPrometheus(text);
+  assert_int_equal(Count(text, "backgrounder_job_paused{backgrounder_job=\"a\xef\xbf\xbd\"}"), 1);
+  assert_int_equal(Count(text, "backgrounder_runs_total{backgrounder_job=\"a\xef\xbf\xbd\",outcome=\"success\"}"), 1);
+  assert_int_equal(Count(text, "backgrounder_lease_acquisitions_total{"), 1);
+
+  // Times at the ends of int64_t: distances and dates without overflow.
+  s.db_now_ms = INT64_MIN;
+  s.now_ms = INT64_MIN;
+  StatusJob& j = s.jobs[1];  // holds its lease
+  j.row.expires_ms = INT64_MAX;
+  j.runs.resize(1);
+  j.runs[0].started_ms = INT64_MIN;
+  j.runs[0].ended_ms = 1;
+  const std::string html = bg::RenderHtml(s);
+  assert_contains(html, "<time datetime=\"292278994-08-17T07:12:55.807Z\">");
+  assert_contains(html, "(in 213503982334d14h)");
+  assert_contains(html, "Page made -292275055-05-16T16:47:04.192Z.");
+  const std::string json = bg::RenderJson(s);
+  assert_contains(json, "\"started_ms\": -9223372036854775808,\n");
+  assert_true(json.find("\"duration_ms\": -") == std::string::npos);
+  assert_true(json.find("\"duration_ms\": 9223372036854775807") == std::string::npos);
+  (void)bg::RenderAuto(s);
+
+  // A database clock at the end of time has no next slot after it.
+  StatusSnapshot n;
+  n.db_now_ms = INT64_MAX - 10;
+  StatusJob late;
+  late.every_ms = 1000;
+  late.has_row = true;
+  late.row.slot_start_ms = bg::CurrentSlotStart(n.db_now_ms, 1000, 0);
+  n.jobs.push_back(late);
+  bg::SetNextSlots(&n);
+  assert_int_equal(n.jobs[0].next_slot_start_ms, 0);
+  n.jobs[0].row.slot_start_ms = 0;  // the current slot has not started: it is next
+  bg::SetNextSlots(&n);
+  assert_int_equal(n.jobs[0].next_slot_start_ms, bg::CurrentSlotStart(n.db_now_ms, 1000, 0));
+}
+
 
 // ------------------------------------------------------------ assembling (bg_status_gather)
 
@@ -969,6 +1020,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_prometheus, testutil::SetupFixture<Fixture>,
                                       testutil::TeardownFixture<Fixture>),
       cmocka_unit_test_setup_teardown(test_prometheus_labels_and_absent_metrics, testutil::SetupFixture<Fixture>,
+                                      testutil::TeardownFixture<Fixture>),
+      cmocka_unit_test_setup_teardown(test_hostile_rows, testutil::SetupFixture<Fixture>,
                                       testutil::TeardownFixture<Fixture>),
       cmocka_unit_test(test_parse_status_query),
       cmocka_unit_test(test_merge_rows),
