@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "bg_status.h"
+#include "bg_error.h"
 
 namespace bg {
 

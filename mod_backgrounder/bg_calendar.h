@@ -42,12 +42,9 @@
 #include <vector>
 
 #include "bg_cron.h"
-#include "bg_status.h"
+#include "bg_error.h"
 
 namespace bg {
-
-enum class DstGap { kRun, kSkip };
-enum class DstRepeat { kOnce, kTwice };
 
 // How far NextFire and PrevFire look (beyond it they report no fire time):
 // 400 years, a whole Gregorian cycle, within which every valid cron

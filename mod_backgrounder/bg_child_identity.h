@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "bg_status.h"
+#include "bg_error.h"
 
 namespace bg {
 

@@ -4,6 +4,7 @@
 #include <apr_sha1.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -75,8 +76,12 @@ bool Verify(const CsrfSecret& secret, const std::string& prefix, const std::stri
   for (char c : issued) {
     if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
   }
-  const int64_t when = static_cast<int64_t>(std::strtoull(issued.c_str(), nullptr, 16));
-  if (when > now_s + 60 || now_s - when > max_age_s) return false;
+  // 16 hex digits may exceed int64_t: such a time, a negative one and a
+  // negative age are refused before any arithmetic (which could overflow).
+  const unsigned long long issued_s = std::strtoull(issued.c_str(), nullptr, 16);
+  if (issued_s > static_cast<unsigned long long>(INT64_MAX) || now_s < 0 || max_age_s < 0) return false;
+  const int64_t when = static_cast<int64_t>(issued_s);
+  if (when > now_s ? when - now_s > 60 : now_s - when > max_age_s) return false;
   return SameBytes(token.substr(dot + 1), HmacHex(secret, prefix + issued + suffix));
 }
 

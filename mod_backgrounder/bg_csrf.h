@@ -19,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-#include "bg_status.h"
+#include "bg_error.h"
 
 namespace bg {
 
@@ -35,7 +35,8 @@ bool CsrfSecretSet(const CsrfSecret& secret);
 // A token issued at now_s ("" if the secret is not set).
 std::string MakeCsrfToken(const CsrfSecret& secret, int64_t now_s);
 // True if `token` was made with `secret` no more than max_age_s seconds ago
-// (and not in the future). False whenever the secret is not set.
+// (and at most 60 s in the future: another child's clock). False whenever
+// the secret is not set, and for a negative now_s, max_age_s or issue time.
 bool CheckCsrfToken(const CsrfSecret& secret, const std::string& token, int64_t now_s, int64_t max_age_s);
 
 // The page an action redirects to says what was done ("done=ACTION:KEY");

@@ -5,15 +5,52 @@
 #include <errno.h>
 #include <sys/stat.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "bg_redact.h"
-#include "bg_sql_dialect.h"
 
 namespace bg {
+namespace {
+
+bool IsUri(const std::string& params) {
+  return params.compare(0, 13, "postgresql://") == 0 || params.compare(0, 11, "postgres://") == 0;
+}
+
+}  // namespace
+
+std::string StoreConnectionParams(const std::string& driver, const std::string& params) {
+  std::string out = params;
+  if (driver == "pgsql") {
+    // A dead or unreachable server is noticed within seconds, not minutes.
+    static constexpr const char* kDefaults[][2] = {
+        {"connect_timeout", "5"},      {"keepalives", "1"},       {"keepalives_idle", "10"},
+        {"keepalives_interval", "3"},  {"keepalives_count", "3"}, {"tcp_user_timeout", "10000"},
+        {"application_name", "mod_backgrounder"}};
+    if (IsUri(params)) {
+      char sep = params.find('?') == std::string::npos ? '?' : '&';
+      for (const auto& kv : kDefaults) {
+        if (params.find(std::string(kv[0]) + "=") != std::string::npos) continue;
+        out += sep;
+        out += std::string(kv[0]) + "=" + kv[1];
+        sep = '&';
+      }
+    } else {
+      const std::vector<std::string> keys = ConnectionParamKeys(params);
+      for (const auto& kv : kDefaults) {
+        if (std::find(keys.begin(), keys.end(), kv[0]) == keys.end()) out += std::string(" ") + kv[0] + "=" + kv[1];
+      }
+    }
+  } else if (driver == "mysql") {
+    out += " reconnect=0";  // the driver takes the last value of a key
+  }
+  return out;
+}
 
 AprDbdConnector::AprDbdConnector(std::string driver, const std::string& params, bool create_missing)
     : driver_(std::move(driver)),
       params_(StoreConnectionParams(driver_, params)),
-      description_(driver_ + ":" + MaskSecrets(params)),
+      description_(ConnectionDescription(driver_, params)),
       create_missing_(create_missing) {}
 
 Status AprDbdConnector::Open(apr_pool_t* pool, DbConnection* conn) {
@@ -35,7 +72,7 @@ Status AprDbdConnector::Open(apr_pool_t* pool, DbConnection* conn) {
   if (rv != APR_SUCCESS || !handle) {
     // Driver messages name the server, never the password; mask anyway.
     return Status::Unavailable("cannot connect to " + description_ +
-                               (err && *err ? std::string(": ") + OneLineDbError(MaskSecrets(err)) : std::string()));
+                               (err && *err ? std::string(": ") + DbErrorText(err) : std::string()));
   }
   conn->driver = driver;
   conn->handle = handle;

@@ -10,7 +10,7 @@
 
 #include <string>
 
-#include "bg_status.h"
+#include "bg_error.h"
 
 struct apr_dbd_driver_t;
 struct apr_dbd_t;
@@ -58,6 +58,14 @@ class AprDbdConnector final : public DbConnector {
   const std::string description_;
   const bool create_missing_;
 };
+
+// The operator's connection parameters plus what a store needs and the
+// operator did not set: pgsql gets connect_timeout, TCP keepalives,
+// tcp_user_timeout and application_name (as key=value words, or as query
+// parameters of a postgresql:// URI); mysql gets reconnect=0 (forced: the
+// client library's silent reconnect drops prepared statements); sqlite3's
+// path is left alone. Pure function.
+std::string StoreConnectionParams(const std::string& driver, const std::string& params);
 
 }  // namespace bg
 

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "bg_job_spec.h"
-#include "bg_status.h"
+#include "bg_error.h"
 
 namespace bg {
 

@@ -25,6 +25,21 @@ int UnitIndex(std::string_view unit) {
   return -1;
 }
 
+// Days since 1970-01-01 to a civil date (proleptic Gregorian).
+void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const unsigned doe = static_cast<unsigned>(z - era * 146097);
+  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const unsigned mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = static_cast<int64_t>(yoe) + era * 400 + (*m <= 2 ? 1 : 0);
+}
+
+int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0)) ? 1 : 0); }
+
 Status Bad(std::string_view text, const std::string& why) {
   return Status::Error("invalid duration '" + std::string(text) + "': " + why + " (" + kAccepted + ")");
 }
@@ -78,15 +93,14 @@ Status ParseDuration(std::string_view text, int64_t* ms) {
 
 std::string FormatDuration(int64_t ms) {
   if (ms == 0) return "0s";
-  std::string out;
-  if (ms < 0) {
-    out = "-";
-    ms = -ms;
-  }
+  std::string out = ms < 0 ? "-" : "";
+  // The magnitude in unsigned arithmetic: -ms overflows for INT64_MIN.
+  uint64_t v = ms < 0 ? 0 - static_cast<uint64_t>(ms) : static_cast<uint64_t>(ms);
   for (const auto& u : kUnits) {
-    if (ms >= u.ms) {
-      out += std::to_string(ms / u.ms) + u.name;
-      ms %= u.ms;
+    const uint64_t unit = static_cast<uint64_t>(u.ms);
+    if (v >= unit) {
+      out += std::to_string(v / unit) + u.name;
+      v %= unit;
     }
   }
   return out;
@@ -105,6 +119,19 @@ std::string FormatElapsed(int64_t ms) {
   } else {
     snprintf(buf, sizeof buf, "%lldh%lldm", static_cast<long long>(ms / 3600000), static_cast<long long>(ms / 60000 % 60));
   }
+  return buf;
+}
+
+std::string FormatIsoTime(int64_t ms) {
+  const int64_t days = FloorDiv(ms, 86400000);
+  const int64_t in_day = (ms % 86400000 + 86400000) % 86400000;  // days * 86400000 may overflow
+  int64_t y;
+  unsigned mo, d;
+  CivilFromDays(days, &y, &mo, &d);
+  char buf[64];
+  snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<long long>(y), mo, d,
+           static_cast<int>(in_day / 3600000), static_cast<int>(in_day / 60000 % 60),
+           static_cast<int>(in_day / 1000 % 60), static_cast<int>(in_day % 1000));
   return buf;
 }
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "bg_run_outcome.h"
-#include "bg_status.h"
+#include "bg_error.h"
 
 namespace bg {
 

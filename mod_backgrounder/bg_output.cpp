@@ -51,6 +51,12 @@ std::string SanitizeForLog(std::string_view text, bool keep_newlines) {
     if (len == 0) {
       AppendHex(&out, c);
       ++i;
+    } else if (len == 2 && c == 0xC2 && static_cast<unsigned char>(text[i + 1]) <= 0x9F) {
+      // A C1 control character (U+0080-U+009F): NEL, CSI and the like act
+      // on terminals as C0's do. Each of its two bytes is escaped.
+      AppendHex(&out, c);
+      AppendHex(&out, static_cast<unsigned char>(text[i + 1]));
+      i += 2;
     } else {
       out.append(text.substr(i, len));
       i += len;
@@ -106,7 +112,7 @@ OutputCollector::OutputCollector(EmitFn emit, size_t max_logged, size_t max_line
 
 void OutputCollector::EmitLine(Stream stream, std::string_view line) {
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  if (truncated_ || logged_ + line.size() > max_logged_) {
+  if (truncated_ || logged_ + line.size() + 1 > max_logged_) {  // a line counts with its newline
     truncated_ = true;  // once over the limit, log nothing more of this run
     unlogged_ += line.size() + 1;
     return;

@@ -21,8 +21,9 @@ namespace bg {
 
 // For text stored outside the log (the history's output tail, which a
 // database may require to be valid UTF-8): escapes control characters
-// (except tab, and newline if keep_newlines) and bytes that are not part of
-// valid UTF-8 as \xHH; a backslash stays as is.
+// (C0 except tab, and newline if keep_newlines; DEL; C1, U+0080-U+009F, as
+// its two bytes) and bytes that are not part of valid UTF-8 as \xHH; a
+// backslash stays as is.
 std::string SanitizeForLog(std::string_view text, bool keep_newlines);
 
 // Length of the valid UTF-8 sequence starting at s[i] (1 to 4), or 0 if

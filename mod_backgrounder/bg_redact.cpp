@@ -41,6 +41,18 @@ bool IsKeyChar(char c) { return IsAlnum(c) || c == '_' || c == '-' || c == '.'; 
 
 // ------------------------------------------------------------ connection strings
 
+// The key before the '=' at `eq` ("" if none): the word of letters, digits
+// and '_' that ends there, white space between them skipped. *start is where
+// it begins.
+std::string ConnectionKeyBefore(const std::string& s, size_t eq, size_t* start) {
+  size_t end = eq;
+  while (end > 0 && IsSpace(s[end - 1])) --end;
+  size_t begin = end;
+  while (begin > 0 && (IsAlnum(s[begin - 1]) || s[begin - 1] == '_')) --begin;
+  if (start) *start = begin;
+  return s.substr(begin, end - begin);
+}
+
 bool IsConnectionSecretKey(const std::string& key) {
   static constexpr const char* kKeys[] = {"password", "sslpassword", "pass", "passwd", "pwd"};
   for (const char* k : kKeys) {
@@ -79,12 +91,23 @@ void HideUriPassword(const std::string& s, Hidden* hide) {
 
 // ------------------------------------------------------------ URLs
 
+// Whether s[from, end) is a URL scheme: a letter, then letters, digits, + . -
+bool IsScheme(const std::string& s, size_t from, size_t end) {
+  if (end <= from || !std::isalpha(static_cast<unsigned char>(s[from]))) return false;
+  for (size_t i = from + 1; i < end; ++i) {
+    if (!IsAlnum(s[i]) && s[i] != '+' && s[i] != '.' && s[i] != '-') return false;
+  }
+  return true;
+}
+
 // Marks the secret parts of the URL in [from, to): its userinfo, every query
 // parameter's value (a parameter without '=' as a whole) and its fragment.
+// The URL is absolute only if it starts with "scheme://": a "://" further
+// on (/cron.php?next=http://x&token=...) is part of its path or query.
 void HideUrlParts(const std::string& s, size_t from, size_t to, Hidden* hide) {
   size_t path = from;
   const size_t scheme = s.find("://", from);
-  if (scheme != std::string::npos && scheme + 3 <= to) {
+  if (scheme != std::string::npos && scheme + 3 <= to && IsScheme(s, from, scheme)) {
     const size_t start = scheme + 3;
     size_t query = s.find_first_of("?#", start);
     if (query == std::string::npos || query > to) query = to;
@@ -145,17 +168,25 @@ std::vector<char> QuoteRegions(const std::string& s) {
   return region;
 }
 
-// The end of a value starting at `v`. A quoted value runs to its closing
-// quote; inside a region quoted by `enclosing`, the value runs to that
-// region's end (the region may be one argument with spaces, or a shell
-// script: masking to its end is right for both); otherwise to white space.
-// Quotes and backslashes within the value are followed.
+// The end of a value starting at `v`. Inside a region quoted by
+// `enclosing`, the value runs to that region's end (the region may be one
+// argument with spaces, or a shell script: masking to its end is right for
+// both); otherwise to white space. Quotes and backslashes within the value
+// are followed. A value that is a quoted string ends with it only where
+// nothing can continue it: at the end, before the enclosing quote, before
+// white space outside any region, or before , } ] (JSON: "token":"abc",...);
+// otherwise ('abc'def is one word) it runs on as above.
 size_t ValueEnd(const std::string& s, size_t v, char enclosing) {
   const size_t n = s.size();
   if (v < n && IsQuote(s[v]) && s[v] != enclosing) {
     size_t j = v + 1;
     while (j < n && s[j] != s[v]) j += s[j] == '\\' ? 2 : 1;
-    return std::min(j + 1, n);
+    j = std::min(j + 1, n);
+    if (j == n || (enclosing != 0 && s[j] == enclosing) || (enclosing == 0 && IsSpace(s[j])) || s[j] == ',' ||
+        s[j] == '}' || s[j] == ']') {
+      return j;
+    }
+    v = j;
   }
   char local = 0;
   size_t j = v;
@@ -296,11 +327,7 @@ std::string MaskSecrets(const std::string& params) {
   Hidden hide(params.size(), false);
   HideUriPassword(params, &hide);
   for (size_t eq = params.find('='); eq != std::string::npos; eq = params.find('=', eq + 1)) {
-    size_t end = eq;
-    while (end > 0 && (params[end - 1] == ' ' || params[end - 1] == '\t')) --end;
-    size_t start = end;
-    while (start > 0 && (IsAlnum(params[start - 1]) || params[start - 1] == '_')) --start;
-    if (!IsConnectionSecretKey(params.substr(start, end - start))) continue;
+    if (!IsConnectionSecretKey(ConnectionKeyBefore(params, eq, nullptr))) continue;
     size_t v = eq + 1;
     while (v < params.size() && (params[v] == ' ' || params[v] == '\t')) ++v;
     const size_t vend = ConnectionValueEnd(params, v);
@@ -309,6 +336,50 @@ std::string MaskSecrets(const std::string& params) {
   }
   return Collapse(params, hide);
 }
+
+std::string ConnectionDescription(const std::string& driver, const std::string& params) {
+  return driver + ":" + MaskSecrets(params);
+}
+
+std::vector<std::string> ConnectionParamKeys(const std::string& params) {
+  std::vector<std::string> keys;
+  for (size_t eq = params.find('='); eq != std::string::npos; eq = params.find('=', eq + 1)) {
+    std::string key = ConnectionKeyBefore(params, eq, nullptr);
+    for (char& c : key) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (!key.empty()) keys.push_back(key);
+  }
+  return keys;
+}
+
+std::string OneLineDbError(const std::string& message) {
+  std::string out;
+  size_t start = 0;
+  while (start <= message.size()) {
+    size_t end = message.find('\n', start);
+    if (end == std::string::npos) end = message.size();
+    std::string line = message.substr(start, end - start);
+    start = end + 1;
+    // Collapse white space (tabs included) to single spaces, trim both ends.
+    std::string clean;
+    for (char c : line) {
+      const bool space = c == ' ' || c == '\t' || c == '\r';
+      if (space) {
+        if (!clean.empty() && clean.back() != ' ') clean += ' ';
+      } else {
+        clean += c;
+      }
+    }
+    while (!clean.empty() && clean.back() == ' ') clean.pop_back();
+    if (clean.empty() || clean.compare(0, 5, "LINE ") == 0 || clean.find_first_not_of("^ ") == std::string::npos) {
+      continue;
+    }
+    if (!out.empty()) out += "; ";
+    out += clean;
+  }
+  return out;
+}
+
+std::string DbErrorText(const std::string& message) { return OneLineDbError(MaskSecrets(message)); }
 
 bool LooksSecret(std::string_view key) {
   static constexpr const char* kWords[] = {"pass",    "pwd",     "secret",  "token",  "key",      "auth",

@@ -1,9 +1,10 @@
 // Redaction: the one place that decides what the status page and the logs
-// show of secrets.
+// show of secrets, and how a database's messages are shown.
 //
 // Two kinds of text carry secrets:
 // - the store's connection parameters (and a database's messages that may
-//   quote them): every password is masked wherever they appear (MaskSecrets);
+//   quote them): every password is masked wherever they appear (MaskSecrets,
+//   ConnectionDescription, DbErrorText);
 // - a job's target (run=, url=, sql=) as shown on the status page: masked
 //   by heuristics in a location without `BackgrounderAdmin on`, shown as
 //   configured in an admin location, or not at all (JobTarget, TargetView).
@@ -21,6 +22,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "bg_job_spec.h"
 
@@ -34,6 +36,24 @@ namespace bg {
 // password of a URI's userinfo (postgresql://user:***@host). passfile= (a
 // path; the module never reads the file) stays visible.
 std::string MaskSecrets(const std::string& params);
+
+// How messages and the status page name a store's connection:
+// "driver:params" with MaskSecrets applied to params.
+std::string ConnectionDescription(const std::string& driver, const std::string& params);
+
+// The keys of a "key=value ..." connection string, lower-cased, in order,
+// found as MaskSecrets finds them (the word before each '=').
+std::vector<std::string> ConnectionParamKeys(const std::string& params);
+
+// A database's error message on one line, for logs and run history:
+// PostgreSQL's multi-line messages have their lines joined with "; ", the
+// "LINE n: ..." quote of the statement and its caret line dropped, and
+// runs of spaces collapsed; trailing white space goes.
+std::string OneLineDbError(const std::string& message);
+
+// A database's error message as logs and the run history show it: its
+// passwords masked (MaskSecrets), on one line (OneLineDbError).
+std::string DbErrorText(const std::string& message);
 
 // Whether a key names a secret: it contains, case-insensitively, one of
 // password, passwd, pass, pwd, secret, token, key, auth, credential,
@@ -51,7 +71,8 @@ std::string MaskUrl(const std::string& url);
 // option that LooksSecret (`--password hunter2`); the value after a header
 // name that LooksSecret (`'Authorization: Bearer xyz'`); and the parts of
 // every URL in it that MaskUrl masks. A value inside quotes that began
-// before its key is masked to the end of those quotes.
+// before its key is masked to the end of those quotes; a quoted value to
+// the end of the word it is part of ('abc'def), or of its JSON string.
 std::string MaskCommandLine(const std::string& command);
 
 // SQL text with the contents of every string literal replaced by "***":

@@ -12,7 +12,7 @@
 
 #include "bg_job_spec.h"
 #include "bg_lease_store.h"
-#include "bg_status.h"
+#include "bg_error.h"
 
 namespace bg {
 

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdarg>
 #include <cstdio>
-#include <ctime>
 
 #include "bg_duration.h"
 #include "bg_slot.h"
@@ -55,16 +54,6 @@ void Logf(Logger* log, LogLevel level, const char* fmt, ...) {
   std::string msg = Format(fmt, ap);
   va_end(ap);
   log->Log(level, msg);
-}
-
-std::string UtcTime(int64_t ms) {
-  time_t secs = static_cast<time_t>(ms / 1000);
-  struct tm tm;
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-           tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-  return buf;
 }
 
 // `text` with every byte outside printable ASCII as '?', cut to max bytes.
@@ -533,7 +522,7 @@ void Scheduler::TryStart(Job* job) {
   if (spec.misfire == Misfire::kSkip && late_ms >= spec.grace_ms) {
     // misfire=skip: the slot is taken (so no one else runs it) but not run.
     Logf(log_, LogLevel::kWarn, "job %s: slot %lld (%s) skipped: it could only start %s after the slot start (grace=%s)",
-         spec.name.c_str(), static_cast<long long>(r.slot), UtcTime(r.slot_start_ms).c_str(),
+         spec.name.c_str(), static_cast<long long>(r.slot), FormatIsoTime(r.slot_start_ms).c_str(),
          FormatElapsed(late_ms).c_str(), FormatDuration(spec.grace_ms).c_str());
     ar->run->result = RunResult();
     ar->run->result.outcome = RunOutcome::kSkipped;
@@ -544,7 +533,7 @@ void Scheduler::TryStart(Job* job) {
     return;
   }
   Logf(log_, LogLevel::kInfo, "job %s: slot %lld (%s) started on %s with token %lld, %lld ms after the slot start",
-       spec.name.c_str(), static_cast<long long>(r.slot), UtcTime(r.slot_start_ms).c_str(), options_.node.c_str(),
+       spec.name.c_str(), static_cast<long long>(r.slot), FormatIsoTime(r.slot_start_ms).c_str(), options_.node.c_str(),
        static_cast<long long>(r.token), static_cast<long long>(late_ms));
   ++runs_started_;
   const int64_t record_sent = env_->NowMs();

@@ -1,9 +1,10 @@
 #include "bg_sql_dialect.h"
 
-#include <strings.h>
-
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+
+#include "bg_output.h"
 
 namespace bg {
 namespace {
@@ -89,6 +90,12 @@ const char kSeed[] =
     "{insert_ignore} INTO backgrounder_jobs (name, slot, slot_start_ms, every_ms) "
     "SELECT p_name, (p_now - p_off) {div} p_every, ((p_now - p_off) {div} p_every) * p_every + p_off, p_every "
     "FROM (SELECT {now} AS p_now, :key AS p_name, :every AS p_every, :offset AS p_off) p{conflict}";
+
+// History pruning (an sql= job; {now} is the only marker such jobs have).
+const char kPruneRuns[] = "DELETE FROM backgrounder_runs WHERE outcome <> 'running' AND (";
+const char kPruneByAge[] = "started_ms < {now} - ";
+const char kPruneByCountHead[] = "token <= (SELECT j.token - ";
+const char kPruneByCountTail[] = " FROM backgrounder_jobs j WHERE j.name = backgrounder_runs.lease_key)";
 
 // sqlite3 and pgsql. The abandoned_token assignment reads the old holder
 // and token (all SET expressions see the old row here).
@@ -176,32 +183,6 @@ void FillCommon(SqlDialect* d, const Fragments& f) {
   };
 }
 
-// Keys present in a "key=value ..." parameter string (lower-cased).
-std::vector<std::string> ParamKeys(const std::string& params) {
-  std::vector<std::string> keys;
-  for (size_t eq = params.find('='); eq != std::string::npos; eq = params.find('=', eq + 1)) {
-    size_t end = eq;
-    while (end > 0 && isspace(static_cast<unsigned char>(params[end - 1]))) --end;
-    size_t start = end;
-    while (start > 0 && (isalnum(static_cast<unsigned char>(params[start - 1])) || params[start - 1] == '_')) --start;
-    std::string key = params.substr(start, end - start);
-    for (char& c : key) c = static_cast<char>(tolower(static_cast<unsigned char>(c)));
-    if (!key.empty()) keys.push_back(key);
-  }
-  return keys;
-}
-
-bool HasKey(const std::vector<std::string>& keys, const char* key) {
-  for (const std::string& k : keys) {
-    if (k == key) return true;
-  }
-  return false;
-}
-
-bool IsUri(const std::string& params) {
-  return params.compare(0, 13, "postgresql://") == 0 || params.compare(0, 11, "postgres://") == 0;
-}
-
 }  // namespace
 
 TextColumnRule TextColumnRuleOf(const std::string& name) {
@@ -213,6 +194,11 @@ TextColumnRule TextColumnRuleOf(const std::string& name) {
   if (name == "output_head" || name == "output_tail") return {kTextColumnSize, true, false};
   if (name == "detail") return {kDetailColumnSize, false, false};
   return {kOutcomeColumnSize, false, false};  // not listed: the smallest column (list every new parameter above)
+}
+
+std::string TextForColumn(const std::string& name, std::string_view value) {
+  const TextColumnRule rule = TextColumnRuleOf(name);
+  return SanitizeForStore(value, rule.multi_line, rule.identity ? SIZE_MAX : rule.max_bytes);
 }
 
 SqlParamType SqlParamTypeOf(const std::string& name) {
@@ -336,60 +322,12 @@ bool MakeSqlDialect(const std::string& driver, SqlDialect* d) {
   return true;
 }
 
-std::string StoreConnectionParams(const std::string& driver, const std::string& params) {
-  std::string out = params;
-  if (driver == "pgsql") {
-    // A dead or unreachable server is noticed within seconds, not minutes.
-    static constexpr const char* kDefaults[][2] = {
-        {"connect_timeout", "5"},      {"keepalives", "1"},       {"keepalives_idle", "10"},
-        {"keepalives_interval", "3"},  {"keepalives_count", "3"}, {"tcp_user_timeout", "10000"},
-        {"application_name", "mod_backgrounder"}};
-    if (IsUri(params)) {
-      char sep = params.find('?') == std::string::npos ? '?' : '&';
-      for (const auto& kv : kDefaults) {
-        if (params.find(std::string(kv[0]) + "=") != std::string::npos) continue;
-        out += sep;
-        out += std::string(kv[0]) + "=" + kv[1];
-        sep = '&';
-      }
-    } else {
-      const std::vector<std::string> keys = ParamKeys(params);
-      for (const auto& kv : kDefaults) {
-        if (!HasKey(keys, kv[0])) out += std::string(" ") + kv[0] + "=" + kv[1];
-      }
-    }
-  } else if (driver == "mysql") {
-    out += " reconnect=0";  // the driver takes the last value of a key
-  }
-  return out;
-}
-
-std::string OneLineDbError(const std::string& message) {
-  std::string out;
-  size_t start = 0;
-  while (start <= message.size()) {
-    size_t end = message.find('\n', start);
-    if (end == std::string::npos) end = message.size();
-    std::string line = message.substr(start, end - start);
-    start = end + 1;
-    // Collapse white space (tabs included) to single spaces, trim both ends.
-    std::string clean;
-    for (char c : line) {
-      const bool space = c == ' ' || c == '\t' || c == '\r';
-      if (space) {
-        if (!clean.empty() && clean.back() != ' ') clean += ' ';
-      } else {
-        clean += c;
-      }
-    }
-    while (!clean.empty() && clean.back() == ' ') clean.pop_back();
-    if (clean.empty() || clean.compare(0, 5, "LINE ") == 0 || clean.find_first_not_of("^ ") == std::string::npos) {
-      continue;
-    }
-    if (!out.empty()) out += "; ";
-    out += clean;
-  }
-  return out;
+std::string HistoryPruneSql(int64_t count, int64_t age_ms) {
+  std::vector<std::string> limits;
+  if (age_ms > 0) limits.push_back(kPruneByAge + std::to_string(age_ms));
+  if (count > 0) limits.push_back(kPruneByCountHead + std::to_string(count) + kPruneByCountTail);
+  if (limits.empty()) limits.push_back("1 = 0");
+  return kPruneRuns + limits[0] + (limits.size() > 1 ? " OR " + limits[1] : std::string()) + ")";
 }
 
 }  // namespace bg

@@ -23,12 +23,13 @@
 #define BG_SQL_DIALECT_H
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "bg_redact.h"
 #include "bg_sql_template.h"
-#include "bg_status.h"
+#include "bg_error.h"
 
 namespace bg {
 
@@ -65,6 +66,10 @@ struct TextColumnRule {
 };
 // The rule for the string parameter `name` of the store's statements.
 TextColumnRule TextColumnRuleOf(const std::string& name);
+// `value` as the store writes it for the parameter `name`: its rule applied
+// with SanitizeForStore (bg_output.h), except that an identity is escaped
+// but never cut (the store refuses one that is then too long). Pure function.
+std::string TextForColumn(const std::string& name, std::string_view value);
 
 // Parameter types by name: lease, every, offset, token, slot, slot_start,
 // started, rows_affected are 64-bit integers; exit_code, http_status,
@@ -135,20 +140,11 @@ struct SqlDialect {
 // Fills `dialect` for `driver` ("sqlite3", "pgsql", "mysql"); false if unsupported.
 bool MakeSqlDialect(const std::string& driver, SqlDialect* dialect);
 
-// The operator's connection parameters plus what a store needs and the
-// operator did not set: pgsql gets connect_timeout, TCP keepalives,
-// tcp_user_timeout and application_name; mysql gets reconnect=0 (forced:
-// the client library's silent reconnect drops prepared statements).
-std::string StoreConnectionParams(const std::string& driver, const std::string& params);
-
-// MaskSecrets, for messages and pages, lives with all redaction in
-// bg_redact.h (included here for this file's older users).
-
-// A database's error message on one line, for logs and run history:
-// PostgreSQL's multi-line messages have their lines joined with "; ", the
-// "LINE n: ..." quote of the statement and its caret line dropped, and
-// runs of spaces collapsed; trailing white space goes.
-std::string OneLineDbError(const std::string& message);
+// The history pruning job's statement (BackgrounderHistory), an sql= job
+// template valid in every dialect: deletes the ended runs of each job that
+// are older than age_ms (by {now}) or not among its last `count` tokens; a
+// limit of 0 is none (with neither, it deletes nothing). Pure function.
+std::string HistoryPruneSql(int64_t count, int64_t age_ms);
 
 }  // namespace bg
 

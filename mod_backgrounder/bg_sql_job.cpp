@@ -7,6 +7,7 @@
 
 #include "bg_duration.h"
 #include "bg_env.h"
+#include "bg_redact.h"
 #include "bg_sql_dialect.h"
 
 namespace bg {
@@ -68,7 +69,7 @@ RunResult SqlRunner::Run(const RunContext& ctx, RunControl* control) {
   auto fail = [&](const char* what, int rv) {
     const char* err = apr_dbd_error(conn.driver, conn.handle, rv);
     res.outcome = RunOutcome::kFailure;
-    res.detail = std::string(what) + ": " + OneLineDbError(MaskSecrets(err ? err : "error " + std::to_string(rv)));
+    res.detail = std::string(what) + ": " + DbErrorText(err ? err : "error " + std::to_string(rv));
   };
   SqlDialect dialect;
   const char* driver = apr_dbd_name(conn.driver);

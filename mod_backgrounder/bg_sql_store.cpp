@@ -10,6 +10,7 @@
 #include <cstring>
 
 #include "bg_output.h"
+#include "bg_redact.h"
 
 namespace bg {
 namespace {
@@ -36,13 +37,6 @@ int NextRow(const apr_dbd_driver_t* driver, apr_pool_t* pool, apr_dbd_results_t*
   return apr_dbd_get_row(driver, pool, res, row, by_number ? number : -1);
 }
 
-// `v` as the store writes it for the parameter `name`: made safe for its
-// column (an identity is escaped, never cut; see Params::Str).
-std::string AsWritten(const char* name, const std::string& v) {
-  const TextColumnRule rule = TextColumnRuleOf(name);
-  return SanitizeForStore(v, rule.multi_line, rule.identity ? SIZE_MAX : rule.max_bytes);
-}
-
 // A column's value as read from apr_dbd (NULL: 0 or "").
 int64_t IntOf(const char* v) { return v ? static_cast<int64_t>(std::strtoll(v, nullptr, 10)) : 0; }
 std::string TextOf(const char* v) { return v ? v : ""; }
@@ -62,7 +56,7 @@ class SqlLeaseStore::Params {
     if (n_ >= kMax) return *this;
     const TextColumnRule rule = TextColumnRuleOf(name);
     std::string& text = text_[n_];
-    text = AsWritten(name, v);
+    text = TextForColumn(name, v);
     if (rule.identity && text.size() > rule.max_bytes && refused_.empty()) {
       refused_ = std::string("the ") + name + " '" + SanitizeForStore(v, false, 64) + "' is longer than its column (" +
                  std::to_string(rule.max_bytes) + " bytes)";
@@ -185,7 +179,7 @@ void SqlLeaseStore::Close(bool healthy) {
 Status SqlLeaseStore::Fail(const char* what, int rv) {
   std::string msg = std::string(what) + " failed on " + connector_->description() + ": ";
   const char* err = conn_.handle ? apr_dbd_error(conn_.driver, conn_.handle, rv) : nullptr;
-  msg += (err && *err) ? OneLineDbError(MaskSecrets(err)) : ("error " + std::to_string(rv));
+  msg += (err && *err) ? DbErrorText(err) : ("error " + std::to_string(rv));
   Close(false);
   return Status::Unavailable(msg);
 }
@@ -477,7 +471,7 @@ Status SqlLeaseStore::Acquire(const AcquireRequest& r, AcquireResult* out) {
     return Status::Ok();
   }
   auto num = [](const std::string& s) { return IntOf(s.c_str()); };
-  if (acquired && v[6] == AsWritten("holder", r.holder)) {
+  if (acquired && v[6] == TextForColumn("holder", r.holder)) {
     out->acquired = true;
     out->token = num(v[0]);
     out->slot = num(v[1]);

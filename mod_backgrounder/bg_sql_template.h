@@ -38,7 +38,7 @@
 #include <string_view>
 #include <vector>
 
-#include "bg_status.h"
+#include "bg_error.h"
 
 namespace bg {
 

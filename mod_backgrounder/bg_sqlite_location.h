@@ -26,7 +26,7 @@
 #include <vector>
 
 #include "bg_child_identity.h"
-#include "bg_status.h"
+#include "bg_error.h"
 
 namespace bg {
 

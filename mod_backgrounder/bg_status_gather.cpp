@@ -65,7 +65,12 @@ void SetNextSlots(StatusSnapshot* snap) {
   for (StatusJob& job : snap->jobs) {
     if (job.every_ms <= 0 || job.offset_ms < 0 || job.offset_ms >= job.every_ms) continue;
     const int64_t current = CurrentSlotStart(snap->db_now_ms, job.every_ms, job.offset_ms);
-    job.next_slot_start_ms = job.has_row && job.row.slot_start_ms < current ? current : current + job.every_ms;
+    int64_t next = current;
+    if (job.has_row && job.row.slot_start_ms < current) {
+      job.next_slot_start_ms = current;
+    } else if (!__builtin_add_overflow(current, job.every_ms, &next)) {
+      job.next_slot_start_ms = next;  // (a clock near the end of time has none)
+    }
   }
 }
 

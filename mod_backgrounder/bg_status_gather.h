@@ -49,7 +49,8 @@ StatusQuery ParseStatusQuery(std::string_view args);
 // server)"), in the rows' order.
 void MergeJobRows(std::vector<JobRow> rows, StatusSnapshot* snap);
 
-// Sets each job's next slot start from snap->db_now_ms (none if unknown).
+// Sets each job's next slot start from snap->db_now_ms (none if that is
+// unknown, or if the next start lies beyond int64_t).
 void SetNextSlots(StatusSnapshot* snap);
 
 // ?job=NAME: keeps only the jobs whose name or key is `job`, or whose key is

@@ -4,6 +4,7 @@
 #include <string_view>
 #include <unordered_set>
 
+#include "bg_duration.h"
 #include "bg_output.h"
 
 namespace bg {
@@ -31,55 +32,12 @@ std::string ValidUtf8(const std::string& s) {
   return out;
 }
 
-// Days since 1970-01-01 to a civil date (proleptic Gregorian).
-void CivilFromDays(int64_t z, int64_t* y, unsigned* m, unsigned* d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const unsigned doe = static_cast<unsigned>(z - era * 146097);
-  const unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const unsigned mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = static_cast<int64_t>(yoe) + era * 400 + (*m <= 2 ? 1 : 0);
-}
-
-int64_t FloorDiv(int64_t a, int64_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0)) ? 1 : 0); }
-
-// Milliseconds since the epoch as UTC ISO 8601: "2026-11-23T23:36:30.000Z".
-std::string IsoTime(int64_t ms) {
-  const int64_t days = FloorDiv(ms, 86400000);
-  const int64_t in_day = ms - days * 86400000;
-  int64_t y;
-  unsigned mo, d;
-  CivilFromDays(days, &y, &mo, &d);
-  char buf[64];
-  snprintf(buf, sizeof buf, "%04lld-%02u-%02uT%02d:%02d:%02d.%03dZ", static_cast<long long>(y), mo, d,
-           static_cast<int>(in_day / 3600000), static_cast<int>(in_day / 60000 % 60),
-           static_cast<int>(in_day / 1000 % 60), static_cast<int>(in_day % 1000));
-  return buf;
-}
-
 uint64_t Magnitude(int64_t v) { return v < 0 ? 0 - static_cast<uint64_t>(v) : static_cast<uint64_t>(v); }
-
-// A duration compactly, in the syntax of httpd.conf: "1h30m", "250ms",
-// "10s", "1d2h", "0s".
-std::string CompactDuration(int64_t ms) {
-  if (ms == 0) return "0s";
-  std::string out = ms < 0 ? "-" : "";
-  uint64_t v = Magnitude(ms);
-  struct Unit {
-    const char* name;
-    uint64_t ms;
-  };
-  constexpr Unit kUnits[] = {{"d", 86400000}, {"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
-  for (const Unit& u : kUnits) {
-    if (v >= u.ms) {
-      out += Uint(v / u.ms) + u.name;
-      v %= u.ms;
-    }
-  }
-  return out;
+// |a - b| in unsigned arithmetic: the difference of two int64_t always fits
+// in uint64_t, not always in int64_t (times come from the store as they are).
+uint64_t Distance(int64_t a, int64_t b) {
+  const uint64_t ua = static_cast<uint64_t>(a), ub = static_cast<uint64_t>(b);
+  return a > b ? ua - ub : ub - ua;
 }
 
 // An elapsed time for people, rounded to its two largest units: "850ms",
@@ -96,8 +54,8 @@ std::string Approx(uint64_t ms) {
 // "in 12s", "3s ago", "now".
 std::string Relative(int64_t t, int64_t ref) {
   if (t == ref) return "now";
-  if (t > ref) return "in " + Approx(Magnitude(t - ref));
-  return Approx(Magnitude(ref - t)) + " ago";
+  if (t > ref) return "in " + Approx(Distance(t, ref));
+  return Approx(Distance(ref, t)) + " ago";
 }
 
 // A non-negative count of 10^-digits units as a decimal without exponent
@@ -169,7 +127,7 @@ std::string Badge(const char* kind, const std::string& word) {
 // A time with its distance to `ref`, or "never".
 std::string HtmlTime(int64_t ms, int64_t ref, const char* none = "never") {
   if (ms == 0) return std::string("<span class=\"muted\">") + none + "</span>";
-  std::string out = "<time datetime=\"" + IsoTime(ms) + "\">" + IsoTime(ms) + "</time>";
+  std::string out = "<time datetime=\"" + FormatIsoTime(ms) + "\">" + FormatIsoTime(ms) + "</time>";
   if (ref != 0) out += " <span class=\"rel\">(" + Relative(ms, ref) + ")</span>";
   return out;
 }
@@ -249,9 +207,9 @@ void HtmlJobs(const StatusSnapshot& s, int64_t ref, std::string* out) {
     o += "</td>";
     o += "<td>" + HtmlEscape(j.kind) + "</td>";
     // Every.
-    o += "<td>" + (j.every_ms ? CompactDuration(j.every_ms) : std::string("-"));
-    if (j.offset_ms) o += " <span class=\"muted\">+" + CompactDuration(j.offset_ms) + "</span>";
-    if (j.timeout_ms) o += "<br><span class=\"muted\">timeout " + CompactDuration(j.timeout_ms) + "</span>";
+    o += "<td>" + (j.every_ms ? FormatDuration(j.every_ms) : std::string("-"));
+    if (j.offset_ms) o += " <span class=\"muted\">+" + FormatDuration(j.offset_ms) + "</span>";
+    if (j.timeout_ms) o += "<br><span class=\"muted\">timeout " + FormatDuration(j.timeout_ms) + "</span>";
     o += "</td>";
     o += "<td>" + HtmlEscape(j.scope) + "</td>";
     // State.
@@ -274,7 +232,7 @@ void HtmlJobs(const StatusSnapshot& s, int64_t ref, std::string* out) {
     o += "<td>";
     if (j.has_row && !r.outcome.empty() && r.started_ms > 0) {
       o += Badge("o-", r.outcome);
-      if (r.ended_ms > 0) o += " in " + CompactDuration(r.ended_ms - r.started_ms);
+      if (r.ended_ms > 0) o += " in " + FormatDuration(r.ended_ms - r.started_ms);
       o += "<br>" + HtmlTime(r.ended_ms > 0 ? r.ended_ms : r.started_ms, ref);
       if (!r.node.empty()) o += " on " + HtmlEscape(r.node);
     } else {
@@ -329,7 +287,7 @@ void HtmlRuns(const StatusSnapshot& s, int64_t ref, std::string* out) {
       o += "<td>" + HtmlTime(run.started_ms, ref, "-") + "</td>";
       o += "<td>" + HtmlTime(run.ended_ms, 0, "-") + "</td>";
       o += "<td>";
-      if (run.ended_ms > 0 && run.started_ms > 0) o += CompactDuration(run.ended_ms - run.started_ms);
+      if (run.ended_ms > 0 && run.started_ms > 0) o += FormatDuration(run.ended_ms - run.started_ms);
       else if (run.started_ms > 0 && ref > run.started_ms) o += "<span class=\"muted\">" + Approx(Magnitude(ref - run.started_ms)) + " so far</span>";
       o += "</td>";
       o += "<td>" + Badge("o-", OutcomeName(static_cast<int>(run.outcome))) + "</td>";
@@ -441,7 +399,8 @@ void JsonJob(const StatusSnapshot& s, const StatusJob& j, JsonWriter* w) {
   w->StrOrNull("last_outcome", r.outcome, row && !r.outcome.empty());
   w->IntOrNull("last_started_ms", r.started_ms, row && r.started_ms > 0);
   w->IntOrNull("last_ended_ms", r.ended_ms, row && r.ended_ms > 0);
-  w->IntOrNull("last_duration_ms", r.ended_ms - r.started_ms, row && r.ended_ms > 0 && r.started_ms > 0);
+  const bool last_duration = row && r.ended_ms > 0 && r.started_ms > 0;  // both positive: no overflow
+  w->IntOrNull("last_duration_ms", last_duration ? r.ended_ms - r.started_ms : 0, last_duration);
   w->IntOrNull("next_slot_start_ms", j.next_slot_start_ms, j.next_slot_start_ms > 0);
   w->Int64("failures_in_a_row", row ? r.failures : 0);
   if (j.metrics) {
@@ -473,7 +432,8 @@ void JsonJob(const StatusSnapshot& s, const StatusJob& j, JsonWriter* w) {
     w->Int64("token", run.token);
     w->Int64("started_ms", run.started_ms);
     w->IntOrNull("ended_ms", run.ended_ms, run.ended_ms > 0);
-    w->IntOrNull("duration_ms", run.ended_ms - run.started_ms, run.ended_ms > 0);
+    const bool duration = run.ended_ms > 0 && run.started_ms > 0;  // both positive: no overflow
+    w->IntOrNull("duration_ms", duration ? run.ended_ms - run.started_ms : 0, duration);
     w->Str("outcome", OutcomeName(static_cast<int>(run.outcome)));
     w->Int64("attempts", run.attempts);
     w->IntOrNull("exit_code", run.exit_code, run.has_exit_code);
@@ -572,13 +532,15 @@ void HistogramSamples(Family* f, const std::string& labels, const Histogram& h, 
 // Not "job": Prometheus gives that label to the scrape job itself.
 std::string JobLabel(const StatusJob& j) { return "backgrounder_job=\"" + LabelValue(j.name) + "\""; }
 
-// For each job, whether an earlier job of the snapshot has the same name (a
-// store row named like a configured job): its series would be duplicates.
-std::vector<bool> EarlierSameName(const StatusSnapshot& s) {
+// For each job, whether an earlier job of the snapshot has the same label (a
+// store row named like a configured job, or a name that differs only in
+// bytes LabelValue replaces): its series would be duplicates, which
+// Prometheus rejects with the whole scrape. Only the first is exported.
+std::vector<bool> EarlierSameLabel(const StatusSnapshot& s) {
   std::vector<bool> dup(s.jobs.size(), false);
-  std::unordered_set<std::string_view> seen;
+  std::unordered_set<std::string> seen;
   seen.reserve(s.jobs.size());
-  for (size_t i = 0; i < s.jobs.size(); ++i) dup[i] = !seen.insert(s.jobs[i].name).second;
+  for (size_t i = 0; i < s.jobs.size(); ++i) dup[i] = !seen.insert(JobLabel(s.jobs[i])).second;
   return dup;
 }
 
@@ -619,6 +581,11 @@ std::string JsonEscape(const std::string& s) {
       if (n == 0) {
         out += "\\ufffd";
         ++i;
+      } else if (n == 2 && c == 0xC2 && static_cast<unsigned char>(s[i + 1]) <= 0x9F) {
+        char buf[8];  // a C1 control character, as its code point
+        snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(s[i + 1]));
+        out += buf;
+        i += 2;
       } else {
         out.append(s, i, n);
         i += n;
@@ -664,7 +631,7 @@ std::string RenderHtml(const StatusSnapshot& s) {
   if (!s.notice.empty()) o += "<p class=\"notice\">" + HtmlEscape(s.notice) + "</p>\n";
   HtmlJobs(s, ref, &o);
   HtmlRuns(s, ref, &o);
-  o += "<p class=\"muted\">Page made " + (s.now_ms ? IsoTime(s.now_ms) : std::string("?")) +
+  o += "<p class=\"muted\">Page made " + (s.now_ms ? FormatIsoTime(s.now_ms) : std::string("?")) +
        ". Also as <a href=\"?json\">JSON</a>, <a href=\"?auto\">text</a> and "
        "<a href=\"?metrics\">Prometheus metrics</a>.</p>\n";
   o += "</body>\n</html>\n";
@@ -683,7 +650,7 @@ std::string RenderJson(const StatusSnapshot& s) {
   w.Str("store", s.store);
   w.Bool("store_ok", s.store_ok);
   w.StrOrNull("store_error", s.store_error, !s.store_ok || !s.store_error.empty());
-  w.StrOrNull("db_now", s.db_now_ms ? IsoTime(s.db_now_ms) : std::string(), s.db_now_ms != 0);
+  w.StrOrNull("db_now", s.db_now_ms ? FormatIsoTime(s.db_now_ms) : std::string(), s.db_now_ms != 0);
   w.IntOrNull("db_now_ms", s.db_now_ms, s.db_now_ms != 0);
   w.Int64("now_ms", s.now_ms);
   const bool offset_known = s.metrics && s.metrics->clock_offset_known.load(std::memory_order_relaxed) != 0;
@@ -711,7 +678,7 @@ std::string RenderAuto(const StatusSnapshot& s) {
   line("Generation", Int(s.generation));
   line("StoreOK", s.store_ok ? "1" : "0");
   if (!s.store_ok) line("StoreError", s.store_error);
-  if (s.db_now_ms) line("DbNow", IsoTime(s.db_now_ms));
+  if (s.db_now_ms) line("DbNow", FormatIsoTime(s.db_now_ms));
   if (s.metrics && s.metrics->clock_offset_known.load(std::memory_order_relaxed) != 0) {
     line("ClockOffsetMs", Int(s.metrics->clock_offset_ms.load(std::memory_order_relaxed)));
   }
@@ -722,9 +689,9 @@ std::string RenderAuto(const StatusSnapshot& s) {
     const JobRow& r = j.row;
     line(k + "State", JobState(j, s.db_now_ms));
     if (j.has_row && !r.outcome.empty()) line(k + "LastOutcome", r.outcome);
-    if (j.has_row && r.started_ms > 0) line(k + "LastStart", IsoTime(r.started_ms));
+    if (j.has_row && r.started_ms > 0) line(k + "LastStart", FormatIsoTime(r.started_ms));
     if (j.has_row && r.ended_ms > 0 && r.started_ms > 0) line(k + "LastDurationMs", Int(r.ended_ms - r.started_ms));
-    if (j.next_slot_start_ms > 0) line(k + "NextSlotStart", IsoTime(j.next_slot_start_ms));
+    if (j.next_slot_start_ms > 0) line(k + "NextSlotStart", FormatIsoTime(j.next_slot_start_ms));
     line(k + "FailuresInARow", Int(j.has_row ? r.failures : 0));
     line(k + "Paused", j.has_row && r.paused ? "1" : "0");
     line(k + "RunRequested", j.has_row && r.run_requested_ms > 0 ? "1" : "0");
@@ -735,29 +702,35 @@ std::string RenderAuto(const StatusSnapshot& s) {
 std::string RenderPrometheus(const StatusSnapshot& s) {
   std::string o;
   const std::vector<StatusJob>& jobs = s.jobs;
-  const std::vector<bool> duplicate = EarlierSameName(s);
+  const std::vector<bool> duplicate = EarlierSameLabel(s);
+  // The jobs whose series are exported, and those with this node's counters.
+  std::vector<const StatusJob*> exported, counted;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (duplicate[i]) continue;
+    exported.push_back(&jobs[i]);
+    if (jobs[i].metrics) counted.push_back(&jobs[i]);
+  }
   {
     Family f(&o, "backgrounder_runs_total", "counter", "Runs started on this node that ended, by outcome.");
-    for (const StatusJob& j : jobs) {
-      if (!j.metrics) continue;
+    for (const StatusJob* j : counted) {
       for (int i = 0; i < kNumRunOutcomes; ++i) {
         if (i == static_cast<int>(RunOutcome::kRunning)) continue;
-        f.Sample(JobLabel(j) + ",outcome=\"" + LabelValue(OutcomeName(i)) + "\"",
-                 Uint(j.metrics->runs[i].load(std::memory_order_relaxed)));
+        f.Sample(JobLabel(*j) + ",outcome=\"" + LabelValue(OutcomeName(i)) + "\"",
+                 Uint(j->metrics->runs[i].load(std::memory_order_relaxed)));
       }
     }
   }
   {
     Family f(&o, "backgrounder_run_duration_seconds", "histogram", "Duration of the runs started on this node.");
-    for (const StatusJob& j : jobs) {
-      if (j.metrics) HistogramSamples(&f, JobLabel(j), j.metrics->duration, kDurationBoundsUs, kNumDurationBounds);
+    for (const StatusJob* j : counted) {
+      HistogramSamples(&f, JobLabel(*j), j->metrics->duration, kDurationBoundsUs, kNumDurationBounds);
     }
   }
   {
     Family f(&o, "backgrounder_start_lateness_seconds", "histogram",
              "How long after its slot start a run started (database clock).");
-    for (const StatusJob& j : jobs) {
-      if (j.metrics) HistogramSamples(&f, JobLabel(j), j.metrics->lateness, kLatenessBoundsUs, kNumLatenessBounds);
+    for (const StatusJob* j : counted) {
+      HistogramSamples(&f, JobLabel(*j), j->metrics->lateness, kLatenessBoundsUs, kNumLatenessBounds);
     }
   }
   struct CounterFamily {
@@ -774,39 +747,36 @@ std::string RenderPrometheus(const StatusSnapshot& s) {
   };
   for (const CounterFamily& c : kCounters) {
     Family f(&o, c.name, "counter", c.help);
-    for (const StatusJob& j : jobs) {
-      if (j.metrics) f.Sample(JobLabel(j), Uint((j.metrics->*c.field).load(std::memory_order_relaxed)));
+    for (const StatusJob* j : counted) {
+      f.Sample(JobLabel(*j), Uint((j->metrics->*c.field).load(std::memory_order_relaxed)));
     }
   }
   {
     Family f(&o, "backgrounder_last_success_timestamp_seconds", "gauge",
              "End of the last successful run on this node (database clock, seconds since the epoch).");
-    for (const StatusJob& j : jobs) {
-      if (!j.metrics) continue;
-      const int64_t last = j.metrics->last_success_ms.load(std::memory_order_relaxed);
-      if (last > 0) f.Sample(JobLabel(j), SecondsFromMs(last));
+    for (const StatusJob* j : counted) {
+      const int64_t last = j->metrics->last_success_ms.load(std::memory_order_relaxed);
+      if (last > 0) f.Sample(JobLabel(*j), SecondsFromMs(last));
     }
   }
   {
     Family paused(&o, "backgrounder_job_paused", "gauge", "Whether the job is paused farm-wide (1) or not (0).");
-    for (size_t i = 0; i < jobs.size(); ++i) {
-      if (jobs[i].has_row && !duplicate[i]) paused.Sample(JobLabel(jobs[i]), jobs[i].row.paused ? "1" : "0");
+    for (const StatusJob* j : exported) {
+      if (j->has_row) paused.Sample(JobLabel(*j), j->row.paused ? "1" : "0");
     }
   }
   {
     Family running(&o, "backgrounder_job_running", "gauge",
                    "Whether the job's lease is held by a run on any node (1) or not (0).");
-    for (size_t i = 0; i < jobs.size(); ++i) {
-      if (jobs[i].has_row && !duplicate[i]) {
-        running.Sample(JobLabel(jobs[i]), LeaseHeld(jobs[i], s.db_now_ms) ? "1" : "0");
-      }
+    for (const StatusJob* j : exported) {
+      if (j->has_row) running.Sample(JobLabel(*j), LeaseHeld(*j, s.db_now_ms) ? "1" : "0");
     }
   }
   {
     Family failures(&o, "backgrounder_job_failures_in_a_row", "gauge",
                     "Runs of the job in a row that did not succeed (farm-wide).");
-    for (size_t i = 0; i < jobs.size(); ++i) {
-      if (jobs[i].has_row && !duplicate[i]) failures.Sample(JobLabel(jobs[i]), Int(jobs[i].row.failures));
+    for (const StatusJob* j : exported) {
+      if (j->has_row) failures.Sample(JobLabel(*j), Int(j->row.failures));
     }
   }
   if (s.metrics) {

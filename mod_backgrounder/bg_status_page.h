@@ -75,8 +75,9 @@ std::string RenderAuto(const StatusSnapshot& s);
 std::string RenderPrometheus(const StatusSnapshot& s);
 
 // Escapes for HTML text and attribute values (& < > " '), and for JSON
-// string contents (quotes, backslash, control characters as \u00XX; bytes
-// that are not valid UTF-8 become U+FFFD).
+// string contents (quotes, backslash, C0 and C1 control characters and DEL
+// as \u00XX, < > & as \u003c \u003e \u0026; bytes that are not valid UTF-8
+// become U+FFFD).
 std::string HtmlEscape(const std::string& s);
 std::string JsonEscape(const std::string& s);
 

@@ -57,9 +57,9 @@ class ModDbdConnector final : public DbConnector {
 
 std::string StoreDescription(const ServerConfig* conf) {
   const std::string driver = StoreDriver(conf);
-  if (driver == "sqlite3") return "sqlite3:" + std::string(StorePath(conf));
+  if (driver == "sqlite3") return ConnectionDescription(driver, StorePath(conf));
   if (driver == "dbd") return "mod_dbd's connection";
-  return driver + ":" + MaskSecrets(conf->store_params ? conf->store_params : "");
+  return ConnectionDescription(driver, conf->store_params ? conf->store_params : "");
 }
 
 std::unique_ptr<DbConnector> MakeConnector(server_rec* s, const ServerConfig* conf, std::string* error,

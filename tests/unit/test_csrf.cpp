@@ -27,6 +27,27 @@ static void test_token_round_trip(void**) {
   }
 }
 
+// Issue times and clocks at the ends of int64_t (found by tests/fuzz/fuzz_csrf:
+// the check computed now - issued and now + 60, which overflowed). A time that
+// reads as negative is refused, whatever the MAC.
+static void test_token_extreme_times(void**) {
+  constexpr int64_t kMin = INT64_MIN, kMax = INT64_MAX;
+  // "ffffffffffffffff": -1 as a signed time, was good for every page.
+  assert_false(bg::CheckCsrfToken(kSecret, bg::MakeCsrfToken(kSecret, -1), 1000, 3600));
+  // "8000000000000000": INT64_MIN, now - issued overflowed.
+  assert_false(bg::CheckCsrfToken(kSecret, bg::MakeCsrfToken(kSecret, kMin), 1000, 3600));
+  assert_false(bg::CheckActionResult(kSecret, "run", "j", bg::SignActionResult(kSecret, "run", "j", kMin), 1000, 3600));
+  // now + 60 overflowed.
+  assert_false(bg::CheckCsrfToken(kSecret, bg::MakeCsrfToken(kSecret, 5), kMax, 3600));
+  assert_true(bg::CheckCsrfToken(kSecret, bg::MakeCsrfToken(kSecret, kMax), kMax, 0));
+  assert_true(bg::CheckCsrfToken(kSecret, bg::MakeCsrfToken(kSecret, kMax - 60), kMax - 120, 0));
+  assert_false(bg::CheckCsrfToken(kSecret, bg::MakeCsrfToken(kSecret, kMax), kMax - 61, 3600));
+  // A negative clock or age accepts nothing.
+  assert_false(bg::CheckCsrfToken(kSecret, bg::MakeCsrfToken(kSecret, 0), 0, -1));
+  assert_false(bg::CheckCsrfToken(kSecret, bg::MakeCsrfToken(kSecret, 0), -1, kMax));
+  assert_true(bg::CheckCsrfToken(kSecret, bg::MakeCsrfToken(kSecret, 0), kMax, kMax));
+}
+
 static void test_hmac_is_rfc2104(void**) {
   // The MAC part is HMAC-SHA1(secret, issued-hex): checked against a value
   // computed with Python's hmac module:
@@ -216,6 +237,7 @@ int main() {
   apr_initialize();
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_token_round_trip),
+      cmocka_unit_test(test_token_extreme_times),
       cmocka_unit_test(test_hmac_is_rfc2104),
       cmocka_unit_test(test_zero_secret_is_no_secret),
       cmocka_unit_test(test_new_secret),

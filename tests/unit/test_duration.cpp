@@ -72,6 +72,11 @@ static void test_format(void**) {
   for (int64_t v : {1LL, 999LL, 1000LL, 61001LL, 3600000LL, 90061001LL}) {
     assert_int_equal(Parse(FormatDuration(v).c_str()), v);
   }
+  // Negative values (a C API caller's, in a message) down to the smallest,
+  // whose negation overflows (found by tests/fuzz/fuzz_duration).
+  assert_string_equal(FormatDuration(-90000).c_str(), "-1m30s");
+  assert_string_equal(FormatDuration(INT64_MIN).c_str(), "-106751991167d7h12m55s808ms");
+  assert_string_equal(FormatDuration(INT64_MAX).c_str(), "106751991167d7h12m55s807ms");
 }
 
 static void test_format_elapsed(void**) {
@@ -82,11 +87,21 @@ static void test_format_elapsed(void**) {
   assert_string_equal(FormatElapsed(-5).c_str(), "0ms");
 }
 
+static void test_format_iso_time(void**) {
+  assert_string_equal(bg::FormatIsoTime(0).c_str(), "1970-01-01T00:00:00.000Z");
+  assert_string_equal(bg::FormatIsoTime(1795466424123LL).c_str(), "2026-11-23T20:40:24.123Z");
+  assert_string_equal(bg::FormatIsoTime(951782400000LL).c_str(), "2000-02-29T00:00:00.000Z");  // a leap day
+  assert_string_equal(bg::FormatIsoTime(4102444799999LL).c_str(), "2099-12-31T23:59:59.999Z");
+  // Before the epoch the milliseconds still count forward within their second.
+  assert_string_equal(bg::FormatIsoTime(-1).c_str(), "1969-12-31T23:59:59.999Z");
+  assert_string_equal(bg::FormatIsoTime(-86400000).c_str(), "1969-12-31T00:00:00.000Z");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_units),  cmocka_unit_test(test_bare_seconds), cmocka_unit_test(test_combinations),
       cmocka_unit_test(test_errors), cmocka_unit_test(test_overflow),     cmocka_unit_test(test_format),
-      cmocka_unit_test(test_format_elapsed),
+      cmocka_unit_test(test_format_elapsed), cmocka_unit_test(test_format_iso_time),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

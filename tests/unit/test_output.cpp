@@ -23,6 +23,12 @@ static void test_sanitize(void**) {
   assert_string_equal(SanitizeForLog("overlong \xc0\xaf", false).c_str(), "overlong \\xc0\\xaf");
   assert_string_equal(SanitizeForLog("surrogate \xed\xa0\x80", false).c_str(), "surrogate \\xed\\xa0\\x80");
   assert_string_equal(SanitizeForLog(std::string("nul\0x", 5), false).c_str(), "nul\\x00x");
+  // C1 controls (U+0080-U+009F: NEL, CSI, ...) are escaped byte by byte; the
+  // characters after them (U+00A0 on) stay (found by tests/fuzz/fuzz_output).
+  assert_string_equal(SanitizeForLog("nel\xc2\x85 csi\xc2\x9b[2J pad\xc2\x80", true).c_str(),
+                      "nel\\xc2\\x85 csi\\xc2\\x9b[2J pad\\xc2\\x80");
+  assert_string_equal(SanitizeForLog("nbsp\xc2\xa0 \xc2\xa9", false).c_str(), "nbsp\xc2\xa0 \xc2\xa9");
+  assert_string_equal(bg::SanitizeForStore("a\xc2\x85", false, 100).c_str(), "a\\xc2\\x85");
 }
 
 // Cutting raw text never splits a valid character.
@@ -122,6 +128,20 @@ static void test_limit(void**) {
   assert_contains(c.lines[2].second, "output truncated: 321 more bytes were not logged");
   assert_int_equal(out.unlogged_bytes(), 321);
   assert_int_equal(out.total_bytes(), 401);
+
+  // A line counts with its newline against the limit, so that 79 bytes hold
+  // one 40-byte line, and a limit of 1 one empty line (found by
+  // tests/fuzz/fuzz_output: the newline was counted after the check).
+  Captured d;
+  OutputCollector out2(d.Fn(), 79, 1000, 64);
+  for (int i = 0; i < 2; ++i) out2.Feed(OutputCollector::kStdout, line.data(), line.size());
+  assert_int_equal(d.lines.size(), 1);
+  assert_int_equal(out2.unlogged_bytes(), 40);
+  Captured e;
+  OutputCollector out3(e.Fn(), 1, 1000, 64);
+  out3.Feed(OutputCollector::kStdout, "\n\n\n", 3);
+  assert_int_equal(e.lines.size(), 1);
+  assert_int_equal(out3.unlogged_bytes(), 2);
 }
 
 static void test_tail(void**) {

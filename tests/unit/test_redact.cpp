@@ -50,6 +50,47 @@ static void test_mask_every_connection_secret(void**) {
                 "could not connect (password=*** sslpassword=***");
 }
 
+static void test_one_line_db_error(void**) {
+  assert_string_equal(bg::OneLineDbError("ERROR:  relation \"t\" does not exist\nLINE 1: PREPARE bgjob1 AS DELETE FROM t\n"
+                                         "                                      ^\n")
+                          .c_str(),
+                      "ERROR: relation \"t\" does not exist");
+  assert_string_equal(bg::OneLineDbError("ERROR:  duplicate key value\nDETAIL:  Key (id)=(1) already exists.\n").c_str(),
+                      "ERROR: duplicate key value; DETAIL: Key (id)=(1) already exists.");
+  assert_string_equal(bg::OneLineDbError("connection failed\n\tIs the server running?\n").c_str(),
+                      "connection failed; Is the server running?");
+  assert_string_equal(bg::OneLineDbError("no such table: x").c_str(), "no such table: x");
+  assert_string_equal(bg::OneLineDbError("").c_str(), "");
+}
+
+static void test_db_error_text(void**) {
+  // Masked first, then on one line: a password quoted on a later line goes too.
+  assert_string_equal(bg::DbErrorText("FATAL:  password authentication failed\nDETAIL:  conninfo password=hunter2\n")
+                          .c_str(),
+                      "FATAL: password authentication failed; DETAIL: conninfo password=***");
+  assert_string_equal(bg::DbErrorText("").c_str(), "");
+}
+
+static void test_connection_description(void**) {
+  assert_string_equal(bg::ConnectionDescription("pgsql", "host=db password=s3cret dbname=x").c_str(),
+                      "pgsql:host=db password=*** dbname=x");
+  assert_string_equal(bg::ConnectionDescription("mysql", "").c_str(), "mysql:");
+  assert_string_equal(bg::ConnectionDescription("sqlite3", "/var/lib/x.db").c_str(), "sqlite3:/var/lib/x.db");
+}
+
+static void test_connection_param_keys(void**) {
+  const std::vector<std::string> keys = bg::ConnectionParamKeys("Host=db  connect_timeout =2 password='a=b c'");
+  // As MaskSecrets reads them: the word before each '=' (the '=' inside a
+  // quoted value yields the word "a").
+  assert_int_equal(keys.size(), 4);
+  assert_string_equal(keys[0].c_str(), "host");
+  assert_string_equal(keys[1].c_str(), "connect_timeout");
+  assert_string_equal(keys[2].c_str(), "password");
+  assert_string_equal(keys[3].c_str(), "a");
+  assert_int_equal(bg::ConnectionParamKeys("").size(), 0);
+  assert_int_equal(bg::ConnectionParamKeys("=x").size(), 0);
+}
+
 static void test_looks_secret(void**) {
   for (const char* k : {"password", "--db-password", "PGPASSWORD", "passwd", "pwd", "client_secret", "token",
                         "X-Auth-Token", "apikey", "api_key", "api-key", "Authorization", "credentials", "private_key",
@@ -71,6 +112,11 @@ static void test_mask_url(void**) {
   assert_masked(MaskUrl, "http://h:8080/a/b", "http://h:8080/a/b");
   assert_masked(MaskUrl, "", "");
   assert_masked(MaskUrl, "?=&=", "?=&=");
+  // A "://" after the start is not a scheme's: the query is still the query
+  // (found by tests/fuzz/fuzz_redact).
+  assert_masked(MaskUrl, "/cron.php?next=http://x/&token=abc", "/cron.php?next=***&token=***");
+  assert_masked(MaskUrl, "/a://b?token=abc", "/a://b?token=***");
+  assert_masked(MaskUrl, "https://h/p?u=ftp://user:pw@x&k=v", "https://h/p?u=***&k=***");
 }
 
 static void test_mask_command_line(void**) {
@@ -93,6 +139,10 @@ static void test_mask_command_line(void**) {
                 "wget https://***@h.example/f?sig=*** -O out");
   // Unbalanced quotes mask to the end rather than leak.
   assert_masked(MaskCommandLine, "tool --token='abc def", "tool --token=***");
+  // A quoted value is not the end of its word (found by tests/fuzz/fuzz_redact).
+  assert_masked(MaskCommandLine, "tool --password='abc'def next", "tool --password=*** next");
+  assert_masked(MaskCommandLine, "tool \"--secret='abc'def ghi\" next", "tool \"--secret=***\" next");
+  assert_masked(MaskCommandLine, "tool \"--secret='a b' c\" next", "tool \"--secret=***\" next");
   assert_masked(MaskCommandLine, "tool key=", "tool key=");
   assert_masked(MaskCommandLine, "", "");
   assert_masked(MaskCommandLine, "=", "=");
@@ -160,6 +210,10 @@ int main() {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_mask_secrets),
       cmocka_unit_test(test_mask_every_connection_secret),
+      cmocka_unit_test(test_one_line_db_error),
+      cmocka_unit_test(test_db_error_text),
+      cmocka_unit_test(test_connection_description),
+      cmocka_unit_test(test_connection_param_keys),
       cmocka_unit_test(test_looks_secret),
       cmocka_unit_test(test_mask_url),
       cmocka_unit_test(test_mask_command_line),

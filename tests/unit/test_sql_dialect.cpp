@@ -1,3 +1,4 @@
+#include "bg_db_connector.h"
 #include "bg_sql_dialect.h"
 #include "test_util.h"
 
@@ -126,17 +127,19 @@ static void test_text_column_rules(void**) {
   assert_int_equal(bg::TextColumnRuleOf("output_head").max_bytes, 65535);  // MySQL's TEXT
 }
 
-static void test_one_line_db_error(void**) {
-  assert_string_equal(bg::OneLineDbError("ERROR:  relation \"t\" does not exist\nLINE 1: PREPARE bgjob1 AS DELETE FROM t\n"
-                                         "                                      ^\n")
-                          .c_str(),
-                      "ERROR: relation \"t\" does not exist");
-  assert_string_equal(bg::OneLineDbError("ERROR:  duplicate key value\nDETAIL:  Key (id)=(1) already exists.\n").c_str(),
-                      "ERROR: duplicate key value; DETAIL: Key (id)=(1) already exists.");
-  assert_string_equal(bg::OneLineDbError("connection failed\n\tIs the server running?\n").c_str(),
-                      "connection failed; Is the server running?");
-  assert_string_equal(bg::OneLineDbError("no such table: x").c_str(), "no such table: x");
-  assert_string_equal(bg::OneLineDbError("").c_str(), "");
+static void test_history_prune_sql(void**) {
+  assert_string_equal(bg::HistoryPruneSql(1000, 3600000).c_str(),
+                      "DELETE FROM backgrounder_runs WHERE outcome <> 'running' AND (started_ms < {now} - 3600000 OR "
+                      "token <= (SELECT j.token - 1000 FROM backgrounder_jobs j WHERE j.name = "
+                      "backgrounder_runs.lease_key))");
+  assert_string_equal(bg::HistoryPruneSql(0, 60000).c_str(),
+                      "DELETE FROM backgrounder_runs WHERE outcome <> 'running' AND (started_ms < {now} - 60000)");
+  assert_string_equal(bg::HistoryPruneSql(5, 0).c_str(),
+                      "DELETE FROM backgrounder_runs WHERE outcome <> 'running' AND (token <= (SELECT j.token - 5 "
+                      "FROM backgrounder_jobs j WHERE j.name = backgrounder_runs.lease_key))");
+  // No limit: a statement that deletes nothing (the job still runs, harmlessly).
+  assert_string_equal(bg::HistoryPruneSql(0, 0).c_str(),
+                      "DELETE FROM backgrounder_runs WHERE outcome <> 'running' AND (1 = 0)");
 }
 
 static void test_connection_params(void**) {
@@ -159,7 +162,7 @@ int main(void) {
       cmocka_unit_test(test_compile_leaves_the_clock_alone),
       cmocka_unit_test(test_dialects),
       cmocka_unit_test(test_text_column_rules),
-      cmocka_unit_test(test_one_line_db_error),
+      cmocka_unit_test(test_history_prune_sql),
       cmocka_unit_test(test_connection_params),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);

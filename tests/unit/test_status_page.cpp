@@ -417,6 +417,9 @@ void test_json_escape(void**) {
   assert_string_equal(JsonEscape("\xed\xa0\x80").c_str(), "\\ufffd\\ufffd\\ufffd");  // surrogate
   assert_string_equal(JsonEscape("\xf4\x90\x80\x80").c_str(), "\\ufffd\\ufffd\\ufffd\\ufffd");  // > U+10FFFF
   assert_string_equal(JsonEscape("\xe2\x82" "x").c_str(), "\\ufffd\\ufffdx");
+  // C1 control characters by their code point (found by tests/fuzz/fuzz_status_page); U+00A0 on stay.
+  assert_string_equal(JsonEscape("nel\xc2\x85" "csi\xc2\x9b" "pad\xc2\x80").c_str(), "nel\\u0085csi\\u009bpad\\u0080");
+  assert_string_equal(JsonEscape("nbsp\xc2\xa0").c_str(), "nbsp\xc2\xa0");
 }
 
 void test_html_read_only(void** state) {
@@ -513,6 +516,52 @@ void test_html_store_error(void** state) {
   s.db_now_ms = 0;
   s.jobs.clear();
   assert_contains(bg::RenderHtml(s), "No jobs are configured.");
+}
+
+// Every string the page shows from the configuration, the store or the
+// request is escaped: a '<' in any of them never reaches the HTML as one.
+void test_html_escapes_every_string(void** state) {
+  StatusSnapshot s = F(state).s;
+  s.admin = true;
+  s.node = "<x-node>";
+  s.version = "<x-version>";
+  s.store = "<x-store>";
+  s.action_uri = "<x-uri>";
+  s.csrf_token = "<x-csrf>";
+  s.notice = "<x-notice>";
+  StatusJob& j = s.jobs[0];
+  j.name = "<x-name>";
+  j.key = "<x-key>";
+  j.kind = "<x-kind>";
+  j.scope = "<x-scope>";
+  j.target = "<x-target>";
+  j.row.key = j.key;
+  j.row.holder = "<x-holder>";
+  j.row.node = "<x-row-node>";
+  j.row.outcome = "<x-outcome>";
+  j.row.expires_ms = kDbNow + 60000;  // running: the holder is shown
+  for (RunRecord& r : j.runs) {
+    r.key = j.key;
+    r.job = j.name;
+    r.node = "<x-run-node>";
+    r.holder = "<x-run-holder>";
+    r.detail = "<x-detail>";
+    r.output_head = "<x-head>";
+    r.output_tail = "<x-tail>";
+  }
+  std::string html = bg::RenderHtml(s);
+  assert_true(html.find("<x-") == std::string::npos);
+  for (const char* shown : {"node", "version", "store", "uri", "csrf", "notice", "name", "key", "kind", "scope",
+                            "target", "holder", "detail", "head", "tail", "run-node"}) {
+    assert_contains(html, std::string("&lt;x-") + shown + "&gt;");
+  }
+  s.store_ok = false;
+  s.store_error = "<x-store-error>";
+  s.job_filter = "<x-filter>";
+  html = bg::RenderHtml(s);
+  assert_true(html.find("<x-") == std::string::npos);
+  assert_contains(html, "&lt;x-store-error&gt;");
+  assert_contains(html, "&lt;x-filter&gt;");
 }
 
 void test_json(void** state) {
@@ -719,6 +768,54 @@ void test_prometheus_labels_and_absent_metrics(void** state) {
   assert_int_equal(Count(text, "backgrounder_job_paused{"), 1);
 }
 
+// Rows as a damaged or hostile store could hand them over (found by
+// tests/fuzz/fuzz_status_page and fuzz_status_gather).
+void test_hostile_rows(void** state) {
+  StatusSnapshot s = F(state).s;
+  // Names that differ only in bytes a label replaces (U+FFFD): one series
+  // each, counters included, or Prometheus refuses the whole scrape.
+  s.jobs[0].name = "a\xff";
+  s.jobs[1].name = "a\xfe";
+  s.jobs[2].name = "a\xff";
+  std::string text = bg::RenderPrometheus(s);
+  CheckPrometheus(text);
+  assert_int_equal(Count(text, "backgrounder_job_paused{backgrounder_job=\"a\xef\xbf\xbd\"}"), 1);
+  assert_int_equal(Count(text, "backgrounder_runs_total{backgrounder_job=\"a\xef\xbf\xbd\",outcome=\"success\"}"), 1);
+  assert_int_equal(Count(text, "backgrounder_lease_acquisitions_total{"), 1);
+
+  // Times at the ends of int64_t: distances and dates without overflow.
+  s.db_now_ms = INT64_MIN;
+  s.now_ms = INT64_MIN;
+  StatusJob& j = s.jobs[1];  // holds its lease
+  j.row.expires_ms = INT64_MAX;
+  j.runs.resize(1);
+  j.runs[0].started_ms = INT64_MIN;
+  j.runs[0].ended_ms = 1;
+  const std::string html = bg::RenderHtml(s);
+  assert_contains(html, "<time datetime=\"292278994-08-17T07:12:55.807Z\">");
+  assert_contains(html, "(in 213503982334d14h)");
+  assert_contains(html, "Page made -292275055-05-16T16:47:04.192Z.");
+  const std::string json = bg::RenderJson(s);
+  assert_contains(json, "\"started_ms\": -9223372036854775808,\n");
+  assert_true(json.find("\"duration_ms\": -") == std::string::npos);
+  assert_true(json.find("\"duration_ms\": 9223372036854775807") == std::string::npos);
+  (void)bg::RenderAuto(s);
+
+  // A database clock at the end of time has no next slot after it.
+  StatusSnapshot n;
+  n.db_now_ms = INT64_MAX - 10;
+  StatusJob late;
+  late.every_ms = 1000;
+  late.has_row = true;
+  late.row.slot_start_ms = bg::CurrentSlotStart(n.db_now_ms, 1000, 0);
+  n.jobs.push_back(late);
+  bg::SetNextSlots(&n);
+  assert_int_equal(n.jobs[0].next_slot_start_ms, 0);
+  n.jobs[0].row.slot_start_ms = 0;  // the current slot has not started: it is next
+  bg::SetNextSlots(&n);
+  assert_int_equal(n.jobs[0].next_slot_start_ms, bg::CurrentSlotStart(n.db_now_ms, 1000, 0));
+}
+
 
 // ------------------------------------------------------------ assembling (bg_status_gather)
 
@@ -916,11 +1013,15 @@ int main(void) {
                                       testutil::TeardownFixture<Fixture>),
       cmocka_unit_test_setup_teardown(test_html_store_error, testutil::SetupFixture<Fixture>,
                                       testutil::TeardownFixture<Fixture>),
+      cmocka_unit_test_setup_teardown(test_html_escapes_every_string, testutil::SetupFixture<Fixture>,
+                                      testutil::TeardownFixture<Fixture>),
       cmocka_unit_test_setup_teardown(test_json, testutil::SetupFixture<Fixture>, testutil::TeardownFixture<Fixture>),
       cmocka_unit_test_setup_teardown(test_auto, testutil::SetupFixture<Fixture>, testutil::TeardownFixture<Fixture>),
       cmocka_unit_test_setup_teardown(test_prometheus, testutil::SetupFixture<Fixture>,
                                       testutil::TeardownFixture<Fixture>),
       cmocka_unit_test_setup_teardown(test_prometheus_labels_and_absent_metrics, testutil::SetupFixture<Fixture>,
+                                      testutil::TeardownFixture<Fixture>),
+      cmocka_unit_test_setup_teardown(test_hostile_rows, testutil::SetupFixture<Fixture>,
                                       testutil::TeardownFixture<Fixture>),
       cmocka_unit_test(test_parse_status_query),
       cmocka_unit_test(test_merge_rows),

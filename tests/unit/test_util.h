@@ -24,7 +24,7 @@ extern "C" {
 #include <vector>
 
 #include "bg_logger.h"
-#include "bg_status.h"
+#include "bg_error.h"
 
 // Fails with both strings shown unless `needle` occurs in `haystack`.
 #define assert_contains(haystack, needle)                                                                  \

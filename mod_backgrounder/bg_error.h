@@ -3,8 +3,8 @@
 // The core never throws on purpose; a Status carries a human-readable message
 // that is meant to be shown to an operator as is (it says what is wrong and, for
 // configuration errors, what is accepted).
-#ifndef BG_STATUS_H
-#define BG_STATUS_H
+#ifndef BG_ERROR_H
+#define BG_ERROR_H
 
 #include <string>
 #include <utility>
@@ -35,4 +35,4 @@ class Status {
 
 }  // namespace bg
 
-#endif  // BG_STATUS_H
+#endif  // BG_ERROR_H
