@@ -46,9 +46,6 @@
 
 namespace bg {
 
-enum class DstGap { kRun, kSkip };
-enum class DstRepeat { kOnce, kTwice };
-
 // How far NextFire and PrevFire look (beyond it they report no fire time):
 // 400 years, a whole Gregorian cycle, within which every valid cron
 // expression fires.

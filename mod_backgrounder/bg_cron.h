@@ -39,6 +39,13 @@
 
 namespace bg {
 
+// What a job with a fixed hour does at a local time the clocks skip (gap)
+// or pass twice (repeat), where its zone's UTC offset changes: the rules are
+// bg_calendar.h's; they are here so that a JobSpec can hold them without
+// CCTZ's headers.
+enum class DstGap { kRun, kSkip };
+enum class DstRepeat { kOnce, kTwice };
+
 // A parsed expression as bit sets: bit v of a field's set means value v
 // matches.
 struct CronExpr {

@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "bg_argv.h"
+#include "bg_calendar.h"
 #include "bg_duration.h"
 #include "bg_sql_dialect.h"
 

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "bg_argv.h"
+#include "bg_calendar.h"
 #include "bg_duration.h"
 
 namespace bg {

@@ -43,11 +43,12 @@
 #include <string_view>
 #include <vector>
 
-#include "bg_calendar.h"
 #include "bg_cron.h"
 #include "bg_error.h"
 
 namespace bg {
+
+class Calendar;  // bg_calendar.h
 
 constexpr size_t kMaxJobNameLength = 64;
 constexpr int64_t kMinIntervalMs = 1000;

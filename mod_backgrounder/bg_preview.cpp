@@ -83,7 +83,9 @@ std::string JobBlock(const JobSpec& spec, const std::string& where, std::string_
 }  // namespace
 
 std::string IsoUtc(int64_t ms) {
-  return cctz::format("%Y-%m-%dT%H:%M:%E*SZ", Tp(ms), cctz::utc_time_zone());
+  std::string iso = FormatIsoTime(ms);  // "...:00.000Z"
+  if (iso.size() > 5 && iso.compare(iso.size() - 5, 4, ".000") == 0) iso.erase(iso.size() - 5, 4);
+  return iso;
 }
 
 std::string LocalTime(int64_t ms, const cctz::time_zone& tz) {

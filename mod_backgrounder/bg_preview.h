@@ -23,7 +23,8 @@
 
 namespace bg {
 
-// "2027-03-28T01:00:00Z"; with milliseconds ("...:18.923Z") when not whole.
+// FormatIsoTime without ".000": "2027-03-28T01:00:00Z"; with milliseconds
+// ("...:18.923Z") when not whole.
 std::string IsoUtc(int64_t ms);
 
 // "2027-03-28 03:00:00 CEST (+02:00)", milliseconds as in IsoUtc.

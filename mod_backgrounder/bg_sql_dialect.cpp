@@ -1,7 +1,6 @@
 #include "bg_sql_dialect.h"
 
 #include <algorithm>
-#include <cctype>
 #include <cstdint>
 
 #include "bg_output.h"

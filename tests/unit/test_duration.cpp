@@ -95,6 +95,11 @@ static void test_format_iso_time(void**) {
   // Before the epoch the milliseconds still count forward within their second.
   assert_string_equal(bg::FormatIsoTime(-1).c_str(), "1969-12-31T23:59:59.999Z");
   assert_string_equal(bg::FormatIsoTime(-86400000).c_str(), "1969-12-31T00:00:00.000Z");
+  // The ends of int64_t, as a damaged store row may hold them: the day's
+  // milliseconds without multiplying the day number back, which overflows
+  // (found by tests/fuzz/fuzz_status_gather; UBSan reports it).
+  assert_string_equal(bg::FormatIsoTime(INT64_MIN).c_str(), "-292275055-05-16T16:47:04.192Z");
+  assert_string_equal(bg::FormatIsoTime(INT64_MAX).c_str(), "292278994-08-17T07:12:55.807Z");
 }
 
 int main(void) {

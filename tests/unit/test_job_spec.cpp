@@ -1,3 +1,4 @@
+#include "bg_calendar.h"
 #include "bg_job_spec.h"
 #include "test_util.h"
 

@@ -268,7 +268,7 @@ static void test_hard_stop_waits_for_the_statement(void** state) {
   RunResult r = RunSql(f, sleep1, 5000, &control);
   stopper.join();
   assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kInterrupted));
-  assert_contains(r.detail, "httpd was stopping (the statement ran to its end)");
+  assert_contains(r.detail, "httpd is stopping: the statement ran to its end: ");
 }
 
 int main(int argc, char** argv) {
