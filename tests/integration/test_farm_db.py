@@ -444,8 +444,10 @@ def faketime():
         owner = subprocess.Popen(["sleep", "900"], env=dict(os.environ, **e))
         owners.append(owner)
         names = ("/faketime_sem_%d" % owner.pid, "/faketime_shm_%d" % owner.pid)
-        wait_for(lambda: os.path.exists("/dev/shm/sem." + names[0][1:]) and os.path.exists("/dev/shm" + names[1]),
-                 5, desc="libfaketime's shared memory")
+        paths = ("/dev/shm/sem." + names[0][1:], "/dev/shm" + names[1])
+        wait_for(lambda: all(os.path.exists(p) for p in paths), 5, desc="libfaketime's shared memory")
+        for path in paths:
+            os.chmod(path, 0o666)  # jobs run as User: else each would make (and leave) its own
         e["FAKETIME_SHARED"] = " ".join(names)
         return e
 
