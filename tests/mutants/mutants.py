@@ -129,24 +129,6 @@ MUTANTS = [
       "mod_backgrounder/bg_command_job.cpp",
       "if (m.kind == kMsgLeaseExpired && cancel_outcome == RunOutcome::kRunning) {",
       "if (m.kind == kMsgLeaseExpired && false) {", "unit", ["test_command_job"]),
-    M("command-cancel-order", "command jobs: timeout before lost lease before hard stop (order reversed)",
-      "mod_backgrounder/bg_command_job.cpp",
-      """if (reason == CancelReason::kHardStop) {
-      want = RunOutcome::kInterrupted;
-      grace = ctx.hard_grace_ms;
-    } else if (reason == CancelReason::kLeaseLost || now >= control->lease_deadline_ms()) {
-      want = RunOutcome::kLeaseLost;
-    } else if (now >= timeout_at) {
-      want = RunOutcome::kTimeout;
-    }""",
-      """if (now >= timeout_at) {
-      want = RunOutcome::kTimeout;
-    } else if (reason == CancelReason::kLeaseLost || now >= control->lease_deadline_ms()) {
-      want = RunOutcome::kLeaseLost;
-    } else if (reason == CancelReason::kHardStop) {
-      want = RunOutcome::kInterrupted;
-      grace = ctx.hard_grace_ms;
-    }""", "unit", ["test_command_job"]),
     M("leftovers-survive", "processes a job leaves behind survive its end",
       "mod_backgrounder/bg_command_job.cpp", "kill(-job, SIGKILL);\n      int status = 0;", "int status = 0;", "unit",
       ["test_command_job"]),
@@ -156,33 +138,28 @@ MUTANTS = [
       """if (cur == static_cast<int>(CancelReason::kHardStop)) break;            // nothing overrides a hard stop
     if (cur != 0 && reason != CancelReason::kHardStop) break;               // first reason wins""",
       "if (cur != 0 && reason == CancelReason::kHardStop) break;", "unit",
-      ["test_thread_executor", "test_scheduler", "test_command_job"]),
-    M("url-cancel-order", "url= jobs: a lost lease before a hard stop (order reversed)",
-      "mod_backgrounder/bg_url_job.cpp",
-      """if (reason == CancelReason::kHardStop) cancelled = RunOutcome::kInterrupted;
-    else if (reason == CancelReason::kLeaseLost || now >= control->lease_deadline_ms()) cancelled = RunOutcome::kLeaseLost;""",
-      """if (reason == CancelReason::kLeaseLost || now >= control->lease_deadline_ms()) cancelled = RunOutcome::kLeaseLost;
-    else if (reason == CancelReason::kHardStop) cancelled = RunOutcome::kInterrupted;""", "unit", ["test_url_job"]),
-    M("url-lease-deadline-ignored", "url= jobs run on past the lease deadline",
-      "mod_backgrounder/bg_url_job.cpp",
-      "else if (reason == CancelReason::kLeaseLost || now >= control->lease_deadline_ms()) cancelled",
-      "else if (reason == CancelReason::kLeaseLost) cancelled", "unit", ["test_url_job"]),
-    M("sql-cancel-order", "sql= jobs: a lost lease before a hard stop (order reversed)",
-      "mod_backgrounder/bg_sql_job.cpp",
-      """if (control->cancel_reason() == CancelReason::kHardStop) {
-      res.detail = "httpd was stopping (the statement ran to its end): " + res.detail;
-      res.outcome = RunOutcome::kInterrupted;
-    } else if (control->cancel_reason() == CancelReason::kLeaseLost || MonotonicMs() >= control->lease_deadline_ms()) {
-      res.detail = "lease lost while the statement ran: " + res.detail;
-      res.outcome = RunOutcome::kLeaseLost;
-    }""",
-      """if (control->cancel_reason() == CancelReason::kLeaseLost || MonotonicMs() >= control->lease_deadline_ms()) {
-      res.detail = "lease lost while the statement ran: " + res.detail;
-      res.outcome = RunOutcome::kLeaseLost;
-    } else if (control->cancel_reason() == CancelReason::kHardStop) {
-      res.detail = "httpd was stopping (the statement ran to its end): " + res.detail;
-      res.outcome = RunOutcome::kInterrupted;
-    }""", "unit", ["test_sql_job"]),
+      ["test_run", "test_thread_executor", "test_scheduler", "test_command_job"]),
+    # CancelOutcome: the one order of every runner (command, url=, sql=, the C API's cancelled()).
+    M("cancel-lost-lease-before-hard-stop", "every kind of job: a lost lease outranks a hard stop (order reversed)",
+      "mod_backgrounder/bg_run.cpp",
+      """  if (reason == CancelReason::kHardStop) return RunOutcome::kInterrupted;
+  if (reason == CancelReason::kLeaseLost || now_ms >= control.lease_deadline_ms()) return RunOutcome::kLeaseLost;""",
+      """  if (reason == CancelReason::kLeaseLost || now_ms >= control.lease_deadline_ms()) return RunOutcome::kLeaseLost;
+  if (reason == CancelReason::kHardStop) return RunOutcome::kInterrupted;""", "unit",
+      ["test_run", "test_sql_job", "test_url_job", "test_command_job"]),
+    M("cancel-timeout-first", "every kind of job: the timeout outranks a hard stop and a lost lease",
+      "mod_backgrounder/bg_run.cpp",
+      "  const CancelReason reason = control.cancel_reason();\n  if (reason == CancelReason::kHardStop)",
+      "  const CancelReason reason = control.cancel_reason();\n  if (now_ms >= timeout_at_ms) return RunOutcome::kTimeout;"
+      "\n  if (reason == CancelReason::kHardStop)", "unit", ["test_run", "test_command_job"]),
+    M("cancel-lease-deadline-ignored", "jobs run on past their lease deadline (only a renewal's verdict cancels)",
+      "mod_backgrounder/bg_run.cpp",
+      "if (reason == CancelReason::kLeaseLost || now_ms >= control.lease_deadline_ms()) return RunOutcome::kLeaseLost;",
+      "if (reason == CancelReason::kLeaseLost) return RunOutcome::kLeaseLost;", "unit",
+      ["test_run", "test_url_job", "test_command_job", "test_sql_job"]),
+    M("cancel-latch-flips-back", "the C API's cancelled() says 0 again once a renewal moves the deadline on",
+      "mod_backgrounder/bg_run.cpp", "const int want = cur == running || seen == hard ? seen : cur;",
+      "const int want = seen;", "unit", ["test_run"]),
     M("sql-job-token-unfenced", "sql= jobs bind another token than the run's (:token no longer fences)",
       "mod_backgrounder/bg_sql_job.cpp", "const apr_int64_t token = ctx.token, slot",
       "const apr_int64_t token = ctx.token + 1, slot", "unit", ["test_sql_job"]),
@@ -257,22 +234,6 @@ MUTANTS = [
       'return ConnectionDescription(driver, conf->store_params ? conf->store_params : "");',
       'return driver + ":" + std::string(conf->store_params ? conf->store_params : "");', "integration",
       ["test_status.py::test_connection_secrets_masked"]),
-    M("api-cancel-order", "C API jobs: a lost lease before a hard stop (order reversed)",
-      "mod_backgrounder/mod_backgrounder_api.cpp",
-      """if (reason == CancelReason::kHardStop) {
-    res.outcome = RunOutcome::kInterrupted;
-    why = "httpd is stopping";
-  } else if (reason == CancelReason::kLeaseLost || now >= control->lease_deadline_ms()) {
-    res.outcome = RunOutcome::kLeaseLost;
-    why = "lease lost";
-  }""",
-      """if (reason == CancelReason::kLeaseLost || now >= control->lease_deadline_ms()) {
-    res.outcome = RunOutcome::kLeaseLost;
-    why = "lease lost";
-  } else if (reason == CancelReason::kHardStop) {
-    res.outcome = RunOutcome::kInterrupted;
-    why = "httpd is stopping";
-  }""", "integration", ["test_job_kinds.py::test_hard_stop_aborts_url_and_api_jobs"]),
     M("it-keeper-no-lease-kill", "the keeper does not enforce the lease deadline (frozen httpd child, end to end)",
       "mod_backgrounder/bg_command_job.cpp", "if (lease_kill_at < 0 && now >= deadline) {",
       "if (lease_kill_at < 0 && now >= deadline && false) {", "integration",

@@ -106,11 +106,11 @@ static void test_hard_stop_outranks_a_lost_lease(void** state) {
   control.set_lease_deadline_ms(bg::MonotonicMs() - 1);
   RunResult r = RunSql(f, update, 5000, &control);
   assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kLeaseLost));
-  assert_contains(r.detail, "lease lost while the statement ran");
+  assert_contains(r.detail, "lease lost: the statement ran to its end: 1 row affected");
   control.Cancel(bg::CancelReason::kHardStop);
   r = RunSql(f, update, 5000, &control);
   assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kInterrupted));
-  assert_contains(r.detail, "httpd was stopping (the statement ran to its end)");
+  assert_contains(r.detail, "httpd is stopping: the statement ran to its end: 1 row affected");
 }
 
 static void test_errors(void** state) {
