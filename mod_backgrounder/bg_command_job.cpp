@@ -16,7 +16,6 @@
 #include <vector>
 
 #include "bg_child_identity.h"
-#include "bg_duration.h"
 #include "bg_env.h"
 #include "bg_output.h"
 
@@ -331,17 +330,8 @@ RunResult CommandRunner::Run(const RunContext& ctx, RunControl* control) {
       lease_sent = deadline;
     }
     // Decide whether to cancel, or to make a cancellation harder.
-    const CancelReason reason = control->cancel_reason();
-    RunOutcome want = RunOutcome::kRunning;
-    int64_t grace = ctx.kill_grace_ms;
-    if (reason == CancelReason::kHardStop) {
-      want = RunOutcome::kInterrupted;
-      grace = ctx.hard_grace_ms;
-    } else if (reason == CancelReason::kLeaseLost || now >= control->lease_deadline_ms()) {
-      want = RunOutcome::kLeaseLost;
-    } else if (now >= timeout_at) {
-      want = RunOutcome::kTimeout;
-    }
+    const RunOutcome want = CancelOutcome(*control, now, timeout_at);
+    const int64_t grace = want == RunOutcome::kInterrupted ? ctx.hard_grace_ms : ctx.kill_grace_ms;
     if (!have_status && want != RunOutcome::kRunning) {
       if (term_at < 0) {
         cancel_outcome = want;
@@ -462,10 +452,8 @@ RunResult CommandRunner::Run(const RunContext& ctx, RunControl* control) {
   }
   if (cancel_outcome != RunOutcome::kRunning) {
     res.outcome = cancel_outcome;
-    std::string why = cancel_outcome == RunOutcome::kTimeout     ? "timeout=" + FormatDuration(spec.timeout_ms) + " reached"
-                      : cancel_outcome == RunOutcome::kLeaseLost ? "lease lost"
-                                                                 : "httpd is stopping";
-    res.detail = why + ": sent SIGTERM" + (killed_at >= 0 ? ", then SIGKILL" : "") + "; " + how;
+    res.detail = CancelDetail(cancel_outcome, spec.timeout_ms,
+                              std::string("sent SIGTERM") + (killed_at >= 0 ? ", then SIGKILL" : "") + "; " + how);
   } else if (exec_errno != 0) {
     res.outcome = RunOutcome::kFailure;
     res.detail = "cannot execute " + program + ": " + strerror(exec_errno);

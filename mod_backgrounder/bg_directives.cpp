@@ -4,7 +4,9 @@
 #include <cstdlib>
 
 #include "bg_argv.h"
+#include "bg_calendar.h"
 #include "bg_duration.h"
+#include "bg_sql_dialect.h"
 
 namespace bg {
 namespace {
@@ -72,6 +74,18 @@ Status ParseNodeDirective(std::string_view args, std::string* node) {
   return Status::Ok();
 }
 
+Status ParseTimeZoneDirective(std::string_view args, std::string* zone) {
+  std::vector<std::string> w;
+  Status st = Words("BackgrounderTimeZone", args, 1, 1, "one IANA time-zone name, e.g. BackgrounderTimeZone "
+                                                        "Europe/Berlin", &w);
+  if (!st.ok()) return st;
+  cctz::time_zone tz;
+  st = LoadTimeZone(w[0], &tz);
+  if (!st.ok()) return Status::Error("BackgrounderTimeZone: " + st.message());
+  *zone = w[0];
+  return Status::Ok();
+}
+
 Status ParseLeaseDirective(std::string_view args, int64_t* lease_ms) {
   std::vector<std::string> w;
   Status st = Words("BackgrounderLease", args, 1, 1, "one duration, e.g. BackgrounderLease 30s", &w);
@@ -136,15 +150,7 @@ JobSpec HistoryJob(const HistorySpec& history) {
   spec.kind = JobKind::kSql;
   spec.every_ms = history.every_ms;
   spec.timeout_ms = std::min<int64_t>(history.every_ms, 5 * 60 * 1000);
-  std::vector<std::string> limits;
-  if (history.age_ms > 0) limits.push_back("started_ms < {now} - " + std::to_string(history.age_ms));
-  if (history.count > 0) {
-    limits.push_back("token <= (SELECT j.token - " + std::to_string(history.count) +
-                     " FROM backgrounder_jobs j WHERE j.name = backgrounder_runs.lease_key)");
-  }
-  if (limits.empty()) limits.push_back("1 = 0");
-  spec.sql = "DELETE FROM backgrounder_runs WHERE outcome <> 'running' AND (" + limits[0] +
-             (limits.size() > 1 ? " OR " + limits[1] : std::string()) + ")";
+  spec.sql = HistoryPruneSql(history.count, history.age_ms);
   return spec;
 }
 

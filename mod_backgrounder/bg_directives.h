@@ -32,6 +32,10 @@ Status ParseStoreDirective(std::string_view args, StoreSpec* store);
 Status ParseNodeDirective(std::string_view args, std::string* node);
 Status ValidateNodeName(std::string_view node);
 
+// BackgrounderTimeZone ZONE: the zone of cron= jobs without tz= (an IANA
+// name, loaded to check it; default UTC).
+Status ParseTimeZoneDirective(std::string_view args, std::string* zone);
+
 // BackgrounderLease DURATION: between kMinLeaseMs and kMaxLeaseMs.
 Status ParseLeaseDirective(std::string_view args, int64_t* lease_ms);
 
@@ -60,6 +64,9 @@ class JobTable {
   const std::vector<JobSpec>& jobs() const { return jobs_; }
   // Where jobs()[i] was declared.
   const std::string& where(size_t i) const { return where_[i]; }
+  // Turns jobs()[i] off after the fact (as enabled=off), for a job this
+  // build cannot run as configured. REQUIRES: i < jobs().size().
+  void Disable(size_t i) { jobs_[i].enabled = false; }
 
  private:
   std::vector<JobSpec> jobs_;

@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "bg_argv.h"
+#include "bg_calendar.h"
 #include "bg_duration.h"
 
 namespace bg {
@@ -52,6 +53,42 @@ Status ParseBackoff(const std::string& job, const std::string& v, JobSpec* s) {
   Status st = Duration(job, "backoff", v, &s->backoff_ms);
   if (st.ok() && s->backoff_ms <= 0) return Err(job, "backoff=" + v + " must be longer than zero");
   return st;
+}
+
+Status ParseCronKey(const std::string& job, const std::string& v, JobSpec* s) {
+  Status st = ParseCron(v, &s->cron_expr);
+  if (!st.ok()) return Err(job, "cron=\"" + v + "\": " + st.message());
+  s->cron = v;
+  s->cron_interval_ms = CronIntervalMs(s->cron_expr);
+  return Status::Ok();
+}
+Status ParseTz(const std::string& job, const std::string& v, JobSpec* s) {
+  cctz::time_zone zone;
+  Status st = LoadTimeZone(v, &zone);
+  if (!st.ok()) return Err(job, "tz=: " + st.message());
+  s->tz = v;
+  return Status::Ok();
+}
+Status ParseSpread(const std::string& job, const std::string& v, JobSpec* s) {
+  return Duration(job, "spread", v, &s->spread_ms);
+}
+Status ParseDstGap(const std::string& job, const std::string& v, JobSpec* s) {
+  if (v == "run") s->dst_gap = DstGap::kRun;
+  else if (v == "skip") s->dst_gap = DstGap::kSkip;
+  else {
+    return Err(job, "dst-gap=" + v + " is not accepted (run: a local time the clocks skip runs once at the first "
+                                     "instant after the gap; skip: it does not run)");
+  }
+  return Status::Ok();
+}
+Status ParseDstRepeat(const std::string& job, const std::string& v, JobSpec* s) {
+  if (v == "once") s->dst_repeat = DstRepeat::kOnce;
+  else if (v == "twice") s->dst_repeat = DstRepeat::kTwice;
+  else {
+    return Err(job, "dst-repeat=" + v + " is not accepted (once: a local time the clocks pass twice runs at its "
+                                        "first occurrence; twice: at both)");
+  }
+  return Status::Ok();
 }
 
 Status ParseScope(const std::string& job, const std::string& v, JobSpec* s) {
@@ -211,9 +248,12 @@ constexpr Key kKeys[] = {
     {"sql", ParseSql, false},         {"method", ParseMethod, false},   {"header", ParseHeader, true},
     {"cacert", ParseCacert, false},   {"misfire", ParseMisfire, false}, {"grace", ParseGrace, false},
     {"retry", ParseRetry, false},     {"backoff", ParseBackoff, false}, {"enabled", ParseEnabled, false},
+    {"cron", ParseCronKey, false},    {"tz", ParseTz, false},           {"spread", ParseSpread, false},
+    {"dst-gap", ParseDstGap, false},  {"dst-repeat", ParseDstRepeat, false},
 };
 constexpr const char kAcceptedKeys[] =
-    "every, timeout, offset, scope, run, url, sql, method, header, cacert, misfire, grace, retry, backoff, enabled";
+    "every, timeout, offset, scope, run, url, sql, method, header, cacert, misfire, grace, retry, backoff, enabled, "
+    "cron, tz, spread, dst-gap, dst-repeat";
 
 size_t EditDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
@@ -238,6 +278,32 @@ std::string UnknownKey(const std::string& job, const std::string& key) {
     }
   }
   return msg + "; accepted keys are " + kAcceptedKeys;
+}
+
+// When the job runs: exactly one of every= and cron=, and the keys that go
+// with each.
+template <typename Given>
+Status CheckWhen(const std::string& job, const Given& given, const JobSpec& spec) {
+  if (!given("every") && !given("cron")) {
+    return Status::Error("job '" + job + "' has no every= or cron= (when to run: an interval, e.g. every=5m, or a "
+                                         "cron expression, e.g. cron=\"30 2 * * *\")");
+  }
+  if (given("every") && given("cron")) return Err(job, "every= and cron= exclude each other: give one");
+  if (given("cron") && given("offset")) {
+    return Err(job, "offset= applies to every= only (with cron=, name the minute or second in the expression, or "
+                    "use spread=)");
+  }
+  for (const char* k : {"tz", "dst-gap", "dst-repeat"}) {
+    if (given(k) && !given("cron")) return Err(job, std::string(k) + "= applies to cron= jobs only");
+  }
+  for (const char* k : {"dst-gap", "dst-repeat"}) {
+    if (given(k) && spec.cron_expr.hour_star) {
+      return Err(job, std::string(k) + "= applies to expressions with a fixed hour: an hour field beginning with "
+                                       "'*' follows elapsed time (its times in a skipped hour do not exist, those "
+                                       "in a repeated hour run twice)");
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace
@@ -300,24 +366,39 @@ std::string LeaseKey(const JobSpec& spec, const std::string& node) {
 
 Status ValidateJobTiming(const JobSpec& s) {
   const std::string& job = s.name;
-  if (s.every_ms < kMinIntervalMs) {
-    return Err(job, "every=" + FormatDuration(s.every_ms) + " is too short: the interval must be at least " +
-                        FormatDuration(kMinIntervalMs));
+  // The interval as messages name it: every=5m, or the cron expression's.
+  const std::string interval = s.cron.empty() ? "every=" + FormatDuration(s.every_ms)
+                                              : "the shortest interval of cron= (" +
+                                                    FormatDuration(s.cron_interval_ms) + ")";
+  if (s.interval_ms() < kMinIntervalMs) {
+    return Err(job, interval + " is too short: the interval must be at least " + FormatDuration(kMinIntervalMs));
   }
-  if (s.offset_ms < 0 || s.offset_ms >= s.every_ms) {
+  if (s.cron.empty() && (s.offset_ms < 0 || s.offset_ms >= s.every_ms)) {
     return Err(job, "offset=" + FormatDuration(s.offset_ms) + " must be less than every=" + FormatDuration(s.every_ms));
   }
+  if (s.spread_ms < 0) return Err(job, "spread= must not be negative");
   if (s.timeout_ms < kMinTimeoutMs) return TimeoutTooShort(job, "timeout=" + FormatDuration(s.timeout_ms));
-  if (s.misfire == Misfire::kSkip && (s.grace_ms <= 0 || s.grace_ms > s.every_ms)) {
-    return Err(job, "grace=" + FormatDuration(s.grace_ms) + " must be longer than zero and at most every=" +
-                        FormatDuration(s.every_ms));
+  if (s.misfire == Misfire::kSkip && (s.grace_ms <= 0 || s.grace_ms > s.interval_ms())) {
+    return Err(job, "grace=" + FormatDuration(s.grace_ms) + " must be longer than zero and at most " + interval);
   }
   if (s.retries < 0 || s.retries > kMaxRetries) return Err(job, "retry must be 0 to " + std::to_string(kMaxRetries));
-  if (s.retries > 0 && (s.backoff_ms <= 0 || s.backoff_ms >= s.every_ms)) {
-    return Err(job, "backoff=" + FormatDuration(s.backoff_ms) + " must be shorter than every=" +
-                        FormatDuration(s.every_ms) + " (retries happen within the slot)");
+  if (s.retries > 0 && (s.backoff_ms <= 0 || s.backoff_ms >= s.interval_ms())) {
+    return Err(job, "backoff=" + FormatDuration(s.backoff_ms) + " must be shorter than " + interval +
+                        " (retries happen within the slot)");
   }
   return Status::Ok();
+}
+
+std::string JobZone(const JobSpec& spec, std::string_view default_zone) {
+  if (!spec.tz.empty()) return spec.tz;
+  return default_zone.empty() ? std::string("UTC") : std::string(default_zone);
+}
+
+Status MakeCalendar(const JobSpec& spec, std::string_view default_zone, Calendar* out) {
+  const std::string zone = JobZone(spec, default_zone);
+  const int64_t delay = SpreadDelayMs(spec.name, spec.spread_ms);
+  if (spec.cron.empty()) return Calendar::Every(spec.every_ms, spec.offset_ms, delay, zone, out);
+  return Calendar::Cron(spec.cron_expr, zone, spec.dst_gap, spec.dst_repeat, delay, out);
 }
 
 Status ParseJobSpec(std::string_view args, JobSpec* spec) {
@@ -372,14 +453,14 @@ Status ParseJobSpec(std::string_view args, JobSpec* spec) {
   for (const char* k : {"method", "header", "cacert"}) {
     if (given(k) && spec->kind != JobKind::kUrl) return Err(job, std::string(k) + "= applies to url= jobs only");
   }
-  if (!given("every")) {
-    return Status::Error("job '" + job + "' has no every= (the interval between slot starts, e.g. every=5m)");
-  }
+  st = CheckWhen(job, given, *spec);
+  if (!st.ok()) return st;
   if (given("grace") && spec->misfire != Misfire::kSkip) return Err(job, "grace= applies to misfire=skip only");
   if (given("backoff") && spec->retries == 0) return Err(job, "backoff= applies to retry=N (N > 0) only");
-  if (!given("timeout")) spec->timeout_ms = spec->every_ms;
-  if (!given("backoff")) spec->backoff_ms = std::min(kDefaultBackoffMs, spec->every_ms / 2);
-  if (spec->misfire == Misfire::kSkip && !given("grace")) spec->grace_ms = std::min(spec->every_ms, kMaxDefaultGraceMs);
+  const int64_t interval = spec->interval_ms();
+  if (!given("timeout")) spec->timeout_ms = interval;
+  if (!given("backoff")) spec->backoff_ms = std::min(kDefaultBackoffMs, interval / 2);
+  if (spec->misfire == Misfire::kSkip && !given("grace")) spec->grace_ms = std::min(interval, kMaxDefaultGraceMs);
   return ValidateJobTiming(*spec);
 }
 

@@ -14,10 +14,18 @@
 //   sql=     a statement on the store's database; :token, :slot, :slot_start,
 //            :job, :node and :attempt are bound, {now} is the database clock
 //            in ms. Checked once the store is known (CheckSqlJobStatement).
-// When and how:
-//   every=   (required, at least 1s) slot length; offset= shifts the slots
-//            (less than every); timeout= (default: the interval; at least
-//            kMinTimeoutMs);
+// When, exactly one of (see bg_calendar.h for the exact rules):
+//   every=   (at least 1s) slot length, slots aligned to the epoch in UTC;
+//            offset= shifts the slots (less than every);
+//   cron=    a cron expression (bg_cron.h) in the zone tz= (an IANA name;
+//            default: BackgrounderTimeZone, else UTC), with dst-gap=run|skip
+//            and dst-repeat=once|twice for fixed-hour expressions;
+//   spread=  (either kind) adds a delay in [0, spread) derived from the job's
+//            name (SpreadDelayMs) to every fire time.
+// The interval below is every=, or for cron= the shortest time between two
+// of its local times (CronIntervalMs).
+// How:
+//   timeout= (default: the interval; at least kMinTimeoutMs);
 //   scope=   farm (default: once per slot across the farm) or server (once
 //            per slot on each server);
 //   misfire= once (default: a slot that could not start on time still runs
@@ -35,9 +43,12 @@
 #include <string_view>
 #include <vector>
 
+#include "bg_cron.h"
 #include "bg_error.h"
 
 namespace bg {
+
+class Calendar;  // bg_calendar.h
 
 constexpr size_t kMaxJobNameLength = 64;
 constexpr int64_t kMinIntervalMs = 1000;
@@ -59,9 +70,16 @@ struct JobSpec {
   std::string name;
   JobKind kind = JobKind::kCommand;
   JobScope scope = JobScope::kFarm;
-  int64_t every_ms = 0;
+  int64_t every_ms = 0;     // every=; 0 for a cron= job
   int64_t offset_ms = 0;
-  int64_t timeout_ms = 0;  // always set after parsing (defaults to every_ms)
+  std::string cron;         // cron= as written; empty for an every= job
+  CronExpr cron_expr;
+  int64_t cron_interval_ms = 0;  // CronIntervalMs(cron_expr)
+  std::string tz;           // tz= as written; empty: the server's BackgrounderTimeZone
+  DstGap dst_gap = DstGap::kRun;
+  DstRepeat dst_repeat = DstRepeat::kOnce;
+  int64_t spread_ms = 0;    // spread=; the job's delay is SpreadDelayMs(name, spread_ms)
+  int64_t timeout_ms = 0;   // always set after parsing (defaults to the interval)
   // kCommand
   std::vector<std::string> argv;  // run= split into words; argv[0] is the program
   std::string run;                // run= as written, for messages
@@ -85,7 +103,18 @@ struct JobSpec {
 
   // What the job does, for messages: "run=...", "url=...", "sql=..."
   std::string Action() const;
+  // every=, or for cron= the shortest time between two of its fire times.
+  int64_t interval_ms() const { return cron.empty() ? every_ms : cron_interval_ms; }
 };
+
+// The zone a job's schedule is in: tz=, else `default_zone`
+// (BackgrounderTimeZone, "UTC" when not set).
+std::string JobZone(const JobSpec& spec, std::string_view default_zone);
+
+// The job's calendar: its fire times as bg_calendar computes them (every= or
+// cron= in JobZone, with its DST rules and spread). The one way to turn a
+// JobSpec into fire times. Fails only if the zone cannot be loaded.
+Status MakeCalendar(const JobSpec& spec, std::string_view default_zone, Calendar* out);
 
 // Job names starting with this, in any case, are the module's own (the
 // history pruning job, backgrounder.prune-history).

@@ -3,6 +3,16 @@
 // The scheduler thread owns every Run. A run thread (or, in tests, a fake
 // executor) executes it through a JobRunner and reports the end by setting
 // `finished`. RunControl is the only state both sides write.
+//
+// Clock: a run's times (its lease deadline, its timeout) are on the node's
+// monotonic clock, MonotonicMs() (bg_env.h), which PosixEnv::NowMs() also
+// reads: the scheduler sets lease deadlines on its Env's clock, and the real
+// executor runs only under PosixEnv (the fake executor of the unit tests
+// runs no runner). Runners and a job's keeper process read MonotonicMs().
+//
+// Cancellation follows one rule, CancelOutcome, in every runner: a hard stop
+// first, then a lost lease or a passed lease deadline, then the timeout;
+// CancelDetail words it.
 #ifndef BG_RUN_H
 #define BG_RUN_H
 
@@ -10,9 +20,10 @@
 #include <cstdint>
 #include <string>
 
+#include "bg_error.h"
 #include "bg_job_spec.h"
 #include "bg_lease_store.h"
-#include "bg_error.h"
+#include "bg_run_outcome.h"
 
 namespace bg {
 
@@ -57,6 +68,39 @@ class RunControl {
   const int wake_fd_;
   std::atomic<int> reason_{0};
   std::atomic<int64_t> lease_deadline_ms_{INT64_MAX};
+};
+
+// The one cancellation rule: why a run must stop at `now_ms`, in this
+// order: kInterrupted (a hard stop), kLeaseLost (the scheduler cancelled for
+// a lost lease, or the lease deadline has passed), kTimeout (now_ms >=
+// timeout_at_ms; pass INT64_MAX where the timeout is not the caller's to
+// judge). kRunning: none applies. Both times on MonotonicMs()'s clock.
+// Thread-safe (reads atomics).
+RunOutcome CancelOutcome(const RunControl& control, int64_t now_ms, int64_t timeout_at_ms);
+
+// A cancelled run's detail, one wording for every runner: "httpd is
+// stopping", "lease lost" or "timeout=5m reached" (with the job's
+// `timeout_ms`), then ": " and `how` (what the runner did or saw) unless
+// it is empty. Other outcomes: `how` alone. Pure function.
+std::string CancelDetail(RunOutcome outcome, int64_t timeout_ms, const std::string& how);
+
+// CancelOutcome, latched: once it names a reason, Check() keeps returning
+// one, even if a renewal then moves the lease deadline on (a hard stop seen
+// later still overrides, as in RunControl::Cancel). For work that polls
+// "must I stop?" (the C API's cancelled()). Thread-safe; `control` must
+// outlive it.
+class CancelLatch {
+ public:
+  CancelLatch(const RunControl* control, int64_t timeout_at_ms) : control_(control), timeout_at_ms_(timeout_at_ms) {}
+  CancelLatch(const CancelLatch&) = delete;
+  CancelLatch& operator=(const CancelLatch&) = delete;
+  RunOutcome Check(int64_t now_ms);
+  int64_t timeout_at_ms() const { return timeout_at_ms_; }
+
+ private:
+  const RunControl* const control_;
+  const int64_t timeout_at_ms_;
+  std::atomic<int> latched_{static_cast<int>(RunOutcome::kRunning)};
 };
 
 // How a run ended, as the runner saw it.

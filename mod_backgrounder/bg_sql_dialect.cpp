@@ -90,6 +90,12 @@ const char kSeed[] =
     "SELECT p_name, (p_now - p_off) {div} p_every, ((p_now - p_off) {div} p_every) * p_every + p_off, p_every "
     "FROM (SELECT {now} AS p_now, :key AS p_name, :every AS p_every, :offset AS p_off) p{conflict}";
 
+// History pruning (an sql= job; {now} is the only marker such jobs have).
+const char kPruneRuns[] = "DELETE FROM backgrounder_runs WHERE outcome <> 'running' AND (";
+const char kPruneByAge[] = "started_ms < {now} - ";
+const char kPruneByCountHead[] = "token <= (SELECT j.token - ";
+const char kPruneByCountTail[] = " FROM backgrounder_jobs j WHERE j.name = backgrounder_runs.lease_key)";
+
 // sqlite3 and pgsql. The abandoned_token assignment reads the old holder
 // and token (all SET expressions see the old row here).
 const char kAcquireReturning[] =
@@ -313,6 +319,14 @@ bool MakeSqlDialect(const std::string& driver, SqlDialect* d) {
     d->release = Compile(kReleaseMySQL, f);
   }
   return true;
+}
+
+std::string HistoryPruneSql(int64_t count, int64_t age_ms) {
+  std::vector<std::string> limits;
+  if (age_ms > 0) limits.push_back(kPruneByAge + std::to_string(age_ms));
+  if (count > 0) limits.push_back(kPruneByCountHead + std::to_string(count) + kPruneByCountTail);
+  if (limits.empty()) limits.push_back("1 = 0");
+  return kPruneRuns + limits[0] + (limits.size() > 1 ? " OR " + limits[1] : std::string()) + ")";
 }
 
 }  // namespace bg

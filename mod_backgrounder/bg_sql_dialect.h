@@ -23,6 +23,7 @@
 #define BG_SQL_DIALECT_H
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -138,6 +139,12 @@ struct SqlDialect {
 
 // Fills `dialect` for `driver` ("sqlite3", "pgsql", "mysql"); false if unsupported.
 bool MakeSqlDialect(const std::string& driver, SqlDialect* dialect);
+
+// The history pruning job's statement (BackgrounderHistory), an sql= job
+// template valid in every dialect: deletes the ended runs of each job that
+// are older than age_ms (by {now}) or not among its last `count` tokens; a
+// limit of 0 is none (with neither, it deletes nothing). Pure function.
+std::string HistoryPruneSql(int64_t count, int64_t age_ms);
 
 }  // namespace bg
 

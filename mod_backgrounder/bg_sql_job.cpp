@@ -5,7 +5,6 @@
 
 #include <atomic>
 
-#include "bg_duration.h"
 #include "bg_env.h"
 #include "bg_redact.h"
 #include "bg_sql_dialect.h"
@@ -71,6 +70,7 @@ RunResult SqlRunner::Run(const RunContext& ctx, RunControl* control) {
     res.outcome = RunOutcome::kFailure;
     res.detail = std::string(what) + ": " + DbErrorText(err ? err : "error " + std::to_string(rv));
   };
+  int64_t statement_started = -1;  // MonotonicMs() when the statement was sent
   SqlDialect dialect;
   const char* driver = apr_dbd_name(conn.driver);
   if (!MakeSqlDialect(driver ? driver : "", &dialect)) {
@@ -118,15 +118,11 @@ RunResult SqlRunner::Run(const RunContext& ctx, RunControl* control) {
         else if (p == "job") args.push_back(spec.name.c_str());
         else args.push_back(ctx.node.c_str());
       }
-      const int64_t t0 = MonotonicMs();
+      statement_started = MonotonicMs();
       int rows = 0;
       rv = apr_dbd_pbquery(conn.driver, pool, conn.handle, &rows, prepared, args.data());
       if (rv != 0) {
         fail("the statement failed", rv);
-        if (MonotonicMs() - t0 >= spec.timeout_ms) {
-          res.outcome = RunOutcome::kTimeout;
-          res.detail = "timeout=" + FormatDuration(spec.timeout_ms) + " reached: " + res.detail;
-        }
       } else {
         res.outcome = RunOutcome::kSuccess;
         res.rows_affected = rows < 0 ? 0 : rows;
@@ -138,15 +134,15 @@ RunResult SqlRunner::Run(const RunContext& ctx, RunControl* control) {
     }
   }
   // Cancelled meanwhile? The statement could not be stopped, but the run is
-  // reported as what it became.
-  if (res.outcome == RunOutcome::kSuccess || res.outcome == RunOutcome::kFailure) {
-    if (control->cancel_reason() == CancelReason::kHardStop) {
-      res.detail = "httpd was stopping (the statement ran to its end): " + res.detail;
-      res.outcome = RunOutcome::kInterrupted;
-    } else if (control->cancel_reason() == CancelReason::kLeaseLost || MonotonicMs() >= control->lease_deadline_ms()) {
-      res.detail = "lease lost while the statement ran: " + res.detail;
-      res.outcome = RunOutcome::kLeaseLost;
-    }
+  // reported as what it became; a failed statement that ran for its whole
+  // timeout timed out (the database's statement timeout ended it).
+  const bool timed = res.outcome == RunOutcome::kFailure && statement_started >= 0;
+  const RunOutcome cancelled =
+      CancelOutcome(*control, MonotonicMs(), timed ? statement_started + spec.timeout_ms : INT64_MAX);
+  if (cancelled != RunOutcome::kRunning) {
+    const bool ran = statement_started >= 0 && cancelled != RunOutcome::kTimeout;
+    res.detail = CancelDetail(cancelled, spec.timeout_ms, ran ? "the statement ran to its end: " + res.detail : res.detail);
+    res.outcome = cancelled;
   }
   connector->Close(&conn, res.outcome == RunOutcome::kSuccess);
   apr_pool_destroy(pool);

@@ -6,7 +6,6 @@
 #include <algorithm>
 
 #include "bg_curl.h"
-#include "bg_duration.h"
 #include "bg_env.h"
 #include "bg_output.h"
 
@@ -123,9 +122,7 @@ RunResult UrlRunner::Run(const RunContext& ctx, RunControl* control) {
     }
     if (done) break;
     const int64_t now = MonotonicMs();
-    const CancelReason reason = control->cancel_reason();
-    if (reason == CancelReason::kHardStop) cancelled = RunOutcome::kInterrupted;
-    else if (reason == CancelReason::kLeaseLost || now >= control->lease_deadline_ms()) cancelled = RunOutcome::kLeaseLost;
+    cancelled = CancelOutcome(*control, now, INT64_MAX);  // (the timeout is libcurl's)
     if (cancelled != RunOutcome::kRunning) break;  // abort: the handles are freed on return
     const int64_t wait = std::max<int64_t>(0, std::min<int64_t>(1000, control->lease_deadline_ms() - now));
     struct curl_waitfd extra = {control->wake_fd(), CURL_WAIT_POLLIN, 0};
@@ -149,13 +146,13 @@ RunResult UrlRunner::Run(const RunContext& ctx, RunControl* control) {
   if (body.head.size() > first.size()) first += "...";
   if (cancelled != RunOutcome::kRunning) {
     res.outcome = cancelled;
-    res.detail = std::string(cancelled == RunOutcome::kInterrupted ? "httpd is stopping" : "lease lost") +
-                 ": transfer aborted" + (status ? " after HTTP " + std::to_string(status) : std::string());
+    res.detail = CancelDetail(cancelled, spec.timeout_ms,
+                              "transfer aborted" + (status ? " after HTTP " + std::to_string(status) : std::string()));
     return res;
   }
   if (code == CURLE_OPERATION_TIMEDOUT) {
     res.outcome = RunOutcome::kTimeout;
-    res.detail = "timeout=" + FormatDuration(spec.timeout_ms) + " reached: " + (errbuf[0] ? errbuf : "timed out");
+    res.detail = CancelDetail(RunOutcome::kTimeout, spec.timeout_ms, errbuf[0] ? errbuf : "timed out");
     return res;
   }
   if (code != CURLE_OK) {

@@ -32,6 +32,7 @@ extern "C" {  // mod_status.h has no C++ guards
 #include "bg_child_identity.h"
 #include "bg_curl.h"
 #include "bg_duration.h"
+#include "bg_preview.h"
 #include "bg_sql_job.h"
 #include "bg_sql_store.h"
 #include "bg_sql_template.h"
@@ -266,6 +267,23 @@ void FindSelf(apr_pool_t* pconf, apr_pool_t* ptemp, server_rec* s, ServerConfig*
                                     addr.c_str(), addr.find(':') != std::string::npos ? "]" : "");
 }
 
+// Until the scheduler computes fire times through bg_calendar
+// (MakeCalendar), cron= and spread= are checked and previewed but not
+// honoured: such jobs are turned off, with an error, rather than run at other
+// times than the preview shows. (Not in check_config: apachectl stop and
+// graceful run it too, and must not fail for this.)
+void DisableUnscheduled(server_rec* s, JobTable* jobs) {
+  for (size_t i = 0; i < jobs->jobs().size(); ++i) {
+    const JobSpec& job = jobs->jobs()[i];
+    if (!job.enabled || (job.cron.empty() && job.spread_ms == 0)) continue;
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                 "BackgrounderJob at %s: job '%s': cron= and spread= are checked by apachectl -t and previewed by "
+                 "apachectl -t -D DUMP_BACKGROUNDER, but this build does not schedule them yet: the job does not run",
+                 jobs->where(i).c_str(), job.name.c_str());
+    jobs->Disable(i);
+  }
+}
+
 // In the parent, on every start and restart (not on the first of the two
 // configuration passes): for SQLite, create the store's directory and file
 // for the children and create or check the tables; for every store, create
@@ -286,6 +304,7 @@ int PostConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s)
                    secret.message().c_str());
     }
     if (conf->jobs->jobs().empty()) return OK;
+    DisableUnscheduled(s, conf->jobs);
     // The history is pruned by a job of our own (once per slot, farm-wide).
     Status added = conf->jobs->Add(HistoryJob(conf->history), "BackgrounderHistory");
     if (!added.ok()) {
@@ -342,9 +361,27 @@ int PostConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s)
   return OK;
 }
 
+// apachectl -t -D DUMP_BACKGROUNDER: the jobs and their next fire times on
+// stdout (then httpd says "Syntax OK" and exits, as with the other DUMP_
+// defines). The jobs of other modules register in post_config, which -t
+// does not run: only BackgrounderJob lines are shown.
+void TestConfig(apr_pool_t* pconf, server_rec* s) {
+  if (!ap_exists_config_define("DUMP_BACKGROUNDER")) return;
+  try {
+    const ServerConfig* conf = GetServerConfig(s);
+    const std::string text = RenderPreview(*conf->jobs, TimeZone(conf), apr_time_as_msec(apr_time_now()),
+                                           TzdataVersion());
+    apr_file_t* out = nullptr;
+    if (apr_file_open_stdout(&out, pconf) == APR_SUCCESS) apr_file_write_full(out, text.data(), text.size(), nullptr);
+  } catch (...) {
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_ERR, 0, nullptr, "mod_backgrounder: internal error in the preview");
+  }
+}
+
 void RegisterHooks(apr_pool_t*) {
   ap_hook_pre_config(PreConfig, nullptr, nullptr, APR_HOOK_MIDDLE);
   ap_hook_check_config(CheckConfig, nullptr, nullptr, APR_HOOK_MIDDLE);
+  ap_hook_test_config(TestConfig, nullptr, nullptr, APR_HOOK_MIDDLE);
   // Last: other modules register their jobs in their own post_config.
   ap_hook_post_config(PostConfig, nullptr, nullptr, APR_HOOK_REALLY_LAST);
   APR_REGISTER_OPTIONAL_FN(backgrounder_register_job);

@@ -60,8 +60,8 @@ struct backgrounder_run {
     apr_pool_t *pool;             /* this run's own, destroyed after the callback returns */
     server_rec *server;           /* the main server, for ap_log_error */
     /* Non-zero once the run must stop: its timeout passed, its lease was
-     * lost, or httpd is stopping. Check it often: a callback cannot be killed,
-     * and a hard stop waits for it. */
+     * lost, or httpd is stopping; once non-zero, it stays so. Check it often:
+     * a callback cannot be killed, and a hard stop waits for it. */
     int (*cancelled)(const backgrounder_run *run);
     /* Milliseconds until the run's timeout (<= 0: it has passed). */
     apr_int64_t (*time_left_ms)(const backgrounder_run *run);

@@ -19,21 +19,20 @@ int64_t Ms(apr_interval_time_t t) { return static_cast<int64_t>(t / 1000); }
 
 // What the callbacks' function pointers reach through run->internal.
 struct RunState {
-  RunControl* control;
-  int64_t timeout_at;  // monotonic ms
+  RunState(RunControl* control, int64_t timeout_at) : cancel(control, timeout_at) {}
+  CancelLatch cancel;  // once cancelled() says 1, it keeps saying so
   std::string detail;
 };
 
 RunState* StateOf(const backgrounder_run* run) { return static_cast<RunState*>(run->internal); }
 
 extern "C" int Cancelled(const backgrounder_run* run) {
-  const RunState* st = StateOf(run);
-  const int64_t now = MonotonicMs();
-  return st->control->cancel_reason() != CancelReason::kNone || now >= st->control->lease_deadline_ms() ||
-         now >= st->timeout_at;
+  return StateOf(run)->cancel.Check(MonotonicMs()) != RunOutcome::kRunning;
 }
 
-extern "C" apr_int64_t TimeLeftMs(const backgrounder_run* run) { return StateOf(run)->timeout_at - MonotonicMs(); }
+extern "C" apr_int64_t TimeLeftMs(const backgrounder_run* run) {
+  return StateOf(run)->cancel.timeout_at_ms() - MonotonicMs();
+}
 
 extern "C" void SetDetail(const backgrounder_run* run, const char* detail) {
   try {
@@ -57,7 +56,7 @@ RunResult CallbackRunner::Run(const RunContext& ctx, RunControl* control) {
     res.detail = "cannot create a memory pool";
     return res;
   }
-  RunState state{control, MonotonicMs() + spec.timeout_ms, std::string()};
+  RunState state(control, MonotonicMs() + spec.timeout_ms);
   backgrounder_run run = {};
   run.job = spec.name.c_str();
   run.node = ctx.node.c_str();
@@ -82,27 +81,19 @@ RunResult CallbackRunner::Run(const RunContext& ctx, RunControl* control) {
     state.detail = "the callback threw";
   }
   apr_pool_destroy(pool);
-  const int64_t now = MonotonicMs();
-  const CancelReason reason = control->cancel_reason();
-  std::string why;
-  if (reason == CancelReason::kHardStop) {
-    res.outcome = RunOutcome::kInterrupted;
-    why = "httpd is stopping";
-  } else if (reason == CancelReason::kLeaseLost || now >= control->lease_deadline_ms()) {
-    res.outcome = RunOutcome::kLeaseLost;
-    why = "lease lost";
-  } else if (rv != APR_SUCCESS && now >= state.timeout_at) {
-    res.outcome = RunOutcome::kTimeout;
-    why = "timeout reached";
-  } else {
-    res.outcome = rv == APR_SUCCESS ? RunOutcome::kSuccess : RunOutcome::kFailure;
-  }
+  // What the callback saw, or sees now: a hard stop, a lost lease; a
+  // timeout only for a callback that did not finish its work.
+  RunOutcome cancelled = state.cancel.Check(MonotonicMs());
+  if (cancelled == RunOutcome::kTimeout && rv == APR_SUCCESS) cancelled = RunOutcome::kRunning;
+  res.outcome = cancelled != RunOutcome::kRunning ? cancelled
+                : rv == APR_SUCCESS                ? RunOutcome::kSuccess
+                                                   : RunOutcome::kFailure;
   std::string detail = state.detail;
   if (detail.empty() && rv != APR_SUCCESS) {
     char buf[256];
     detail = std::string("returned ") + std::to_string(rv) + " (" + apr_strerror(rv, buf, sizeof buf) + ")";
   }
-  res.detail = why.empty() ? detail : (detail.empty() ? why : why + ": " + detail);
+  res.detail = CancelDetail(cancelled, spec.timeout_ms, detail);
   return res;
 }
 

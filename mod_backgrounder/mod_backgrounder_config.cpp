@@ -1,5 +1,5 @@
 // Directives: BackgrounderStore, BackgrounderNode, BackgrounderLease,
-// BackgrounderJob and BackgrounderHistory, global (main server config only),
+// BackgrounderJob, BackgrounderTimeZone and BackgrounderHistory, global (main server config only),
 // and BackgrounderAdmin, BackgrounderShowTargets and BackgrounderAdminOrigin,
 // in <Location> or <Directory>.
 #include <apr_strings.h>
@@ -84,6 +84,16 @@ const char* SetLease(cmd_parms* cmd, void*, const char* args) {
     Status st = ParseLeaseDirective(args, &ms);
     if (!st.ok()) return Error(cmd, st);
     GetServerConfig(cmd->server)->lease_ms = ms;
+    return nullptr;
+  });
+}
+
+const char* SetTimeZone(cmd_parms* cmd, void*, const char* args) {
+  return Guarded(cmd, [&]() -> const char* {
+    std::string zone;
+    Status st = ParseTimeZoneDirective(args, &zone);
+    if (!st.ok()) return Error(cmd, st);
+    GetServerConfig(cmd->server)->time_zone = apr_pstrdup(cmd->pool, zone.c_str());
     return nullptr;
   });
 }
@@ -178,6 +188,8 @@ const char* NodeName(const ServerConfig* conf, apr_pool_t* p) {
 
 apr_int64_t LeaseMs(const ServerConfig* conf) { return conf->lease_ms ? conf->lease_ms : kDefaultLeaseMs; }
 
+const char* TimeZone(const ServerConfig* conf) { return conf->time_zone ? conf->time_zone : "UTC"; }
+
 void* CreateDirConfig(apr_pool_t* p, char*) {
   void* mem = apr_pcalloc(p, sizeof(DirConfig));
   return new (mem) DirConfig();
@@ -234,8 +246,11 @@ const command_rec kDirectives[] = {
     AP_INIT_RAW_ARGS("BackgrounderLease", RawArgs(SetLease), nullptr, RSRC_CONF,
                      "Lease length, renewed every lease/3 (default 30s, at least 3s)"),
     AP_INIT_RAW_ARGS("BackgrounderJob", RawArgs(AddJob), nullptr, RSRC_CONF,
-                     "A recurring job: NAME every=DURATION run=\"COMMAND\"|url=URL|sql=\"STATEMENT\" [timeout=] "
-                     "[offset=] [scope=farm|server] [misfire=once|skip [grace=]] [retry=N [backoff=]] [enabled=off] ..."),
+                     "A recurring job: NAME every=DURATION|cron=\"EXPR\" run=\"COMMAND\"|url=URL|sql=\"STATEMENT\" "
+                     "[timeout=] [offset=] [tz=ZONE] [spread=] [dst-gap=run|skip] [dst-repeat=once|twice] "
+                     "[scope=farm|server] [misfire=once|skip [grace=]] [retry=N [backoff=]] [enabled=off] ..."),
+    AP_INIT_RAW_ARGS("BackgrounderTimeZone", RawArgs(SetTimeZone), nullptr, RSRC_CONF,
+                     "The IANA time zone of cron= jobs without tz= (default UTC)"),
     AP_INIT_RAW_ARGS("BackgrounderHistory", RawArgs(SetHistory), nullptr, RSRC_CONF,
                      "Run history kept per job: count=N (default 1000) age=DURATION (default 30d), pruned every=DURATION "
                      "(default 10m)"),

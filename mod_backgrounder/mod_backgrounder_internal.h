@@ -42,6 +42,7 @@ struct ServerConfig {
   const char* store_where = nullptr;   // "line N of FILE" of BackgrounderStore
   const char* node = nullptr;          // null: host name
   apr_int64_t lease_ms = 0;            // 0: default
+  const char* time_zone = nullptr;     // BackgrounderTimeZone; null: UTC
   JobTable* jobs = nullptr;
   std::vector<ApiCallback>* callbacks = nullptr;  // JobSpec::callback indexes it
   const char* lock_path = nullptr;     // set in post_config
@@ -75,6 +76,8 @@ const char* StoreDriver(const ServerConfig* conf);
 const char* StorePath(const ServerConfig* conf);
 const char* NodeName(const ServerConfig* conf, apr_pool_t* p);
 apr_int64_t LeaseMs(const ServerConfig* conf);
+// The zone of cron= jobs without tz=: BackgrounderTimeZone, else "UTC".
+const char* TimeZone(const ServerConfig* conf);
 
 extern const command_rec kDirectives[];
 void* CreateServerConfig(apr_pool_t* p, server_rec* s);

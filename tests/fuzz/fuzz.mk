@@ -35,7 +35,7 @@ fuzz_%.o: $(FUZZ)/fuzz_%.cpp
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c -o $@ $<
 
 fuzz_%: fuzz_%.o libbgcore_fuzz.a
-	$(CXX) $(CXXFLAGS) -fsanitize=fuzzer -o $@ $< libbgcore_fuzz.a $(APR_LIBS) -ldl -lpthread
+	$(CXX) $(CXXFLAGS) -fsanitize=fuzzer -o $@ $< libbgcore_fuzz.a $(APR_LIBS) -lcctz -ldl -lpthread
 
 .PHONY: all
 .SECONDARY:

@@ -5,14 +5,17 @@
 //
 // Invariants: what is accepted is within its documented range (driver,
 // parameters, node name, lease, history); no two jobs of the table share a
-// name, ignoring case; the history job built from any accepted
+// name, ignoring case; an accepted BackgrounderTimeZone loads; the preview
+// of the whole table names every job; the history job built from any accepted
 // BackgrounderHistory passes the sql= check on every database and the
 // timing check; an accepted origin parses back from its own text.
 #include <vector>
 
 #include "bg_argv.h"
 #include "bg_csrf.h"
+#include "bg_calendar.h"
 #include "bg_directives.h"
+#include "bg_preview.h"
 #include "bg_redact.h"
 #include "bg_sql_dialect.h"
 #include "bg_sql_job.h"
@@ -42,6 +45,7 @@ struct Config {
   bg::HistorySpec history;
   bg::JobTable jobs;
   std::vector<bg::Origin> origins;
+  std::string zone;  // BackgrounderTimeZone
 };
 
 void Directive(std::string_view name, std::string_view args, size_t line, Config* c) {
@@ -67,6 +71,12 @@ void Directive(std::string_view name, std::string_view args, size_t line, Config
     if (!bg::ParseLeaseDirective(args, &ms).ok()) return;
     FUZZ_CHECK(ms >= bg::kMinLeaseMs && ms <= bg::kMaxLeaseMs, in);
     c->lease_ms = ms;
+  } else if (bg::SameLetters(name, "BackgrounderTimeZone")) {
+    std::string zone;
+    if (!bg::ParseTimeZoneDirective(args, &zone).ok()) return;
+    cctz::time_zone tz;
+    FUZZ_CHECK(bg::LoadTimeZone(zone, &tz).ok(), in);
+    c->zone = zone;
   } else if (bg::SameLetters(name, "BackgrounderHistory")) {
     bg::HistorySpec h;
     if (!bg::ParseHistoryDirective(args, &h).ok()) return;
@@ -104,6 +114,8 @@ void WholeConfig(const Config& c) {
   for (size_t i = 0; i < jobs.size(); ++i) {
     for (size_t k = i + 1; k < jobs.size(); ++k) FUZZ_CHECK(!bg::SameLetters(jobs[i].name, jobs[k].name), jobs[k].name);
   }
+  const std::string preview = bg::RenderPreview(c.jobs, c.zone, 1806105600000, "2099z", 3);
+  for (const bg::JobSpec& j : jobs) FUZZ_CHECK(preview.find("\n" + j.name + " (") != std::string::npos, j.name);
   bg::SqlFlavor flavor;
   if (!bg::SqlFlavorOf(c.store.driver, &flavor)) return;
   const bg::SqlDialect& dialect = Dialect(c.store.driver);

@@ -38,8 +38,9 @@ def test_watchdog_module_runs_its_command_on_its_interval():
         assert all(g >= 290 for g in gaps), gaps
         assert all(g < 5000 for g in gaps), gaps
     finally:
-        inst.teardown()
+        problems = inst.teardown()
         inst.cleanup_files()
+    assert not problems, problems
 
 
 def test_watchdog_module_rejects_a_bad_interval():

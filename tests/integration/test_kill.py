@@ -31,7 +31,9 @@ def job_pids(inst, name):
 
 @pytest.mark.parametrize("mpm", MPMS)
 def test_sigkill_child_running_job(httpd_factory, mpm):
-    inst = httpd_factory(mpm=mpm, lease="3s")
+    # A 6 s lease, renewed every 2 s: a late renewal on a loaded machine does
+    # not cancel the hanging run before the kill.
+    inst = httpd_factory(mpm=mpm, lease="6s")
     # The first run hangs (with a grandchild); later runs are quick.
     script = hang_first_run(inst, "victim", after='echo "run $BACKGROUNDER_SLOT $BACKGROUNDER_TOKEN"')
     inst.jobs = ['victim every=2s timeout=2m run="%s"' % script]
@@ -41,14 +43,14 @@ def test_sigkill_child_running_job(httpd_factory, mpm):
     holder = parse_holder(run["holder"])
     child = holder["pid"]
     assert child in inst.child_pids()
-    time.sleep(1.2)  # let at least one renewal happen
+    time.sleep(2.2)  # let at least one renewal happen
 
     t_kill = now_ms()
     os.kill(child, signal.SIGKILL)
     # The lease was last renewed before the kill: it expires within one lease.
     row = inst.job_row("victim")
     assert row["token"] == run["token"] and row["holder"] == run["holder"], row
-    assert row["expires_ms"] <= t_kill + 3000 + 50, "lease expires %d ms after the kill" % (
+    assert row["expires_ms"] <= t_kill + 6000 + 50, "lease expires %d ms after the kill" % (
         row["expires_ms"] - t_kill)
     for pid in pids:
         wait_for(lambda: not pid_alive(pid), 2, desc="job process %d to die with its httpd child" % pid)
@@ -56,14 +58,14 @@ def test_sigkill_child_running_job(httpd_factory, mpm):
 
     # A later slot runs in another child once the lease has expired.
     runs = inst.wait_runs("victim", lambda rs: any(r["token"] > run["token"] and r["outcome"] == "success"
-                                                   for r in rs), 8, desc="a run after the kill")
+                                                   for r in rs), 11, desc="a run after the kill")
     nxt = [r for r in runs if r["token"] == run["token"] + 1][0]
     nh = parse_holder(nxt["holder"])
     assert nh["pid"] != child, short(nxt)
     assert nh["pid"] in inst.known_pids or pid_alive(nh["pid"]), short(nxt)
     assert nxt["slot"] > run["slot"], short(nxt)
     assert nxt["outcome"] == "success", short(nxt)
-    assert nxt["started_ms"] - t_kill < 3000 + 2000, "took %d ms to run again" % (nxt["started_ms"] - t_kill)
+    assert nxt["started_ms"] - t_kill < 6000 + 2000, "took %d ms to run again" % (nxt["started_ms"] - t_kill)
     # Not before the dead run's lease had expired.
     assert nxt["started_ms"] >= row["expires_ms"], (row, short(nxt))
     # The dead run's end was never recorded by its node; the taker marks it.

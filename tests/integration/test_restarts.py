@@ -4,7 +4,8 @@ import time
 
 import pytest
 
-from conftest import (MPMS, assert_no_overlap, now_ms, parse_holder, pid_alive, read_pid_file, short, wait_for)
+from conftest import (MPMS, STOP_BOUND_MS, assert_no_overlap, now_ms, parse_holder, pid_alive, read_pid_file, short,
+                      wait_for)
 
 
 def running_run(inst, job, timeout=6):
@@ -43,13 +44,14 @@ def long_job_script(inst, name, seconds):
 
 @pytest.mark.parametrize("mpm", MPMS)
 def test_graceful_during_job(httpd_factory, mpm):
-    inst = httpd_factory(mpm=mpm, lease="3s")
-    # The first run takes 6 s (twice the lease); later runs are quick.
+    # A 6 s lease (renewed every 2 s): room for a renewal late on a loaded
+    # machine. The first run takes 8 s, outlasting it; later runs are quick.
+    inst = httpd_factory(mpm=mpm, lease="6s")
     script = inst.script("long.sh", """
         echo "start $BACKGROUNDER_SLOT" >> @OUT@/long.txt
         if [ ! -e @OUT@/first.done ]; then
             : > @OUT@/first.done
-            sleep 6
+            sleep 8
         fi
         echo "end $BACKGROUNDER_SLOT" >> @OUT@/long.txt
         """)
@@ -65,7 +67,7 @@ def test_graceful_during_job(httpd_factory, mpm):
 
     # The child that runs the job stays alive until the job has ended.
     end_line = "end %d" % run["slot"]
-    deadline = time.monotonic() + 12
+    deadline = time.monotonic() + 14
     while end_line not in inst.read_out("long.txt"):
         assert time.monotonic() < deadline, "the job did not finish after graceful"
         assert pid_alive(old_pid), "child %d exited while its job was running" % old_pid
@@ -75,7 +77,7 @@ def test_graceful_during_job(httpd_factory, mpm):
                                                  for r in rs), 5, desc="the run to be recorded")
     done = [r for r in runs if r["token"] == run["token"]][0]
     assert done["outcome"] == "success", short(done)
-    assert done["ended_ms"] - done["started_ms"] >= 6000, short(done)
+    assert done["ended_ms"] - done["started_ms"] >= 8000, short(done)
     assert done["holder"] == run["holder"]
 
     # The next run belongs to the new generation and succeeds.
@@ -102,8 +104,8 @@ def test_graceful_during_job(httpd_factory, mpm):
 def test_stop_during_job(httpd_factory, mpm, ignores_term):
     """-k stop about 1 s into a 30 s job that has a grandchild. With
     ignores-sigterm, the job's main process ignores SIGTERM and the lease is
-    the default 30 s: the run must still end within 2 s (SIGKILL after at
-    most 1 s)."""
+    the default 30 s: the run must still end within about a second (SIGKILL
+    after at most 1 s; STOP_BOUND_MS)."""
     inst = httpd_factory(mpm=mpm, lease=None if ignores_term else "6s")
     script = inst.script("stopjob.sh", """
         sleep 300 &
@@ -126,11 +128,12 @@ def test_stop_during_job(httpd_factory, mpm, ignores_term):
         assert r["detail"] == "httpd is stopping: sent SIGTERM, then SIGKILL; killed by SIGKILL", short(r)
     else:
         assert r["detail"] == "httpd is stopping: sent SIGTERM; killed by SIGTERM", short(r)
-    assert r["ended_ms"] - t_stop < 2000, "the run ended %d ms after stop: %s" % (r["ended_ms"] - t_stop, short(r))
+    assert r["ended_ms"] - t_stop < STOP_BOUND_MS, "the run ended %d ms after stop: %s" % (r["ended_ms"] - t_stop,
+                                                                                          short(r))
     row = inst.job_row("stopjob")
     assert row["holder"] == "", "lease not released: %s" % row
     assert row["outcome"] == "interrupted"
-    assert row["ended_ms"] - t_stop < 2000, row
+    assert row["ended_ms"] - t_stop < STOP_BOUND_MS, row
     assert_gone(pids, 2)
     inst.wait_parent_exit(15)
     assert not pid_alive(parent)
@@ -165,7 +168,7 @@ def test_restart_during_job(httpd_factory, mpm):
                           desc="the run to end after restart")
     r = [x for x in runs if x["token"] == run["token"]][0]
     assert r["outcome"] == "interrupted", short(r)
-    assert r["ended_ms"] - t < 2000, short(r)
+    assert r["ended_ms"] - t < STOP_BOUND_MS, short(r)
     assert_gone(pids, 2)
 
     # Jobs go on in the restarted server.
@@ -224,7 +227,8 @@ def test_stop_after_graceful_while_old_job_runs(httpd_factory, mpm):
     r = [x for x in runs if x["token"] == run["token"]][0]
     took = r["ended_ms"] - t_stop
     assert r["outcome"] == "interrupted", short(r)
-    assert took < 4000, "the old run ended %d ms after stop: %s" % (took, short(r))
+    # An old generation's child is stopped like any other.
+    assert took < STOP_BOUND_MS, "the old run ended %d ms after stop: %s" % (took, short(r))
     assert_gone(pids, 2)
     assert_gone([old_pid], 5, "old child")
     inst.wait_parent_exit(15)
@@ -235,7 +239,7 @@ def test_stop_after_graceful_while_old_job_runs(httpd_factory, mpm):
 @pytest.mark.parametrize("mpm", MPMS)
 def test_graceful_stop_lets_job_finish(httpd_factory, mpm):
     """graceful-stop within GracefulShutdownTimeout: the run completes, then httpd exits."""
-    inst = httpd_factory(mpm=mpm, lease="3s", extra=["GracefulShutdownTimeout 20"])
+    inst = httpd_factory(mpm=mpm, lease="6s", extra=["GracefulShutdownTimeout 20"])
     script = long_job_script(inst, "gsok", 4)
     inst.jobs = ['gsok every=2s timeout=60s run="%s"' % script]
     inst.start()
@@ -259,15 +263,16 @@ def test_graceful_stop_lets_job_finish(httpd_factory, mpm):
 @pytest.mark.parametrize("mpm", MPMS)
 def test_repeated_graceful(httpd_factory, mpm):
     """Three graceful restarts a second apart, while a quick job runs every
-    second and a 4-second job (longer than the 3 s lease) is in progress: no
-    slot runs twice, no runs of a job overlap, the long run succeeds in its
+    second and a 7-second job (longer than the 6 s lease, renewed every 2 s:
+    room for a late renewal on a loaded machine) is in progress: no slot runs
+    twice, no runs of a job overlap, the long run succeeds in its
     generation-0 child and the quick job keeps running in the newest one."""
-    inst = httpd_factory(mpm=mpm, lease="3s")
+    inst = httpd_factory(mpm=mpm, lease="6s")
     quick = inst.script("quick.sh", """
         echo "$BACKGROUNDER_SLOT $BACKGROUNDER_TOKEN" >> @OUT@/quick.txt
         """)
     slow = inst.script("slow.sh", """
-        if [ ! -e @OUT@/slow.done ]; then : > @OUT@/slow.done; sleep 4; fi
+        if [ ! -e @OUT@/slow.done ]; then : > @OUT@/slow.done; sleep 7; fi
         """)
     inst.jobs = ['quick every=1s run="%s"' % quick, 'slow every=2s timeout=30s run="%s"' % slow]
     inst.start()
@@ -278,7 +283,7 @@ def test_repeated_graceful(httpd_factory, mpm):
         inst.graceful()
     t_last = now_ms()
     slow_runs = inst.wait_runs("slow", lambda rs: any(r["token"] == long_run["token"] and r["ended_ms"]
-                                                      for r in rs), 6)
+                                                      for r in rs), 9)
     first = [r for r in slow_runs if r["token"] == long_run["token"]][0]
     assert first["outcome"] == "success", short(first)
     quick_runs = inst.wait_runs("quick", lambda rs: len([r for r in rs if r["started_ms"] > t_last + 1000

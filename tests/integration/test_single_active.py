@@ -15,6 +15,39 @@ SETTINGS = {
 }
 
 
+def lock_path(inst):
+    return os.path.join(inst.run_dir, "backgrounder-scheduler.lock")
+
+
+def has_open(pid, path):
+    try:
+        return any(os.readlink("/proc/%d/fd/%s" % (pid, fd)) == path for fd in os.listdir("/proc/%d/fd" % pid))
+    except OSError:
+        return False
+
+
+def flock_holders(path):
+    """Pids holding a flock() on path, from /proc/locks."""
+    inode = os.stat(path).st_ino
+    holders = []
+    with open("/proc/locks") as f:
+        for line in f:
+            fields = line.split()
+            if "->" in fields:  # a waiter
+                continue
+            if fields[1] == "FLOCK" and int(fields[5].rsplit(":", 1)[1]) == inode:
+                holders.append(int(fields[4]))
+    return holders
+
+
+def every_child_tried(inst, want):
+    """True once `want` children run and each has tried for the role: it
+    holds the role's lock file open (standby children keep it open between
+    their tries, every 250 ms)."""
+    kids = inst.child_pids()
+    return len(kids) >= want and all(has_open(pid, lock_path(inst)) for pid in kids)
+
+
 @pytest.mark.parametrize("mpm", MPMS)
 def test_single_active_scheduler_and_takeover(httpd_factory, mpm):
     inst = httpd_factory(mpm=mpm, lease="3s", mpm_settings=SETTINGS[mpm])
@@ -27,11 +60,12 @@ def test_single_active_scheduler_and_takeover(httpd_factory, mpm):
     children = wait_for(lambda: len(inst.child_pids()) >= want and inst.child_pids(), 10,
                         desc="%d children" % want)
     runs = inst.wait_runs("tick", lambda rs: len([r for r in rs if r["outcome"] == "success"]) >= 2, 6)
-    time.sleep(0.5)  # every child has had time to try for the role
+    wait_for(lambda: every_child_tried(inst, want), 5, desc="every child to try for the role")
 
     assert len(inst.active_pids()) == 1, inst.active_lines()
     first = inst.active_pids()[0]
     assert first in children
+    assert flock_holders(lock_path(inst)) == [first]
     for r in inst.runs("tick"):
         assert parse_holder(r["holder"])["pid"] == first, short(r)
     # Standby children hold the role's lock file open but never the store:
@@ -66,5 +100,7 @@ def test_single_active_scheduler_and_takeover(httpd_factory, mpm):
         assert parse_holder(r["holder"])["pid"] == second, short(r)
     slots = [r["slot"] for r in runs]
     assert len(slots) == len(set(slots)), slots
-    time.sleep(0.5)
+    # Every child left (and any httpd started since) tried too, and stands by.
+    wait_for(lambda: every_child_tried(inst, want - 1), 5, desc="every child to try for the role")
     assert len(inst.active_pids()) == 2, inst.active_lines()
+    assert flock_holders(lock_path(inst)) == [second]

@@ -19,7 +19,8 @@
  * X-Backgrounder-* and X-Test headers, the request body's length) and is
  * answered as its query asks: status=NNN (default 200), body=TEXT, big=N
  * (N bytes of body), sleep=MS (wait first; if the client goes away meanwhile,
- * append {"gone_after_ms": ...}), location=TEXT (a Location header, %XX
+ * append {"gone_after_ms": MS, "job": ..., "token": ..., "at_ms": when, ms since
+ * the epoch}), location=TEXT (a Location header, %XX
  * decoded, so any byte but NUL) with pad=N more 'a's at its end.
  */
 #include <stdio.h>
@@ -179,8 +180,14 @@ static int endpoint(request_rec *r)
     if ((v = apr_table_get(args, "sleep")) != NULL) {
         apr_int64_t gone = wait_or_gone(r, apr_atoi64(v));
         if (gone >= 0) {
+            /* Whose request it was, and when (ms since the epoch) it went. */
             log_json(conf->endpoint_log,
-                     apr_psprintf(r->pool, "{\"gone_after_ms\": %" APR_INT64_T_FMT "}", gone));
+                     apr_psprintf(r->pool,
+                                  "{\"gone_after_ms\": %" APR_INT64_T_FMT ", \"job\": %s, \"token\": %s, "
+                                  "\"at_ms\": %" APR_INT64_T_FMT "}",
+                                  gone, json_str(r->pool, apr_table_get(r->headers_in, "X-Backgrounder-Job")),
+                                  json_str(r->pool, apr_table_get(r->headers_in, "X-Backgrounder-Token")),
+                                  (apr_int64_t)apr_time_as_msec(apr_time_now())));
             return DONE;
         }
     }

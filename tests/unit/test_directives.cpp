@@ -60,6 +60,23 @@ static void test_lease(void**) {
   assert_error_contains(bg::ParseLeaseDirective("30s 40s", &ms), "takes one duration");
 }
 
+static void test_time_zone(void**) {
+  std::string zone;
+  assert_ok(bg::ParseTimeZoneDirective("Europe/Berlin", &zone));
+  assert_string_equal(zone.c_str(), "Europe/Berlin");
+  assert_ok(bg::ParseTimeZoneDirective("UTC", &zone));
+  assert_string_equal(zone.c_str(), "UTC");
+  assert_error_contains(bg::ParseTimeZoneDirective("Europe/Berln", &zone),
+                        "BackgrounderTimeZone: unknown time zone 'Europe/Berln': not in the time-zone database");
+  assert_error_contains(bg::ParseTimeZoneDirective("localtime", &zone),
+                        "BackgrounderTimeZone: 'localtime' is not a time-zone name");
+  assert_error_contains(bg::ParseTimeZoneDirective("", &zone),
+                        "BackgrounderTimeZone takes one IANA time-zone name, e.g. BackgrounderTimeZone Europe/Berlin");
+  assert_error_contains(bg::ParseTimeZoneDirective("Europe/Berlin UTC", &zone), "takes one IANA time-zone name");
+  assert_error_contains(bg::ParseTimeZoneDirective("UTC # default", &zone), "httpd does not allow comments");
+  assert_string_equal(zone.c_str(), "UTC");  // unchanged by the failures
+}
+
 static void test_history(void**) {
   bg::HistorySpec h;
   assert_true(bg::ParseHistoryDirective("count=50 age=7d every=1m", &h).ok());
@@ -125,6 +142,7 @@ int main(void) {
       cmocka_unit_test(test_lease),
       cmocka_unit_test(test_duplicate_jobs),
       cmocka_unit_test(test_history),
+      cmocka_unit_test(test_time_zone),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

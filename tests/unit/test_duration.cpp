@@ -72,7 +72,8 @@ static void test_format(void**) {
   for (int64_t v : {1LL, 999LL, 1000LL, 61001LL, 3600000LL, 90061001LL}) {
     assert_int_equal(Parse(FormatDuration(v).c_str()), v);
   }
-  // Negative values (a clock that went back) keep their sign, down to the last one.
+  // Negative values (a C API caller's, in a message) down to the smallest,
+  // whose negation overflows (found by tests/fuzz/fuzz_duration).
   assert_string_equal(FormatDuration(-90000).c_str(), "-1m30s");
   assert_string_equal(FormatDuration(INT64_MIN).c_str(), "-106751991167d7h12m55s808ms");
   assert_string_equal(FormatDuration(INT64_MAX).c_str(), "106751991167d7h12m55s807ms");

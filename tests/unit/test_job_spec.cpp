@@ -1,3 +1,4 @@
+#include "bg_calendar.h"
 #include "bg_job_spec.h"
 #include "test_util.h"
 
@@ -181,7 +182,7 @@ static void test_unknown_and_duplicate_keys(void**) {
   assert_contains(e, "unknown key 'evry' in job 'j'");
   assert_contains(e, "did you mean 'every'?");
   assert_contains(e, "accepted keys are every, timeout, offset, scope, run, url, sql, method, header, cacert, misfire, "
-                     "grace, retry, backoff, enabled");
+                     "grace, retry, backoff, enabled, cron, tz, spread, dst-gap, dst-repeat");
   e = Error("j every=5m run=/bin/true colour=blue");
   assert_contains(e, "unknown key 'colour'");
   assert_true(e.find("did you mean") == std::string::npos);
@@ -214,6 +215,80 @@ static void test_bad_durations(void**) {
   assert_int_equal(s.offset_ms, 299000);
 }
 
+static void test_cron_jobs(void**) {
+  JobSpec s = Parse("report cron=\"30 2 * * 1-5\" tz=Europe/Berlin spread=5m run=/bin/true");
+  assert_string_equal(s.cron.c_str(), "30 2 * * 1-5");
+  assert_int_equal(s.cron_expr.minutes, uint64_t{1} << 30);
+  assert_string_equal(s.tz.c_str(), "Europe/Berlin");
+  assert_int_equal(s.spread_ms, 300000);
+  assert_int_equal(s.every_ms, 0);
+  assert_int_equal(s.dst_gap, bg::DstGap::kRun);
+  assert_int_equal(s.dst_repeat, bg::DstRepeat::kOnce);
+  // Monday to Friday: consecutive days 24 h apart are the shortest interval,
+  // and the defaults derive from it as they do from every=.
+  assert_int_equal(s.interval_ms(), 86400000);
+  assert_int_equal(s.timeout_ms, 86400000);
+  assert_int_equal(s.backoff_ms, 10000);
+  s = Parse("q cron=\"*/15 2 * * *\" dst-gap=skip dst-repeat=twice misfire=skip retry=1 url=/x");
+  assert_int_equal(s.dst_gap, bg::DstGap::kSkip);
+  assert_int_equal(s.dst_repeat, bg::DstRepeat::kTwice);
+  assert_int_equal(s.interval_ms(), 900000);
+  assert_int_equal(s.timeout_ms, 900000);
+  assert_int_equal(s.grace_ms, 60000);
+  assert_true(s.tz.empty());
+  s = Parse("m cron=@hourly run=/bin/true");
+  assert_true(s.cron_expr.hour_star);
+  s = Parse("e every=1m spread=30s run=/bin/true");  // spread= goes with every= too
+  assert_int_equal(s.spread_ms, 30000);
+}
+
+static void test_cron_job_errors(void**) {
+  assert_contains(Error("j run=/bin/true"), "job 'j' has no every= or cron= (when to run: an interval, e.g. every=5m, "
+                                            "or a cron expression, e.g. cron=\"30 2 * * *\")");
+  assert_contains(Error("j every=1m cron=@daily run=/bin/true"), "job 'j': every= and cron= exclude each other");
+  assert_contains(Error("j cron=\"0 25 * * *\" run=/bin/true"),
+                  "job 'j': cron=\"0 25 * * *\": field 2 (hour): 25 is out of range 0-23");
+  assert_contains(Error("j cron=\"0 0 30 2 *\" run=/bin/true"), "never fires");
+  assert_contains(Error("j cron=@daily offset=5m run=/bin/true"), "job 'j': offset= applies to every= only");
+  assert_contains(Error("j every=1h tz=Europe/Berlin run=/bin/true"), "job 'j': tz= applies to cron= jobs only");
+  assert_contains(Error("j every=1h dst-gap=skip run=/bin/true"), "job 'j': dst-gap= applies to cron= jobs only");
+  assert_contains(Error("j every=1h dst-repeat=twice run=/bin/true"), "dst-repeat= applies to cron= jobs only");
+  assert_contains(Error("j cron=\"*/5 * * * *\" dst-gap=run run=/bin/true"),
+                  "job 'j': dst-gap= applies to expressions with a fixed hour: an hour field beginning with '*' "
+                  "follows elapsed time");
+  assert_contains(Error("j cron=@hourly dst-repeat=once run=/bin/true"), "dst-repeat= applies to expressions with");
+  assert_contains(Error("j cron=@daily dst-gap=later run=/bin/true"), "job 'j': dst-gap=later is not accepted (run:");
+  assert_contains(Error("j cron=@daily dst-repeat=2 run=/bin/true"), "job 'j': dst-repeat=2 is not accepted (once:");
+  assert_contains(Error("j cron=@daily tz=Europe/Berln run=/bin/true"),
+                  "job 'j': tz=: unknown time zone 'Europe/Berln': not in the time-zone database");
+  assert_contains(Error("j cron=@daily tz=/etc/localtime run=/bin/true"), "is not a time-zone name");
+  assert_contains(Error("j cron=@daily spread=soon run=/bin/true"), "job 'j': spread=: invalid duration 'soon'");
+  assert_contains(Error("j cron=\"*/15 * * * *\" retry=1 backoff=15m run=/bin/true"),
+                  "backoff=15m must be shorter than the shortest interval of cron= (15m)");
+  assert_contains(Error("j cron=\"*/15 * * * *\" misfire=skip grace=16m run=/bin/true"),
+                  "grace=16m must be longer than zero and at most the shortest interval of cron= (15m)");
+  assert_contains(Error("j cron=@daily cron=@hourly run=/bin/true"), "key 'cron' is given twice");
+}
+
+static void test_job_calendar(void**) {
+  // The zone: tz=, else the server's default, else UTC.
+  JobSpec s = Parse("report cron=\"30 2 * * *\" spread=5m run=/bin/true");
+  assert_string_equal(bg::JobZone(s, "").c_str(), "UTC");
+  assert_string_equal(bg::JobZone(s, "Europe/Berlin").c_str(), "Europe/Berlin");
+  bg::Calendar cal;
+  assert_ok(bg::MakeCalendar(s, "Europe/Berlin", &cal));
+  // 2027-03-27 02:30 CET is 01:30Z; the spread of "report" over 5m is
+  // 18.923 s (FNV-1a, see test_calendar).
+  assert_int_equal(*cal.NextFire(1806105600000LL), 1806111000000LL + 18923);  // from 00:00Z
+  s = Parse("report cron=\"30 2 * * *\" tz=America/New_York run=/bin/true");
+  assert_string_equal(bg::JobZone(s, "Europe/Berlin").c_str(), "America/New_York");
+  // every=: the slots of bg_slot.h, shifted by the spread.
+  s = Parse("tick every=1h offset=15m spread=1m run=/bin/true");
+  assert_ok(bg::MakeCalendar(s, "", &cal));
+  const int64_t h = 3600000, delay = bg::SpreadDelayMs("tick", 60000);
+  assert_int_equal(*cal.NextFire(10 * h), 10 * h + 900000 + delay);
+}
+
 static void test_quoting_errors(void**) {
   assert_contains(Error("j every=5m run=\"/bin/echo"), "unterminated");
   assert_contains(Error("j every=5m run=\"/bin/sh -c 'oops\""), "job 'j': run=: unterminated ' quote");
@@ -225,7 +300,8 @@ int main(void) {
       cmocka_unit_test(test_url_jobs),      cmocka_unit_test(test_sql_jobs), cmocka_unit_test(test_behaviour_keys),
       cmocka_unit_test(test_names),         cmocka_unit_test(test_missing_parts),
       cmocka_unit_test(test_unknown_and_duplicate_keys), cmocka_unit_test(test_bad_durations),
-      cmocka_unit_test(test_quoting_errors),
+      cmocka_unit_test(test_quoting_errors), cmocka_unit_test(test_cron_jobs),
+      cmocka_unit_test(test_cron_job_errors), cmocka_unit_test(test_job_calendar),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -1,10 +1,96 @@
-// bg_run_outcome: the names of outcomes, as the store keeps them;
-// bg_stop_flag: stop requests only ever rise.
+// bg_run: the one cancellation rule and its wording; bg_run_outcome: the
+// names of outcomes, as the store keeps them; bg_stop_flag: stop requests
+// only ever rise.
+#include <thread>
+
+#include "bg_run.h"
 #include "bg_run_outcome.h"
 #include "bg_stop_flag.h"
 #include "test_util.h"
 
+using bg::CancelReason;
+using bg::RunControl;
 using bg::RunOutcome;
+
+#define assert_outcome(actual, expected) assert_int_equal(static_cast<int>(actual), static_cast<int>(expected))
+
+static void test_cancel_outcome_order(void**) {
+  // Nothing yet: runs on, up to the instant before the deadline and the timeout.
+  RunControl control;
+  control.set_lease_deadline_ms(1000);
+  assert_outcome(bg::CancelOutcome(control, 999, 1000), RunOutcome::kRunning);
+  // The timeout alone.
+  assert_outcome(bg::CancelOutcome(control, 500, 500), RunOutcome::kTimeout);
+  // A passed lease deadline comes before the timeout...
+  assert_outcome(bg::CancelOutcome(control, 1000, 500), RunOutcome::kLeaseLost);
+  // ... and a timeout the caller does not judge never fires.
+  assert_outcome(bg::CancelOutcome(control, 999, INT64_MAX), RunOutcome::kRunning);
+  // The scheduler's "lease lost" needs no passed deadline.
+  RunControl lost;
+  lost.Cancel(CancelReason::kLeaseLost);
+  assert_outcome(bg::CancelOutcome(lost, 0, 0), RunOutcome::kLeaseLost);
+  // A hard stop comes first, before a lost lease and a timeout.
+  lost.Cancel(CancelReason::kHardStop);
+  assert_outcome(bg::CancelOutcome(lost, 0, 0), RunOutcome::kInterrupted);
+  RunControl hard;
+  hard.Cancel(CancelReason::kHardStop);
+  assert_outcome(bg::CancelOutcome(hard, 0, INT64_MAX), RunOutcome::kInterrupted);
+}
+
+static void test_cancel_detail_wording(void**) {
+  assert_string_equal(bg::CancelDetail(RunOutcome::kInterrupted, 300000, "sent SIGTERM").c_str(),
+                      "httpd is stopping: sent SIGTERM");
+  assert_string_equal(bg::CancelDetail(RunOutcome::kLeaseLost, 300000, "transfer aborted").c_str(),
+                      "lease lost: transfer aborted");
+  assert_string_equal(bg::CancelDetail(RunOutcome::kTimeout, 300000, "sent SIGTERM").c_str(),
+                      "timeout=5m reached: sent SIGTERM");
+  assert_string_equal(bg::CancelDetail(RunOutcome::kTimeout, 1500, "").c_str(), "timeout=1s500ms reached");
+  // Not a cancellation: what the runner said, as it said it.
+  assert_string_equal(bg::CancelDetail(RunOutcome::kRunning, 1000, "exit status 3").c_str(), "exit status 3");
+  assert_string_equal(bg::CancelDetail(RunOutcome::kFailure, 1000, "").c_str(), "");
+}
+
+static void test_cancel_latch_never_flips_back(void**) {
+  RunControl control;
+  control.set_lease_deadline_ms(1000);
+  bg::CancelLatch latch(&control, 5000);
+  assert_outcome(latch.Check(999), RunOutcome::kRunning);
+  assert_outcome(latch.Check(1000), RunOutcome::kLeaseLost);
+  // A renewal moves the deadline on: the run was told to stop, and stays told.
+  control.set_lease_deadline_ms(10000);
+  assert_outcome(latch.Check(1001), RunOutcome::kLeaseLost);
+  // A later reason of lower or equal rank does not replace the first...
+  assert_outcome(latch.Check(6000), RunOutcome::kLeaseLost);
+  // ... a hard stop does.
+  control.Cancel(CancelReason::kHardStop);
+  assert_outcome(latch.Check(6000), RunOutcome::kInterrupted);
+  control.set_lease_deadline_ms(INT64_MAX);
+  assert_outcome(latch.Check(0), RunOutcome::kInterrupted);
+  assert_int_equal(latch.timeout_at_ms(), 5000);
+}
+
+static void test_cancel_latch_from_many_threads(void**) {
+  // The C API's cancelled() may be asked from threads a callback starts:
+  // once a thread was told to stop, it is never told to go on, even when it
+  // asks with a clock reading from before the timeout.
+  RunControl control;
+  bg::CancelLatch latch(&control, 100);
+  std::vector<std::thread> threads;
+  std::atomic<int> flipped{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t]() {
+      bool told = false;
+      for (int64_t now = t; now < 400; now += 4) {
+        const RunOutcome o = latch.Check(now % 8 == 0 ? now : 0);
+        if (told && o == RunOutcome::kRunning) ++flipped;
+        told = told || o != RunOutcome::kRunning;
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  assert_int_equal(flipped.load(), 0);
+  assert_outcome(latch.Check(0), RunOutcome::kTimeout);
+}
 
 static void test_outcome_names_are_the_stored_ones(void**) {
   // These names are in every runs table: a rename would orphan old rows.
@@ -59,6 +145,10 @@ static void test_stop_flag_rises_never_falls(void**) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_cancel_outcome_order),
+      cmocka_unit_test(test_cancel_detail_wording),
+      cmocka_unit_test(test_cancel_latch_never_flips_back),
+      cmocka_unit_test(test_cancel_latch_from_many_threads),
       cmocka_unit_test(test_outcome_names_are_the_stored_ones),
       cmocka_unit_test(test_outcome_names_read_back),
       cmocka_unit_test(test_unknown_outcomes),

@@ -520,6 +520,7 @@ static void test_stolen_lease_cancels_run(void**) {
   Simulate(&clock, {&node}, clock.now() + 10 * kSec);
   assert_int_equal(node.exec.in_flight(), 1);
   // Someone else's acquisition (as after our node was paused past the lease).
+  const int64_t ours = store.rows["j"].token;
   store.rows["j"].token += 1;
   store.rows["j"].holder = "intruder";
   const int64_t stolen_at = clock.now();
@@ -531,6 +532,10 @@ static void test_stolen_lease_cancels_run(void**) {
   assert_int_equal(node.log.Count("is no longer ours; cancelling the run"), 1);
   // Our release does not touch the intruder's lease.
   assert_string_equal(store.rows["j"].holder.c_str(), "intruder");
+  // The history says why the run ended.
+  const auto& rec = store.runs[{"j", ours}];
+  assert_true(rec.ended);
+  assert_int_equal(static_cast<int>(rec.record.outcome), static_cast<int>(RunOutcome::kLeaseLost));
 }
 
 static void test_dead_node_is_taken_over_and_its_run_abandoned(void**) {
@@ -711,6 +716,8 @@ static void test_newer_generation_hands_over(void**) {
   sched.set_on_graceful_stop([&]() { ++handovers; });
   const int64_t superseded = clock.now() + 5 * kSec + 300;
   clock.At(superseded, [&]() { current = false; });
+  // (A scheduler that never notices is stopped an hour later: the checks below fail.)
+  clock.At(superseded + kHour, [&]() { stop.Request(StopMode::kHard); });
   sched.Run();  // returns by itself: the eligibility check stops it
   // Within one eligibility check (250 ms) of the new generation's arrival.
   assert_true(clock.now() > superseded && clock.now() <= superseded + 250);
@@ -1029,6 +1036,13 @@ static void test_run_now_waits_for_a_running_slot(void**) {
   // At once: the node that runs it tries again as the run ends, without
   // polling the lease meanwhile (the only contention is the start-up's).
   assert_int_equal(runs[1].start, runs[0].end);
+  assert_int_equal(block.m->jobs[0].contentions.load(), 1);
+  // The request is served once: the next runs start at their slots, and the
+  // end of a run sends no one to the lease early.
+  RunUntil(&clock, {&node}, [&]() { return RunsOf(*node.exec.log, "long").size() == 4; }, 3 * kMin);
+  runs = RunsOf(*node.exec.log, "long");
+  assert_int_equal(runs[2].slot, runs[0].slot + 1);
+  assert_int_equal(runs[3].slot, runs[0].slot + 2);
   assert_int_equal(block.m->jobs[0].contentions.load(), 1);
 }
 

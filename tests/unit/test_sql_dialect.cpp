@@ -127,6 +127,21 @@ static void test_text_column_rules(void**) {
   assert_int_equal(bg::TextColumnRuleOf("output_head").max_bytes, 65535);  // MySQL's TEXT
 }
 
+static void test_history_prune_sql(void**) {
+  assert_string_equal(bg::HistoryPruneSql(1000, 3600000).c_str(),
+                      "DELETE FROM backgrounder_runs WHERE outcome <> 'running' AND (started_ms < {now} - 3600000 OR "
+                      "token <= (SELECT j.token - 1000 FROM backgrounder_jobs j WHERE j.name = "
+                      "backgrounder_runs.lease_key))");
+  assert_string_equal(bg::HistoryPruneSql(0, 60000).c_str(),
+                      "DELETE FROM backgrounder_runs WHERE outcome <> 'running' AND (started_ms < {now} - 60000)");
+  assert_string_equal(bg::HistoryPruneSql(5, 0).c_str(),
+                      "DELETE FROM backgrounder_runs WHERE outcome <> 'running' AND (token <= (SELECT j.token - 5 "
+                      "FROM backgrounder_jobs j WHERE j.name = backgrounder_runs.lease_key))");
+  // No limit: a statement that deletes nothing (the job still runs, harmlessly).
+  assert_string_equal(bg::HistoryPruneSql(0, 0).c_str(),
+                      "DELETE FROM backgrounder_runs WHERE outcome <> 'running' AND (1 = 0)");
+}
+
 static void test_connection_params(void**) {
   std::string p = StoreConnectionParams("pgsql", "host=db dbname=farm connect_timeout=2");
   assert_contains(p, "connect_timeout=2");
@@ -147,6 +162,7 @@ int main(void) {
       cmocka_unit_test(test_compile_leaves_the_clock_alone),
       cmocka_unit_test(test_dialects),
       cmocka_unit_test(test_text_column_rules),
+      cmocka_unit_test(test_history_prune_sql),
       cmocka_unit_test(test_connection_params),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);

@@ -96,6 +96,25 @@ static void test_fenced_update_counts_rows(void** state) {
   assert_int_equal(r.rows_affected, 0);  // a replay of the same token changes nothing
 }
 
+// A run both cut short by a hard stop and past its lease deadline is
+// reported as interrupted (the hard stop outranks the lost lease); past the
+// deadline alone, as lease-lost.
+static void test_hard_stop_outranks_a_lost_lease(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  const char* update = "UPDATE bgjob_items SET note = 'late' WHERE id = 1";
+  bg::RunControl control(-1);
+  control.set_lease_deadline_ms(bg::MonotonicMs() - 1);
+  RunResult r = RunSql(f, update, 5000, &control);
+  assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kLeaseLost));
+  assert_contains(r.detail, "lease lost: the statement ran to its end: 1 row affected");
+  control.Cancel(bg::CancelReason::kHardStop);
+  // A value that changes the row again: MySQL without CLIENT_FOUND_ROWS counts
+  // only rows whose values changed.
+  r = RunSql(f, "UPDATE bgjob_items SET note = 'stopped' WHERE id = 1", 5000, &control);
+  assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kInterrupted));
+  assert_contains(r.detail, "httpd is stopping: the statement ran to its end: 1 row affected");
+}
+
 static void test_errors(void** state) {
   auto* f = static_cast<Fixture*>(*state);
   RunResult r = RunSql(f, "DELETE FROM no_such_table");
@@ -251,7 +270,7 @@ static void test_hard_stop_waits_for_the_statement(void** state) {
   RunResult r = RunSql(f, sleep1, 5000, &control);
   stopper.join();
   assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kInterrupted));
-  assert_contains(r.detail, "httpd was stopping (the statement ran to its end)");
+  assert_contains(r.detail, "httpd is stopping: the statement ran to its end: ");
 }
 
 int main(int argc, char** argv) {
@@ -270,6 +289,7 @@ int main(int argc, char** argv) {
       cmocka_unit_test_setup_teardown(test_parameters_clock_and_percent, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_fenced_update_counts_rows, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_errors, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_hard_stop_outranks_a_lost_lease, Setup, Teardown),
       cmocka_unit_test(test_statement_checker),
       cmocka_unit_test(test_compiled_statement),
   };

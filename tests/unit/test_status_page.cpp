@@ -518,6 +518,52 @@ void test_html_store_error(void** state) {
   assert_contains(bg::RenderHtml(s), "No jobs are configured.");
 }
 
+// Every string the page shows from the configuration, the store or the
+// request is escaped: a '<' in any of them never reaches the HTML as one.
+void test_html_escapes_every_string(void** state) {
+  StatusSnapshot s = F(state).s;
+  s.admin = true;
+  s.node = "<x-node>";
+  s.version = "<x-version>";
+  s.store = "<x-store>";
+  s.action_uri = "<x-uri>";
+  s.csrf_token = "<x-csrf>";
+  s.notice = "<x-notice>";
+  StatusJob& j = s.jobs[0];
+  j.name = "<x-name>";
+  j.key = "<x-key>";
+  j.kind = "<x-kind>";
+  j.scope = "<x-scope>";
+  j.target = "<x-target>";
+  j.row.key = j.key;
+  j.row.holder = "<x-holder>";
+  j.row.node = "<x-row-node>";
+  j.row.outcome = "<x-outcome>";
+  j.row.expires_ms = kDbNow + 60000;  // running: the holder is shown
+  for (RunRecord& r : j.runs) {
+    r.key = j.key;
+    r.job = j.name;
+    r.node = "<x-run-node>";
+    r.holder = "<x-run-holder>";
+    r.detail = "<x-detail>";
+    r.output_head = "<x-head>";
+    r.output_tail = "<x-tail>";
+  }
+  std::string html = bg::RenderHtml(s);
+  assert_true(html.find("<x-") == std::string::npos);
+  for (const char* shown : {"node", "version", "store", "uri", "csrf", "notice", "name", "key", "kind", "scope",
+                            "target", "holder", "detail", "head", "tail", "run-node"}) {
+    assert_contains(html, std::string("&lt;x-") + shown + "&gt;");
+  }
+  s.store_ok = false;
+  s.store_error = "<x-store-error>";
+  s.job_filter = "<x-filter>";
+  html = bg::RenderHtml(s);
+  assert_true(html.find("<x-") == std::string::npos);
+  assert_contains(html, "&lt;x-store-error&gt;");
+  assert_contains(html, "&lt;x-filter&gt;");
+}
+
 void test_json(void** state) {
   const StatusSnapshot& s = F(state).s;
   const std::string json = bg::RenderJson(s);
@@ -966,6 +1012,8 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_html_admin, testutil::SetupFixture<Fixture>,
                                       testutil::TeardownFixture<Fixture>),
       cmocka_unit_test_setup_teardown(test_html_store_error, testutil::SetupFixture<Fixture>,
+                                      testutil::TeardownFixture<Fixture>),
+      cmocka_unit_test_setup_teardown(test_html_escapes_every_string, testutil::SetupFixture<Fixture>,
                                       testutil::TeardownFixture<Fixture>),
       cmocka_unit_test_setup_teardown(test_json, testutil::SetupFixture<Fixture>, testutil::TeardownFixture<Fixture>),
       cmocka_unit_test_setup_teardown(test_auto, testutil::SetupFixture<Fixture>, testutil::TeardownFixture<Fixture>),

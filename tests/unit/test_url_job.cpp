@@ -237,6 +237,18 @@ static void test_hard_stop_aborts_at_once(void**) {
   assert_true(took < 1000);  // woken by the eventfd, not by a poll timeout
 }
 
+// A hard stop when the lease deadline has passed as well: the hard stop
+// outranks the lost lease.
+static void test_hard_stop_outranks_a_lost_lease(void**) {
+  TinyHttpServer server;
+  RunControl control;
+  control.set_lease_deadline_ms(bg::MonotonicMs() - 1);
+  control.Cancel(CancelReason::kHardStop);
+  RunResult r = Run(Spec(server.url("/slow"), 60000), &control);
+  assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kInterrupted));
+  assert_contains(r.detail, "httpd is stopping: transfer aborted");
+}
+
 static void test_lease_deadline_aborts(void**) {
   TinyHttpServer server;
   RunControl control;  // no wake fd: the deadline alone must do it
@@ -291,6 +303,7 @@ int main(void) {
       cmocka_unit_test(test_connection_refused),
       cmocka_unit_test(test_hard_stop_aborts_at_once),
       cmocka_unit_test(test_lease_deadline_aborts),
+      cmocka_unit_test(test_hard_stop_outranks_a_lost_lease),
       cmocka_unit_test(test_resolve_sends_a_name_to_an_address),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);

@@ -6,6 +6,12 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+
+// cmocka defines fail() as a macro: every C++ header that declares a fail()
+// (iostreams, pulled in by CCTZ through bg_calendar.h) must come first.
+#include <chrono>
+#include <iostream>
+
 extern "C" {
 #include <cmocka.h>
 }
