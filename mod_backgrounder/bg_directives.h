@@ -67,6 +67,13 @@ class JobTable {
   // Turns jobs()[i] off after the fact (as enabled=off), for a job this
   // build cannot run as configured. REQUIRES: i < jobs().size().
   void Disable(size_t i) { jobs_[i].enabled = false; }
+  // Points the /path URL of jobs()[i] (a url= job with vhost=) at `url`,
+  // absolute now, reached through curl's --resolve entry `resolve`.
+  // REQUIRES: i < jobs().size().
+  void SetTarget(size_t i, std::string url, std::string resolve) {
+    jobs_[i].url = std::move(url);
+    jobs_[i].resolve = std::move(resolve);
+  }
 
  private:
   std::vector<JobSpec> jobs_;

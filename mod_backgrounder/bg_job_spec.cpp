@@ -210,6 +210,19 @@ Status ParseCacert(const std::string&, const std::string& v, JobSpec* s) {
   return Status::Ok();
 }
 
+// vhost=NAME: a host name as ServerName and ServerAlias take them (letters,
+// digits, '-', '.', '_'); which <VirtualHost> it names is the glue's check.
+Status ParseVhost(const std::string& job, const std::string& v, JobSpec* s) {
+  bool ok = v.size() <= 253 && v.front() != '.' && v.front() != '-';
+  for (char c : v) {
+    ok = ok && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+                c == '.' || c == '_');
+  }
+  if (!ok) return Err(job, "vhost=" + v + " is not a host name (the ServerName or a ServerAlias of a <VirtualHost>)");
+  s->vhost = v;
+  return Status::Ok();
+}
+
 Status ParseMisfire(const std::string& job, const std::string& v, JobSpec* s) {
   if (v == "once") s->misfire = Misfire::kOnce;
   else if (v == "skip") s->misfire = Misfire::kSkip;
@@ -249,11 +262,11 @@ constexpr Key kKeys[] = {
     {"cacert", ParseCacert, false},   {"misfire", ParseMisfire, false}, {"grace", ParseGrace, false},
     {"retry", ParseRetry, false},     {"backoff", ParseBackoff, false}, {"enabled", ParseEnabled, false},
     {"cron", ParseCronKey, false},    {"tz", ParseTz, false},           {"spread", ParseSpread, false},
-    {"dst-gap", ParseDstGap, false},  {"dst-repeat", ParseDstRepeat, false},
+    {"dst-gap", ParseDstGap, false},  {"dst-repeat", ParseDstRepeat, false}, {"vhost", ParseVhost, false},
 };
 constexpr const char kAcceptedKeys[] =
     "every, timeout, offset, scope, run, url, sql, method, header, cacert, misfire, grace, retry, backoff, enabled, "
-    "cron, tz, spread, dst-gap, dst-repeat";
+    "cron, tz, spread, dst-gap, dst-repeat, vhost";
 
 size_t EditDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
@@ -450,8 +463,11 @@ Status ParseJobSpec(std::string_view args, JobSpec* spec) {
                          "SQL statement, e.g. run=\"/usr/local/bin/purge --old 7d\")");
   }
   if (actions > 1) return Err(job, "run=, url= and sql= exclude each other: give one");
-  for (const char* k : {"method", "header", "cacert"}) {
+  for (const char* k : {"method", "header", "cacert", "vhost"}) {
     if (given(k) && spec->kind != JobKind::kUrl) return Err(job, std::string(k) + "= applies to url= jobs only");
+  }
+  if (given("vhost") && spec->url[0] != '/') {
+    return Err(job, "vhost= applies to a relative url= (/path) only: an absolute URL names its host itself");
   }
   st = CheckWhen(job, given, *spec);
   if (!st.ok()) return st;

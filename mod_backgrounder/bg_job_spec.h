@@ -10,7 +10,9 @@
 //            configuration words, no shell;
 //   url=     http://..., https://... or /path (this server itself), with
 //            method= (GET, HEAD, POST, PUT, PATCH, DELETE), header="Name: value"
-//            (repeatable) and cacert=FILE (to verify https with);
+//            (repeatable) and cacert=FILE (to verify https with); a /path
+//            goes to the main server, or with vhost=NAME to the <VirtualHost>
+//            whose ServerName or ServerAlias is NAME (checked by the glue);
 //   sql=     a statement on the store's database; :token, :slot, :slot_start,
 //            :job, :node and :attempt are bound, {now} is the database clock
 //            in ms. Checked once the store is known (CheckSqlJobStatement).
@@ -88,6 +90,7 @@ struct JobSpec {
   std::string method = "GET";
   std::vector<std::string> headers;  // "Name: value"
   std::string cacert;                // a CA file for https; empty: the system's
+  std::string vhost;                 // vhost=: the <VirtualHost> a /path URL goes to; empty: the main server
   std::string resolve;               // set by the glue for /path URLs: "HOST:PORT:ADDRESS" (curl's --resolve)
   // kSql
   std::string sql;

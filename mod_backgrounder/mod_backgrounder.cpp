@@ -195,23 +195,6 @@ int CheckJobs(const ServerConfig* conf, apr_pool_t* ptemp) {
   return errors;
 }
 
-int CheckConfig(apr_pool_t*, apr_pool_t*, apr_pool_t* ptemp, server_rec* s) {
-  try {
-    ServerConfig* conf = GetServerConfig(s);
-    if (conf->jobs->jobs().empty() && !conf->store_where) return OK;
-    Status st = CheckStore(conf, ptemp);
-    if (!st.ok()) {
-      ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr, "%s: %s", StoreWhere(conf, ptemp),
-                   st.message().c_str());
-      return !OK;
-    }
-    return CheckJobs(conf, ptemp) == 0 ? OK : !OK;
-  } catch (...) {
-    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr, "mod_backgrounder: internal error in check_config");
-    return !OK;
-  }
-}
-
 // The Listen directive that comes first in the configuration file. The
 // order of ap_listeners is no guide: httpd rebuilds the list on every
 // configuration pass, putting the sockets it reuses from the previous pass
@@ -248,23 +231,130 @@ ap_listen_rec* ListenerOf(const ap_directive_t* listen, apr_pool_t* p) {
   return same_port;
 }
 
+// A loopback address for a wildcard one: where this server reaches itself.
+std::string ConnectAddress(const char* ip) {
+  std::string addr = ip ? ip : "127.0.0.1";
+  if (addr == "0.0.0.0") return "127.0.0.1";
+  if (addr == "::") return "::1";
+  return addr;
+}
+
+// The URL base ("http://HOST:PORT") and curl's --resolve entry
+// ("HOST:PORT:ADDRESS") of /path requests to HOST on `lr`, connecting to
+// `addr` (lr's own address when empty).
+void TargetOn(apr_pool_t* p, const ap_listen_rec* lr, const char* host, unsigned port, std::string addr,
+              const char** url, const char** resolve) {
+  if (addr.empty()) {
+    char* ip = nullptr;
+    apr_sockaddr_ip_get(&ip, lr->bind_addr);
+    addr = ConnectAddress(ip);
+  }
+  const bool https = lr->protocol && strcasecmp(lr->protocol, "https") == 0;
+  const bool v6 = addr.find(':') != std::string::npos;
+  *url = apr_psprintf(p, "%s://%s:%u", https ? "https" : "http", host, port);
+  *resolve = apr_psprintf(p, "%s:%u:%s%s%s", host, port, v6 ? "[" : "", addr.c_str(), v6 ? "]" : "");
+}
+
 // Where url=/path jobs go: this server itself, on its first Listen address,
 // under its ServerName (so name-based hosts and certificates match).
 void FindSelf(apr_pool_t* pconf, apr_pool_t* ptemp, server_rec* s, ServerConfig* conf) {
   ap_listen_rec* lr = ListenerOf(FirstListen(ap_conftree), ptemp);
   if (!lr) lr = ap_listeners;
   if (!lr || !lr->bind_addr) return;
-  char* ip = nullptr;
-  apr_sockaddr_ip_get(&ip, lr->bind_addr);
-  std::string addr = ip ? ip : "127.0.0.1";
-  if (addr == "0.0.0.0") addr = "127.0.0.1";
-  if (addr == "::") addr = "::1";
-  const bool https = lr->protocol && strcasecmp(lr->protocol, "https") == 0;
   const char* host = s->server_hostname ? s->server_hostname : "localhost";
-  const unsigned port = lr->bind_addr->port;
-  conf->self_url = apr_psprintf(pconf, "%s://%s:%u", https ? "https" : "http", host, port);
-  conf->self_resolve = apr_psprintf(pconf, "%s:%u:%s%s%s", host, port, addr.find(':') != std::string::npos ? "[" : "",
-                                    addr.c_str(), addr.find(':') != std::string::npos ? "]" : "");
+  TargetOn(pconf, lr, host, lr->bind_addr->port, "", &conf->self_url, &conf->self_resolve);
+}
+
+// True if `v` answers to `name`: its ServerName, a ServerAlias, or a
+// wildcard ServerAlias matching it (as httpd matches a request's Host).
+bool VhostAnswersTo(const server_rec* v, const char* name) {
+  if (v->server_hostname && strcasecmp(v->server_hostname, name) == 0) return true;
+  for (const apr_array_header_t* names : {v->names, v->wild_names}) {
+    if (!names) continue;
+    const char* const* each = reinterpret_cast<const char* const*>(names->elts);
+    for (int i = 0; i < names->nelts; ++i) {
+      const bool match = names == v->wild_names ? ap_strcasecmp_match(name, each[i]) == 0
+                                                : strcasecmp(each[i], name) == 0;
+      if (match) return true;
+    }
+  }
+  return false;
+}
+
+// The listener a <VirtualHost ADDR:PORT> address is served on: the same port
+// (any for "*"), and the same address unless either is a wildcard.
+const ap_listen_rec* ListenerFor(const server_addr_rec* a) {
+  char* vip = nullptr;
+  apr_sockaddr_ip_get(&vip, a->host_addr);
+  const bool vwild = ConnectAddress(vip) != (vip ? vip : "");
+  for (const ap_listen_rec* lr = ap_listeners; lr; lr = lr->next) {
+    if (!lr->bind_addr || (a->host_port != 0 && lr->bind_addr->port != a->host_port)) continue;
+    char* lip = nullptr;
+    apr_sockaddr_ip_get(&lip, lr->bind_addr);
+    if (vwild || ConnectAddress(lip) != (lip ? lip : "") || (lip && vip && strcmp(lip, vip) == 0)) return lr;
+  }
+  return nullptr;
+}
+
+// vhost=NAME: points the job's /path URL at the <VirtualHost> answering to
+// NAME (its first address that a Listen serves), with Host: NAME.
+Status TargetVhost(apr_pool_t* p, server_rec* s, JobTable* jobs, size_t i) {
+  const JobSpec& job = jobs->jobs()[i];
+  std::string known;
+  for (server_rec* v = s->next; v; v = v->next) {
+    // (httpd keeps the <VirtualHost> blocks last first: listed in file order)
+    if (v->server_hostname) known = v->server_hostname + std::string(known.empty() ? "" : ", ") + known;
+    if (!VhostAnswersTo(v, job.vhost.c_str())) continue;
+    for (const server_addr_rec* a = v->addrs; a; a = a->next) {
+      const ap_listen_rec* lr = ListenerFor(a);
+      if (!lr) continue;
+      char* vip = nullptr;
+      apr_sockaddr_ip_get(&vip, a->host_addr);
+      const std::string addr = ConnectAddress(vip) == (vip ? vip : "") ? std::string(vip) : std::string();
+      const char* url = nullptr;
+      const char* resolve = nullptr;
+      TargetOn(p, lr, job.vhost.c_str(), a->host_port ? a->host_port : lr->bind_addr->port, addr, &url, &resolve);
+      jobs->SetTarget(i, url + job.url, resolve);
+      return Status::Ok();
+    }
+    return Status::Error("vhost=" + job.vhost + ": the <VirtualHost> answering to it has no address a Listen serves");
+  }
+  return Status::Error("vhost=" + job.vhost + ": no <VirtualHost> has it as ServerName or ServerAlias (ServerNames: " +
+                       (known.empty() ? std::string("none") : known) + ")");
+}
+
+// Resolves every vhost= job (check_config, so apachectl -t names an unknown
+// host); logs each failure with its line and returns how many.
+int TargetVhostJobs(apr_pool_t* p, server_rec* s, ServerConfig* conf) {
+  int errors = 0;
+  for (size_t i = 0; i < conf->jobs->jobs().size(); ++i) {
+    if (conf->jobs->jobs()[i].vhost.empty()) continue;
+    const Status st = TargetVhost(p, s, conf->jobs, i);
+    if (!st.ok()) {
+      ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr, "BackgrounderJob at %s: job '%s': %s",
+                   conf->jobs->where(i).c_str(), conf->jobs->jobs()[i].name.c_str(), st.message().c_str());
+      ++errors;
+    }
+  }
+  return errors;
+}
+
+int CheckConfig(apr_pool_t*, apr_pool_t*, apr_pool_t* ptemp, server_rec* s) {
+  try {
+    ServerConfig* conf = GetServerConfig(s);
+    if (conf->jobs->jobs().empty() && !conf->store_where) return OK;
+    Status st = CheckStore(conf, ptemp);
+    if (!st.ok()) {
+      ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr, "%s: %s", StoreWhere(conf, ptemp),
+                   st.message().c_str());
+      return !OK;
+    }
+    const int errors = CheckJobs(conf, ptemp);
+    return errors + TargetVhostJobs(ptemp, s, conf) == 0 ? OK : !OK;
+  } catch (...) {
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr, "mod_backgrounder: internal error in check_config");
+    return !OK;
+  }
 }
 
 // Until the scheduler computes fire times through bg_calendar
@@ -352,8 +442,8 @@ int PostConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s)
       close(fd);
     }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                 "mod_backgrounder: %" APR_SIZE_T_FMT " job(s), store %s, node %s, lease %s",
-                 conf->jobs->jobs().size(), StoreDescription(conf).c_str(), NodeName(conf, ptemp),
+                 "mod_backgrounder: %" APR_SIZE_T_FMT " job(s) and the history pruning, store %s, node %s, lease %s",
+                 conf->jobs->jobs().size() - 1, StoreDescription(conf).c_str(), NodeName(conf, ptemp),
                  FormatDuration(LeaseMs(conf)).c_str());
   } catch (...) {
     ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "mod_backgrounder: internal error in post_config");

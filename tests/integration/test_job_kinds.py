@@ -456,6 +456,55 @@ def test_https_url_job_against_a_local_tls_vhost(httpd_factory):
     assert rel and rel[0]["https"] is False and rel[0]["host"] == "127.0.0.1:%d" % inst.port
 
 
+def vhosts_conf(inst):
+    """Name-based virtual hosts on the server's one port, as on a Debian
+    layout: a default site first (it serves no /hook), then the application's
+    site, which alone serves /hook."""
+    return [
+        "LoadModule bgtest_module %s" % BGTEST,
+        "<VirtualHost 127.0.0.1:%d>" % inst.port, "  ServerName default.test", "</VirtualHost>",
+        "<VirtualHost 127.0.0.1:%d>" % inst.port, "  ServerName blog.test",
+        "  ServerAlias www.blog.test *.wild.test",
+        "  BgTestEndpointLog %s" % inst.out("endpoint.log"),
+        "  <Location /hook>", "    SetHandler bgtest-endpoint", "  </Location>", "</VirtualHost>",
+    ]
+
+
+def test_relative_url_job_names_its_virtual_host(httpd_factory):
+    """url=/path with vhost=NAME goes to the <VirtualHost> whose ServerName or
+    ServerAlias is NAME, with Host: NAME; without vhost= it goes to the main
+    server's name, which the default site answers (404 here)."""
+    inst = httpd_factory(mpm="event", lease="6s")
+    inst.extra = vhosts_conf(inst)
+    inst.jobs = [
+        "by_name every=1s url=/hook?kind=by_name vhost=blog.test",
+        "by_alias every=1s url=/hook?kind=by_alias vhost=WWW.blog.test",
+        "by_wildcard every=1s url=/hook?kind=by_wildcard vhost=x.wild.test",
+        "no_vhost every=1s url=/hook?kind=no_vhost",
+    ]
+    inst.start()
+    for job, host in (("by_name", "blog.test"), ("by_alias", "WWW.blog.test"), ("by_wildcard", "x.wild.test")):
+        inst.wait_runs(job, lambda rs: any(r["outcome"] == "success" for r in rs), 20)
+        reqs = [d for d in requests_of(inst) if d.get("args") == "kind=" + job]
+        assert reqs and all(d["host"] == "%s:%d" % (host, inst.port) and d["job"] == job for d in reqs), reqs
+    r = ended(inst.wait_ended("no_vhost", 1, 20))[0]
+    assert r["outcome"] == "failure" and r["http_status"] == 404, short(r)
+    assert not [d for d in requests_of(inst) if d.get("args") == "kind=no_vhost"]
+
+
+def test_unknown_vhost_fails_configtest_with_its_line(httpd_factory):
+    inst = httpd_factory(mpm="event")
+    inst.extra = vhosts_conf(inst)
+    inst.jobs = ["ok every=1m url=/hook vhost=blog.test", "typo every=1m url=/hook vhost=blgo.test"]
+    res = inst.configtest()
+    assert res.returncode != 0, res
+    line = inst.conf_line("BackgrounderJob typo")
+    assert ("BackgrounderJob at line %d of %s: job 'typo': vhost=blgo.test: no <VirtualHost> has it as "
+            "ServerName or ServerAlias (ServerNames: default.test, blog.test)" % (line, inst.conf)) in res.stderr, \
+        res.stderr
+    assert "job 'ok'" not in res.stderr, res.stderr
+
+
 # --------------------------------------------------------------------------
 # sql= on PostgreSQL
 

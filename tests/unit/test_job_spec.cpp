@@ -98,6 +98,17 @@ static void test_url_jobs(void**) {
   assert_contains(Error("w every=1m url=/x header=\"Bad Name: v\""), "is not a header");
   assert_contains(Error("w every=1m run=/bin/true method=POST"), "method= applies to url= jobs only");
   assert_contains(Error("w every=1m run=/bin/true header=\"A: b\""), "header= applies to url= jobs only");
+  // vhost=: the <VirtualHost> of a relative URL (the glue resolves the name).
+  s = Parse("wp every=10s url=/wp-cron.php vhost=Blog.example.org");
+  assert_string_equal(s.vhost.c_str(), "Blog.example.org");
+  assert_string_equal(s.url.c_str(), "/wp-cron.php");
+  assert_true(Parse("w every=1m url=/x").vhost.empty());
+  assert_contains(Error("w every=1m run=/bin/true vhost=a.example"), "vhost= applies to url= jobs only");
+  assert_contains(Error("w every=1m url=http://a.example/x vhost=a.example"),
+                  "vhost= applies to a relative url= (/path) only");
+  assert_contains(Error("w every=1m url=/x vhost=\"a b\""), "vhost=a b is not a host name");
+  assert_contains(Error("w every=1m url=/x vhost=-a"), "vhost=-a is not a host name");
+  assert_contains(Error("w every=1m url=/x vhost=a:80"), "vhost=a:80 is not a host name");
   assert_contains(Error("w every=1m url=/x run=/bin/true"), "run=, url= and sql= exclude each other");
   assert_contains(Error("w every=1m url=/x method=GET method=POST"), "key 'method' is given twice");
 }
@@ -182,7 +193,7 @@ static void test_unknown_and_duplicate_keys(void**) {
   assert_contains(e, "unknown key 'evry' in job 'j'");
   assert_contains(e, "did you mean 'every'?");
   assert_contains(e, "accepted keys are every, timeout, offset, scope, run, url, sql, method, header, cacert, misfire, "
-                     "grace, retry, backoff, enabled, cron, tz, spread, dst-gap, dst-repeat");
+                     "grace, retry, backoff, enabled, cron, tz, spread, dst-gap, dst-repeat, vhost");
   e = Error("j every=5m run=/bin/true colour=blue");
   assert_contains(e, "unknown key 'colour'");
   assert_true(e.find("did you mean") == std::string::npos);
