@@ -343,6 +343,40 @@ def test_show_targets_directive(httpd_factory):
     assert "--db-password=***" in page and "hunter2" not in page and 'name="csrf"' in page
 
 
+def test_status_location_under_an_app_catch_all_rewrite(httpd_factory):
+    """What the README says for WordPress-like sites: the application's
+    .htaccess sends every path that is not a file to its front controller,
+    the status page's <Location> included, unless that <Location> turns
+    mod_rewrite off."""
+    inst = httpd_factory(mpm="event")
+    docroot = os.path.join(inst.root, "htdocs")
+    os.mkdir(docroot)
+    with open(os.path.join(docroot, "index.html"), "w") as f:
+        f.write("front controller\n")
+    with open(os.path.join(docroot, ".htaccess"), "w") as f:  # WordPress's own rules
+        f.write("RewriteEngine On\nRewriteBase /\nRewriteRule ^index\\.html$ - [L]\n"
+                "RewriteCond %{REQUEST_FILENAME} !-f\nRewriteCond %{REQUEST_FILENAME} !-d\n"
+                "RewriteRule . /index.html [L]\n")
+    for d, names in ((docroot, ("index.html", ".htaccess")),):
+        os.chmod(d, 0o755)
+        for n in names:
+            os.chmod(os.path.join(d, n), 0o644)
+    inst.jobs = ["tick every=1h run=/bin/true"]
+    inst.extra = [
+        "LoadModule rewrite_module %s/mod_rewrite.so" % MODULES_DIR,
+        "DocumentRoot %s" % docroot,
+        "<Directory %s>" % docroot, "  Options FollowSymLinks", "  AllowOverride All", "  Require all granted",
+        "</Directory>",
+        "<Location /backgrounder>", "  SetHandler backgrounder-status", "</Location>",
+        "<Location /backgrounder-ok>", "  SetHandler backgrounder-status", "  RewriteEngine Off", "</Location>",
+    ]
+    inst.start()
+    status, _, body = fetch(inst, "/backgrounder?auto")
+    assert status == 200 and body == "front controller\n", (status, body[:300])
+    status, _, body = fetch(inst, "/backgrounder-ok?auto")
+    assert status == 200 and "Job.tick.NextSlotStart: " in body, (status, body[:300])
+
+
 @pytest.mark.parametrize("line,message", [
     ("BackgrounderShowTargets some", "BackgrounderShowTargets: 'some' is not full, masked or off"),
     ("BackgrounderAdminOrigin https://ops.example.com/admin",
