@@ -68,11 +68,13 @@ def test_farm_sim_runs_each_slot_once(pg_server):
     assert out["duplicates"] == 0
     assert out["slots"] >= 4 and out["runs"] > 0
     assert out["runs"] == out["distinct_slots_run"]
-    # Four servers: each slot is won once and lost three times, two
-    # statements per loss on PostgreSQL (the update and the read of why).
+    # Four servers: each slot is won once and lost up to three times, two
+    # statements per loss on PostgreSQL (the update and the read of why). A
+    # node that a busy machine wakes more than a slot late skips the slots
+    # it missed (never a backlog), so on average at least two losers a slot.
     calls, by_kind = out["calls"], out["by_kind"]
     assert by_kind["acquire_lost"] == 2 * calls["acquire_lost"]
-    assert calls["acquire_lost"] >= 3 * calls["acquire_won"] - 3, calls
+    assert 2 * calls["acquire_won"] <= calls["acquire_lost"] <= 3 * calls["acquire_won"], calls
     assert by_kind["acquire_won"] == calls["acquire_won"]
     assert out["store_errors"] == 0
     # The nodes' history agrees: one row per job and slot.
