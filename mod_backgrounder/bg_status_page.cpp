@@ -688,6 +688,11 @@ std::string RenderAuto(const StatusSnapshot& s) {
     const std::string k = "Job." + KeyWord(j.name) + ".";
     const JobRow& r = j.row;
     line(k + "State", JobState(j, s.db_now_ms));
+    if (LeaseHeld(j, s.db_now_ms)) {  // which server holds it, and until when (database clock)
+      line(k + "Holder", r.holder);
+      line(k + "Token", Int(r.token));
+      line(k + "LeaseExpires", FormatIsoTime(r.expires_ms));
+    }
     if (j.has_row && !r.outcome.empty()) line(k + "LastOutcome", r.outcome);
     if (j.has_row && r.started_ms > 0) line(k + "LastStart", FormatIsoTime(r.started_ms));
     if (j.has_row && r.ended_ms > 0 && r.started_ms > 0) line(k + "LastDurationMs", Int(r.ended_ms - r.started_ms));

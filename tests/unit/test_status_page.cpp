@@ -1,4 +1,5 @@
 #include "bg_status_page.h"
+#include "bg_duration.h"
 
 #include "bg_slot.h"
 #include "bg_status_gather.h"
@@ -676,6 +677,10 @@ void test_auto(void** state) {
   assert_contains(text, "\nJob.backup-db.Paused: 1\n");
   assert_contains(text, "\nJob.report.daily.State: running\n");
   assert_contains(text, "\nJob.report.daily.LastOutcome: running\n");
+  // The lease's holder while it is held; none once it expired (backup-db).
+  assert_contains(text, "\nJob.report.daily.Holder: web-1/4242/7/0af3\nJob.report.daily.Token: 3\n");
+  assert_contains(text, "\nJob.report.daily.LeaseExpires: " + bg::FormatIsoTime(kDbNow + 30000) + "\n");
+  assert_true(text.find("Job.backup-db.Holder") == std::string::npos);
   assert_contains(text, "\nJob.report.daily.Paused: 0\n");
   assert_contains(text, "\nJob.old_job.State: disabled\n");
   assert_contains(text, "\nJob.old_job.LastDurationMs: 40\n");
