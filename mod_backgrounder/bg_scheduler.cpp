@@ -124,7 +124,8 @@ Scheduler::Scheduler(Env* env, LeaseStore* store, RunExecutor* executor, Logger*
       stop_(stop),
       options_(std::move(options)),
       created_ms_(env->NowMs()),
-      statements_at_start_(store->statements()) {
+      statements_at_start_(store->statements()),
+      statements_reported_(statements_at_start_) {
   size_t index = 0;
   for (JobSpec& spec : jobs) {
     const size_t this_index = index++;
@@ -385,7 +386,11 @@ int64_t Scheduler::Step() {
   }
   RetryHistory(env_->NowMs());
   now = env_->NowMs();
-  if (options_.metrics) options_.metrics->store_statements.store(store_->statements() - statements_at_start_);
+  if (options_.metrics) {  // a delta: the counter outlives this scheduler (a new active child adds to it)
+    const uint64_t sent = store_->statements();
+    options_.metrics->store_statements.fetch_add(sent - statements_reported_, std::memory_order_relaxed);
+    statements_reported_ = sent;
+  }
   if (mode != StopMode::kNone && running() == 0 && pending_history_.empty()) {
     done_ = true;
     Logf(log_, LogLevel::kInfo, "scheduler done after %s: %llu runs started here, %llu store statements",

@@ -150,6 +150,7 @@ class Scheduler {
 
   const int64_t created_ms_;
   uint64_t statements_at_start_ = 0;
+  uint64_t statements_reported_ = 0;  // the store's count when last added to metrics->store_statements
   uint64_t runs_started_ = 0;
   bool draining_ = false;
   bool hard_cancelled_ = false;

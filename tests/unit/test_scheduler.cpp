@@ -993,6 +993,14 @@ static void test_run_now_and_pause(void**) {
   assert_int_equal(block.m->store_latency.count.load(), 2);  // the acquires (at start-up, and the run's)
   // The seed, the start-up acquire (two), the run's acquire, start, release and end.
   assert_int_equal(block.m->store_statements.load(), 7);
+  // Another child becomes the active scheduler (MaxConnectionsPerChild):
+  // the server's counter goes on from where the first left it. (`next`
+  // lives to the end: its executor is registered with the clock.)
+  Node next(&clock, &store, {off, Job("hourly", kHour)}, 1, 0, 30 * kSec, block.m);
+  const uint64_t before = store.statements();
+  next.sched->Step();
+  assert_true(store.statements() > before);
+  assert_int_equal(block.m->store_statements.load(), 7 + (store.statements() - before));
 
   // A request nobody pokes (another server's page) waits for the next attempt.
   store.rows["hourly"].run_requested_ms = store.db_now();
