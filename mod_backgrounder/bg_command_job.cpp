@@ -306,7 +306,7 @@ RunResult CommandRunner::Run(const RunContext& ctx, RunControl* control) {
       [log, &name](OutputCollector::Stream stream, const std::string& line) {
         const bool is_err = stream == OutputCollector::kStderr;
         const LogLevel level = is_err ? LogLevel::kWarn : LogLevel::kInfo;
-        if (log->Enabled(level)) log->Log(level, "job " + name + (is_err ? " [stderr] " : " [stdout] ") + line);
+        BG_LOG(log, level, MsgId::kNone, "job %s [%s] %s", name.c_str(), is_err ? "stderr" : "stdout", line.c_str());
       },
       options_.max_logged_bytes, options_.max_line_bytes, options_.tail_bytes);
 
