@@ -533,13 +533,6 @@ RunResult DescribeEnd(const RunWatch& w, const std::string& program, const JobSp
   return res;
 }
 
-RunResult Failed(std::string detail) {
-  RunResult res;
-  res.outcome = RunOutcome::kFailure;
-  res.detail = std::move(detail);
-  return res;
-}
-
 }  // namespace
 
 RunResult CommandRunner::Run(const RunContext& ctx, RunControl* control) {
@@ -547,13 +540,13 @@ RunResult CommandRunner::Run(const RunContext& ctx, RunControl* control) {
   const int64_t started = MonotonicMs();
   const std::string search_path = JobSearchPath();
   const std::string program = ResolveProgram(spec.argv[0], search_path);
-  if (program.empty()) return Failed("program '" + spec.argv[0] + "' not found in PATH (" + search_path + ")");
+  if (program.empty()) return RunResult::Failure("program '" + spec.argv[0] + "' not found in PATH (" + search_path + ")");
   const std::vector<std::string> env = JobEnvironment(ctx);
   const std::vector<char*> argv = CStrings(spec.argv), envp = CStrings(env);
   Keeper keeper;
   Status st = StartKeeper(PrepareSpawn(program.c_str(), argv.data(), envp.data(), ctx, control->lease_deadline_ms()),
                           &keeper);
-  if (!st.ok()) return Failed(st.message());
+  if (!st.ok()) return RunResult::Failure(st.message());
 
   OutputCollector output([this, &spec](OutputCollector::Stream stream,
                                        const std::string& line) { LogOutputLine(spec.name, stream, line); },
