@@ -251,7 +251,7 @@ class SimExecutor final : public bg::RunExecutor {
 class SimLogger final : public bg::Logger {
  public:
   bool Enabled(bg::LogLevel level) const override { return level <= bg::LogLevel::kWarn; }
-  void Log(bg::LogLevel level, const std::string& message) override {
+  void Log(bg::LogLevel level, const char*, int, const std::string& message) override {
     if (level > bg::LogLevel::kWarn) return;
     std::lock_guard<std::mutex> lock(mu_);
     if (++lines_ <= 20) fprintf(stderr, "farm_sim: %s\n", message.c_str());

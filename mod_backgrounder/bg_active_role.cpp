@@ -38,7 +38,7 @@ void StandbyThenActive(Env* env, ActiveRole* role, StopFlag* stop, Logger* log, 
       return;
     }
     if (!error.empty() && error != reported) {
-      log->Log(LogLevel::kError, error + "; this child cannot become the active scheduler");
+      BG_LOG(log, LogLevel::kError, MsgId::kNotActive, "%s; this child cannot become the active scheduler", error.c_str());
       reported = error;
     }
     env->WaitUntil(env->NowMs() + poll_ms);

@@ -208,60 +208,50 @@ std::string ResolveProgram(const std::string& program, const std::string& path) 
   return std::string();
 }
 
-RunResult CommandRunner::Run(const RunContext& ctx, RunControl* control) {
-  RunResult res;
-  const JobSpec& spec = *ctx.spec;
-  const std::string& name = spec.name;
-  const int64_t started = MonotonicMs();
+namespace {
 
-  // Environment: httpd's, with our variables replacing any of the same name.
+// The job's environment: httpd's, with our variables replacing any of the
+// same name.
+std::vector<std::string> JobEnvironment(const RunContext& ctx) {
   std::vector<std::string> env;
   for (char** e = environ; e && *e; ++e) {
     if (strncmp(*e, "BACKGROUNDER_", 13) != 0) env.emplace_back(*e);
   }
-  env.push_back("BACKGROUNDER_JOB=" + name);
+  env.push_back("BACKGROUNDER_JOB=" + ctx.spec->name);
   env.push_back("BACKGROUNDER_SLOT=" + std::to_string(ctx.slot));
   env.push_back("BACKGROUNDER_SLOT_START=" + std::to_string(ctx.slot_start_ms));
   env.push_back("BACKGROUNDER_TOKEN=" + std::to_string(ctx.token));
   env.push_back("BACKGROUNDER_NODE=" + ctx.node);
   env.push_back("BACKGROUNDER_ATTEMPT=" + std::to_string(ctx.attempt));
-  const std::string search_path = JobSearchPath();
-  const std::string program = ResolveProgram(spec.argv[0], search_path);
-  if (program.empty()) {
-    res.outcome = RunOutcome::kFailure;
-    res.detail = "program '" + spec.argv[0] + "' not found in PATH (" + search_path + ")";
-    return res;
-  }
-  std::vector<char*> argv;
-  for (const std::string& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  std::vector<char*> envp;
-  for (const std::string& e : env) envp.push_back(const_cast<char*>(e.c_str()));
-  envp.push_back(nullptr);
+  return env;
+}
 
-  int out[2] = {-1, -1}, err[2] = {-1, -1}, status[2] = {-1, -1}, lease[2] = {-1, -1};
-  const int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  if (devnull < 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 || pipe2(status, O_CLOEXEC) != 0 ||
-      pipe2(lease, O_CLOEXEC | O_NONBLOCK) != 0) {
-    const int e = errno;
-    for (int fd : {devnull, out[0], out[1], err[0], err[1], status[0], status[1], lease[0], lease[1]}) {
-      if (fd >= 0) close(fd);
-    }
-    res.outcome = RunOutcome::kFailure;
-    res.detail = std::string("cannot create pipes: ") + strerror(e);
-    return res;
-  }
+// A null-terminated array of pointers into `strings`, which must outlive it.
+std::vector<char*> CStrings(const std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (const std::string& s : strings) out.push_back(const_cast<char*>(s.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
 
+// The run thread's side of a started keeper.
+struct Keeper {
+  pid_t pid = -1;
+  int out = -1, err = -1, status = -1;  // read ends: the job's stdout and stderr, the keeper's reports
+  int lease = -1;                       // write end: renewed lease deadlines
+  int64_t lease_sent = 0;               // the last deadline the keeper was given
+};
+
+// Everything the keeper and the job get, prepared before fork() (after it,
+// they make only async-signal-safe system calls). The descriptors are set by
+// StartKeeper.
+SpawnArgs PrepareSpawn(const char* path, char* const* argv, char* const* envp, const RunContext& ctx,
+                       int64_t lease_deadline_ms) {
   SpawnArgs a;
-  a.path = program.c_str();
-  a.argv = argv.data();
-  a.envp = envp.data();
-  a.devnull = devnull;
-  a.out_w = out[1];
-  a.err_w = err[1];
-  a.status_w = status[1];
-  a.lease_r = lease[0];
-  a.lease_deadline_ms = control->lease_deadline_ms();
+  a.path = path;
+  a.argv = argv;
+  a.envp = envp;
+  a.lease_deadline_ms = lease_deadline_ms;
   a.kill_grace_ms = ctx.kill_grace_ms;
   a.httpd_pid = getpid();
   long open_max = sysconf(_SC_OPEN_MAX);
@@ -272,6 +262,29 @@ RunResult CommandRunner::Run(const RunContext& ctx, RunControl* control) {
   sigemptyset(&a.none);
   sigemptyset(&a.keeper_waits);
   for (int sig : {SIGCHLD, SIGHUP, SIGTERM, SIGUSR2}) sigaddset(&a.keeper_waits, sig);
+  return a;
+}
+
+// Opens /dev/null and the pipes, forks the keeper (which starts the job) and
+// keeps this thread's ends in *k, non-blocking. On failure every descriptor
+// is closed and the Status says why ("cannot create pipes: ...",
+// "cannot fork: ...").
+Status StartKeeper(SpawnArgs a, Keeper* k) {
+  int out[2] = {-1, -1}, err[2] = {-1, -1}, status[2] = {-1, -1}, lease[2] = {-1, -1};
+  const int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (devnull < 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0 || pipe2(status, O_CLOEXEC) != 0 ||
+      pipe2(lease, O_CLOEXEC | O_NONBLOCK) != 0) {
+    const int e = errno;
+    for (int fd : {devnull, out[0], out[1], err[0], err[1], status[0], status[1], lease[0], lease[1]}) {
+      if (fd >= 0) close(fd);
+    }
+    return Status::Error(std::string("cannot create pipes: ") + strerror(e));
+  }
+  a.devnull = devnull;
+  a.out_w = out[1];
+  a.err_w = err[1];
+  a.status_w = status[1];
+  a.lease_r = lease[0];
 
   // Block every signal in this thread while forking, so the keeper starts
   // with all of them blocked whatever this thread's mask was.
@@ -282,100 +295,78 @@ RunResult CommandRunner::Run(const RunContext& ctx, RunControl* control) {
   if (keeper == 0) KeeperMain(a);
   const int fork_errno = errno;
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
-  close(devnull);
-  close(out[1]);
-  close(err[1]);
-  close(status[1]);
-  close(lease[0]);
-  int64_t lease_sent = a.lease_deadline_ms;  // what the keeper knows
+  for (int fd : {devnull, out[1], err[1], status[1], lease[0]}) close(fd);
   if (keeper < 0) {
-    close(out[0]);
-    close(err[0]);
-    close(status[0]);
-    close(lease[1]);
-    res.outcome = RunOutcome::kFailure;
-    res.detail = std::string("cannot fork: ") + strerror(fork_errno);
-    return res;
+    for (int fd : {out[0], err[0], status[0], lease[1]}) close(fd);
+    return Status::Error(std::string("cannot fork: ") + strerror(fork_errno));
   }
   SetNonBlocking(out[0]);
   SetNonBlocking(err[0]);
   SetNonBlocking(status[0]);
+  *k = Keeper{keeper, out[0], err[0], status[0], lease[1], a.lease_deadline_ms};
+  return Status::Ok();
+}
 
-  Logger* log = log_;
-  OutputCollector output(
-      [log, &name](OutputCollector::Stream stream, const std::string& line) {
-        const bool is_err = stream == OutputCollector::kStderr;
-        const LogLevel level = is_err ? LogLevel::kWarn : LogLevel::kInfo;
-        if (log->Enabled(level)) log->Log(level, "job " + name + (is_err ? " [stderr] " : " [stdout] ") + line);
-      },
-      options_.max_logged_bytes, options_.max_line_bytes, options_.tail_bytes);
+// The poll loop of a run: reads the job's output and the keeper's reports,
+// passes renewed lease deadlines on, and cancels the job when CancelOutcome
+// says so, harder as the graces pass (SIGTERM, then SIGKILL through the
+// keeper, then SIGKILL to a keeper that does not answer). Times are on the
+// monotonic clock (MonotonicMs), the lease deadline's.
+class RunWatch {
+ public:
+  RunWatch(const RunContext& ctx, RunControl* control, Keeper* keeper, OutputCollector* output, int64_t started,
+           int64_t drain_ms)
+      : ctx_(ctx), control_(control), keeper_(keeper), output_(output), drain_ms_(drain_ms),
+        timeout_at_(started + ctx.spec->timeout_ms), fds_{keeper->out, keeper->err, keeper->status} {}
 
-  int fds[3] = {out[0], err[0], status[0]};
-  bool have_status = false;
-  int wait_status = 0;
-  int exec_errno = 0;
-  int spawn_errno = 0;
-  char msgbuf[sizeof(Msg) * 4];
-  size_t msglen = 0;
+  // Runs until the keeper has reported and closed its pipe and the job's
+  // output has ended (or drain_ms passed after the report), then closes them.
+  void Loop();
 
-  RunOutcome cancel_outcome = RunOutcome::kRunning;  // kRunning: not cancelled
-  int64_t term_at = -1, kill_at = -1, killed_at = -1, keeper_killed_at = -1, ended_at = -1;
-  const int64_t timeout_at = started + spec.timeout_ms;
+  bool have_status() const { return have_status_; }
+  int wait_status() const { return wait_status_; }
+  int exec_errno() const { return exec_errno_; }
+  int spawn_errno() const { return spawn_errno_; }
+  RunOutcome cancel_outcome() const { return cancel_outcome_; }  // kRunning: not cancelled
+  bool sent_sigkill() const { return killed_at_ >= 0; }
 
-  while (fds[0] >= 0 || fds[1] >= 0 || fds[2] >= 0) {
+ private:
+  void PassLeaseDeadline();
+  void Escalate(int64_t now);
+  bool DrainTimedOut(int64_t now);  // true: nothing more to wait for
+  int64_t NextWake(int64_t now) const;
+  void ReadOutput(const struct pollfd* pfd);
+  void ReadReports(short revents);
+  void OnReport(const Msg& m);
+
+  const RunContext& ctx_;
+  RunControl* const control_;
+  Keeper* const keeper_;
+  OutputCollector* const output_;
+  const int64_t drain_ms_;
+  const int64_t timeout_at_;
+  int fds_[3];  // stdout, stderr, the keeper's reports; -1 once closed
+  bool have_status_ = false;
+  int wait_status_ = 0;
+  int exec_errno_ = 0;
+  int spawn_errno_ = 0;
+  char msgbuf_[sizeof(Msg) * 4];
+  size_t msglen_ = 0;
+  RunOutcome cancel_outcome_ = RunOutcome::kRunning;
+  int64_t term_at_ = -1, kill_at_ = -1, killed_at_ = -1, keeper_killed_at_ = -1, ended_at_ = -1;
+};
+
+void RunWatch::Loop() {
+  while (fds_[0] >= 0 || fds_[1] >= 0 || fds_[2] >= 0) {
     const int64_t now = MonotonicMs();
-    // Pass renewed lease deadlines on to the keeper.
-    const int64_t deadline = control->lease_deadline_ms();
-    if (deadline != lease_sent && write(lease[1], &deadline, sizeof deadline) == static_cast<ssize_t>(sizeof deadline)) {
-      lease_sent = deadline;
-    }
-    // Decide whether to cancel, or to make a cancellation harder.
-    const RunOutcome want = CancelOutcome(*control, now, timeout_at);
-    const int64_t grace = want == RunOutcome::kInterrupted ? ctx.hard_grace_ms : ctx.kill_grace_ms;
-    if (!have_status && want != RunOutcome::kRunning) {
-      if (term_at < 0) {
-        cancel_outcome = want;
-        term_at = now;
-        kill_at = now + grace;
-        kill(keeper, SIGTERM);
-      } else if (want == RunOutcome::kInterrupted && cancel_outcome != RunOutcome::kInterrupted) {
-        cancel_outcome = want;  // a hard stop during a timeout's grace shortens it
-        kill_at = std::min(kill_at, now + grace);
-      }
-    }
-    if (!have_status && kill_at >= 0 && killed_at < 0 && now >= kill_at) {
-      killed_at = now;
-      kill(keeper, SIGUSR2);
-    }
-    if (!have_status && killed_at >= 0 && keeper_killed_at < 0 && now >= killed_at + 2000) {
-      // The keeper does not answer: kill it; its job dies with it (PDEATHSIG).
-      keeper_killed_at = now;
-      kill(keeper, SIGKILL);
-    }
-    if (have_status && ended_at >= 0 && now >= ended_at + options_.drain_ms) {
-      // Something that escaped the process group still holds the pipes.
-      for (int i = 0; i < 2; ++i) {
-        if (fds[i] >= 0) {
-          output.Close(static_cast<OutputCollector::Stream>(i));
-          close(fds[i]);
-          fds[i] = -1;
-        }
-      }
-      if (fds[2] < 0) break;
-    }
-
-    int64_t next = now + 1000;
-    if (!have_status) {
-      if (term_at < 0) next = std::min({next, timeout_at, control->lease_deadline_ms()});
-      if (kill_at >= 0 && killed_at < 0) next = std::min(next, kill_at);
-      if (killed_at >= 0 && keeper_killed_at < 0) next = std::min(next, killed_at + 2000);
-    } else if (ended_at >= 0) {
-      next = std::min(next, ended_at + options_.drain_ms);
-    }
+    PassLeaseDeadline();
+    Escalate(now);
+    if (DrainTimedOut(now)) break;
+    const int64_t next = NextWake(now);
     struct pollfd pfd[4];
     int n = 0;
-    for (int i = 0; i < 3; ++i) pfd[n++] = {fds[i], POLLIN, 0};
-    pfd[n++] = {control->wake_fd(), POLLIN, 0};
+    for (int i = 0; i < 3; ++i) pfd[n++] = {fds_[i], POLLIN, 0};
+    pfd[n++] = {control_->wake_fd(), POLLIN, 0};
     int timeout = static_cast<int>(std::max<int64_t>(0, std::min<int64_t>(next - now, 1000)));
     if (poll(pfd, static_cast<nfds_t>(n), timeout) < 0 && errno != EINTR) break;
     if (pfd[3].fd >= 0 && (pfd[3].revents & POLLIN)) {
@@ -383,83 +374,155 @@ RunResult CommandRunner::Run(const RunContext& ctx, RunControl* control) {
       while (read(pfd[3].fd, &count, sizeof count) > 0) {
       }
     }
-    for (int i = 0; i < 2; ++i) {
-      if (fds[i] < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
-      char buf[8192];
-      for (int rounds = 0; rounds < 16; ++rounds) {
-        ssize_t got = read(fds[i], buf, sizeof buf);
-        if (got > 0) {
-          output.Feed(static_cast<OutputCollector::Stream>(i), buf, static_cast<size_t>(got));
-          continue;
-        }
-        if (got < 0 && (errno == EAGAIN || errno == EINTR)) break;
-        output.Close(static_cast<OutputCollector::Stream>(i));  // EOF or error
-        close(fds[i]);
-        fds[i] = -1;
-        break;
-      }
-    }
-    if (fds[2] >= 0 && (pfd[2].revents & (POLLIN | POLLHUP | POLLERR))) {
-      ssize_t got = read(fds[2], msgbuf + msglen, sizeof msgbuf - msglen);
-      if (got > 0) {
-        msglen += static_cast<size_t>(got);
-        while (msglen >= sizeof(Msg)) {
-          Msg m;
-          memcpy(&m, msgbuf, sizeof m);
-          memmove(msgbuf, msgbuf + sizeof m, msglen - sizeof m);
-          msglen -= sizeof m;
-          if (m.kind == kMsgExecFailed) exec_errno = m.value;
-          if (m.kind == kMsgForkFailed) spawn_errno = m.value;
-          if (m.kind == kMsgLeaseExpired && cancel_outcome == RunOutcome::kRunning) {
-            // The keeper saw the lease deadline pass (this thread may have been
-            // frozen) and sent SIGTERM; it sends SIGKILL after the grace itself.
-            cancel_outcome = RunOutcome::kLeaseLost;
-            term_at = MonotonicMs();
-            kill_at = term_at + ctx.kill_grace_ms;
-          }
-          if (m.kind == kMsgExited) {
-            have_status = true;
-            wait_status = m.value;
-          }
-        }
-      } else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
-        close(fds[2]);  // EOF: the keeper has exited (with or without a report)
-        fds[2] = -1;
-      }
-      if ((have_status || fds[2] < 0) && ended_at < 0) ended_at = MonotonicMs();
-    }
+    ReadOutput(pfd);
+    if (fds_[2] >= 0) ReadReports(pfd[2].revents);
   }
-  for (int fd : fds) {
+  for (int fd : fds_) {
     if (fd >= 0) close(fd);
   }
-  close(lease[1]);
-  while (waitpid(keeper, nullptr, 0) < 0 && errno == EINTR) {
-  }
-  output.Finish();
+}
 
-  // Work out the outcome.
+// Passes a renewed lease deadline on to the keeper.
+void RunWatch::PassLeaseDeadline() {
+  const int64_t deadline = control_->lease_deadline_ms();
+  if (deadline != keeper_->lease_sent &&
+      write(keeper_->lease, &deadline, sizeof deadline) == static_cast<ssize_t>(sizeof deadline)) {
+    keeper_->lease_sent = deadline;
+  }
+}
+
+// Decides whether to cancel, or to make a cancellation harder.
+void RunWatch::Escalate(int64_t now) {
+  if (have_status_) return;
+  const RunOutcome want = CancelOutcome(*control_, now, timeout_at_);
+  const int64_t grace = want == RunOutcome::kInterrupted ? ctx_.hard_grace_ms : ctx_.kill_grace_ms;
+  if (want != RunOutcome::kRunning) {
+    if (term_at_ < 0) {
+      cancel_outcome_ = want;
+      term_at_ = now;
+      kill_at_ = now + grace;
+      kill(keeper_->pid, SIGTERM);
+    } else if (want == RunOutcome::kInterrupted && cancel_outcome_ != RunOutcome::kInterrupted) {
+      cancel_outcome_ = want;  // a hard stop during a timeout's grace shortens it
+      kill_at_ = std::min(kill_at_, now + grace);
+    }
+  }
+  if (kill_at_ >= 0 && killed_at_ < 0 && now >= kill_at_) {
+    killed_at_ = now;
+    kill(keeper_->pid, SIGUSR2);
+  }
+  if (killed_at_ >= 0 && keeper_killed_at_ < 0 && now >= killed_at_ + 2000) {
+    // The keeper does not answer: kill it; its job dies with it (PDEATHSIG).
+    keeper_killed_at_ = now;
+    kill(keeper_->pid, SIGKILL);
+  }
+}
+
+bool RunWatch::DrainTimedOut(int64_t now) {
+  if (!have_status_ || ended_at_ < 0 || now < ended_at_ + drain_ms_) return false;
+  // Something that escaped the process group still holds the pipes.
+  for (int i = 0; i < 2; ++i) {
+    if (fds_[i] >= 0) {
+      output_->Close(static_cast<OutputCollector::Stream>(i));
+      close(fds_[i]);
+      fds_[i] = -1;
+    }
+  }
+  return fds_[2] < 0;
+}
+
+int64_t RunWatch::NextWake(int64_t now) const {
+  int64_t next = now + 1000;
+  if (!have_status_) {
+    if (term_at_ < 0) next = std::min({next, timeout_at_, control_->lease_deadline_ms()});
+    if (kill_at_ >= 0 && killed_at_ < 0) next = std::min(next, kill_at_);
+    if (killed_at_ >= 0 && keeper_killed_at_ < 0) next = std::min(next, killed_at_ + 2000);
+  } else if (ended_at_ >= 0) {
+    next = std::min(next, ended_at_ + drain_ms_);
+  }
+  return next;
+}
+
+void RunWatch::ReadOutput(const struct pollfd* pfd) {
+  for (int i = 0; i < 2; ++i) {
+    if (fds_[i] < 0 || !(pfd[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+    char buf[8192];
+    for (int rounds = 0; rounds < 16; ++rounds) {
+      ssize_t got = read(fds_[i], buf, sizeof buf);
+      if (got > 0) {
+        output_->Feed(static_cast<OutputCollector::Stream>(i), buf, static_cast<size_t>(got));
+        continue;
+      }
+      if (got < 0 && (errno == EAGAIN || errno == EINTR)) break;
+      output_->Close(static_cast<OutputCollector::Stream>(i));  // EOF or error
+      close(fds_[i]);
+      fds_[i] = -1;
+      break;
+    }
+  }
+}
+
+void RunWatch::ReadReports(short revents) {
+  if (!(revents & (POLLIN | POLLHUP | POLLERR))) return;
+  ssize_t got = read(fds_[2], msgbuf_ + msglen_, sizeof msgbuf_ - msglen_);
+  if (got > 0) {
+    msglen_ += static_cast<size_t>(got);
+    while (msglen_ >= sizeof(Msg)) {
+      Msg m;
+      memcpy(&m, msgbuf_, sizeof m);
+      memmove(msgbuf_, msgbuf_ + sizeof m, msglen_ - sizeof m);
+      msglen_ -= sizeof m;
+      OnReport(m);
+    }
+  } else if (got == 0 || (errno != EAGAIN && errno != EINTR)) {
+    close(fds_[2]);  // EOF: the keeper has exited (with or without a report)
+    fds_[2] = -1;
+  }
+  if ((have_status_ || fds_[2] < 0) && ended_at_ < 0) ended_at_ = MonotonicMs();
+}
+
+void RunWatch::OnReport(const Msg& m) {
+  if (m.kind == kMsgExecFailed) exec_errno_ = m.value;
+  if (m.kind == kMsgForkFailed) spawn_errno_ = m.value;
+  if (m.kind == kMsgLeaseExpired && cancel_outcome_ == RunOutcome::kRunning) {
+    // The keeper saw the lease deadline pass (this thread may have been
+    // frozen) and sent SIGTERM; it sends SIGKILL after the grace itself.
+    cancel_outcome_ = RunOutcome::kLeaseLost;
+    term_at_ = MonotonicMs();
+    kill_at_ = term_at_ + ctx_.kill_grace_ms;
+  }
+  if (m.kind == kMsgExited) {
+    have_status_ = true;
+    wait_status_ = m.value;
+  }
+}
+
+// How the run ended, from what the watch saw (the output is added by the caller).
+RunResult DescribeEnd(const RunWatch& w, const std::string& program, const JobSpec& spec) {
+  RunResult res;
   std::string how;
-  if (have_status && WIFEXITED(wait_status)) {
+  const int wait_status = w.wait_status();
+  if (w.have_status() && WIFEXITED(wait_status)) {
     res.has_exit_code = true;
     res.exit_code = WEXITSTATUS(wait_status);
     how = "exit status " + std::to_string(res.exit_code);
-  } else if (have_status && WIFSIGNALED(wait_status)) {
+  } else if (w.have_status() && WIFSIGNALED(wait_status)) {
     res.has_exit_code = true;
     res.exit_code = 128 + WTERMSIG(wait_status);
     how = "killed by " + SignalName(WTERMSIG(wait_status));
   } else {
     how = "the keeper process was lost before it reported the exit status";
   }
-  if (cancel_outcome != RunOutcome::kRunning) {
-    res.outcome = cancel_outcome;
-    res.detail = CancelDetail(cancel_outcome, spec.timeout_ms,
-                              std::string("sent SIGTERM") + (killed_at >= 0 ? ", then SIGKILL" : "") + "; " + how);
-  } else if (exec_errno != 0) {
+  if (w.cancel_outcome() != RunOutcome::kRunning) {
+    res.outcome = w.cancel_outcome();
+    res.detail = CancelDetail(w.cancel_outcome(), spec.timeout_ms,
+                              std::string("sent SIGTERM") + (w.sent_sigkill() ? ", then SIGKILL" : "") + "; " + how);
+  } else if (w.exec_errno() != 0) {
     res.outcome = RunOutcome::kFailure;
-    res.detail = "cannot execute " + program + ": " + strerror(exec_errno);
-  } else if (spawn_errno != 0) {
+    res.detail = "cannot execute " + program + ": " + strerror(w.exec_errno());
+  } else if (w.spawn_errno() != 0) {
     res.outcome = RunOutcome::kFailure;
-    res.detail = std::string("cannot fork the job: ") + strerror(spawn_errno);
+    res.detail = std::string("cannot fork the job: ") + strerror(w.spawn_errno());
   } else if (res.has_exit_code && res.exit_code == 0 && WIFEXITED(wait_status)) {
     res.outcome = RunOutcome::kSuccess;
     res.detail = how;
@@ -467,9 +530,43 @@ RunResult CommandRunner::Run(const RunContext& ctx, RunControl* control) {
     res.outcome = RunOutcome::kFailure;
     res.detail = how;
   }
+  return res;
+}
+
+}  // namespace
+
+RunResult CommandRunner::Run(const RunContext& ctx, RunControl* control) {
+  const JobSpec& spec = *ctx.spec;
+  const int64_t started = MonotonicMs();
+  const std::string search_path = JobSearchPath();
+  const std::string program = ResolveProgram(spec.argv[0], search_path);
+  if (program.empty()) return RunResult::Failure("program '" + spec.argv[0] + "' not found in PATH (" + search_path + ")");
+  const std::vector<std::string> env = JobEnvironment(ctx);
+  const std::vector<char*> argv = CStrings(spec.argv), envp = CStrings(env);
+  Keeper keeper;
+  Status st = StartKeeper(PrepareSpawn(program.c_str(), argv.data(), envp.data(), ctx, control->lease_deadline_ms()),
+                          &keeper);
+  if (!st.ok()) return RunResult::Failure(st.message());
+
+  OutputCollector output([this, &spec](OutputCollector::Stream stream,
+                                       const std::string& line) { LogOutputLine(spec.name, stream, line); },
+                         options_.max_logged_bytes, options_.max_line_bytes, options_.tail_bytes);
+  RunWatch watch(ctx, control, &keeper, &output, started, options_.drain_ms);
+  watch.Loop();
+  close(keeper.lease);
+  while (waitpid(keeper.pid, nullptr, 0) < 0 && errno == EINTR) {
+  }
+  output.Finish();
+  RunResult res = DescribeEnd(watch, program, spec);
   res.output_head = output.head();
   res.output_tail = output.tail();
   return res;
+}
+
+void CommandRunner::LogOutputLine(const std::string& job, int stream, const std::string& line) {
+  const bool is_err = stream == OutputCollector::kStderr;
+  const LogLevel level = is_err ? LogLevel::kWarn : LogLevel::kInfo;
+  BG_LOG(log_, level, MsgId::kNone, "job %s [%s] %s", job.c_str(), is_err ? "stderr" : "stdout", line.c_str());
 }
 
 }  // namespace bg

@@ -16,6 +16,11 @@
 //
 // Cancellation (timeout, lost lease, hard stop): SIGTERM to the process group,
 // SIGKILL after the grace period from the RunContext.
+//
+// Run's steps, each a function of bg_command_job.cpp: JobEnvironment,
+// PrepareSpawn and StartKeeper (fork the keeper, which starts the job),
+// RunWatch (the poll loop: output, the keeper's reports, lease deadlines,
+// cancellation), DescribeEnd (the outcome and its detail).
 #ifndef BG_COMMAND_JOB_H
 #define BG_COMMAND_JOB_H
 
@@ -40,6 +45,10 @@ class CommandRunner final : public JobRunner {
   RunResult Run(const RunContext& ctx, RunControl* control) override;
 
  private:
+  // Logs a line of the job's output (stream: OutputCollector::Stream):
+  // stdout at info, stderr at warn.
+  void LogOutputLine(const std::string& job, int stream, const std::string& line);
+
   Logger* const log_;
   const CommandRunnerOptions options_;
 };

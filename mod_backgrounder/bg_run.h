@@ -19,6 +19,7 @@
 #include <atomic>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 #include "bg_error.h"
 #include "bg_job_spec.h"
@@ -113,6 +114,13 @@ struct RunResult {
   std::string detail;       // one line for operators
   std::string output_head;  // first bytes of output (of a URL job: of the response body)
   std::string output_tail;  // last bytes of output (command jobs)
+
+  // A run that failed before it could do anything, for the reason `why`.
+  static RunResult Failure(std::string why) {
+    RunResult res;
+    res.detail = std::move(why);
+    return res;
+  }
 };
 
 // Executes one run to its end. Called on a run thread; must return promptly

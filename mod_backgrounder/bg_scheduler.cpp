@@ -1,7 +1,6 @@
 #include "bg_scheduler.h"
 
 #include <algorithm>
-#include <cstdarg>
 #include <cstdio>
 
 #include "bg_duration.h"
@@ -32,28 +31,21 @@ constexpr int64_t kMaxHistoryHoldMs = 30000;
 // printable ASCII characters at most.
 constexpr size_t kMaxRefusalChars = 300;
 
-std::string Format(const char* fmt, va_list ap) {
-  char buf[1024];
-  va_list copy;
-  va_copy(copy, ap);
-  int n = vsnprintf(buf, sizeof buf, fmt, copy);
-  va_end(copy);
-  if (n < 0) return std::string();
-  if (static_cast<size_t>(n) < sizeof buf) return std::string(buf, static_cast<size_t>(n));
-  std::string out(static_cast<size_t>(n) + 1, '\0');
-  vsnprintf(&out[0], out.size(), fmt, ap);
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
-void Logf(Logger* log, LogLevel level, const char* fmt, ...) __attribute__((format(printf, 3, 4)));
-void Logf(Logger* log, LogLevel level, const char* fmt, ...) {
-  if (!log->Enabled(level)) return;
-  va_list ap;
-  va_start(ap, fmt);
-  std::string msg = Format(fmt, ap);
-  va_end(ap);
-  log->Log(level, msg);
+// The id of the line that says a run ended: none for a success or an
+// outcome that is not the run's own doing.
+MsgId EndedMsgId(RunOutcome outcome) {
+  switch (outcome) {
+    case RunOutcome::kFailure:
+      return MsgId::kJobFailed;
+    case RunOutcome::kTimeout:
+      return MsgId::kJobTimeout;
+    case RunOutcome::kLeaseLost:
+      return MsgId::kJobLeaseLost;
+    case RunOutcome::kInterrupted:
+      return MsgId::kJobInterrupted;
+    default:
+      return MsgId::kNone;
+  }
 }
 
 // `text` with every byte outside printable ASCII as '?', cut to max bytes.
@@ -130,7 +122,7 @@ Scheduler::Scheduler(Env* env, LeaseStore* store, RunExecutor* executor, Logger*
   for (JobSpec& spec : jobs) {
     const size_t this_index = index++;
     if (!spec.enabled) {
-      Logf(log_, LogLevel::kInfo, "job %s has enabled=off: it does not run", spec.name.c_str());
+      BG_LOG(log_, LogLevel::kInfo, MsgId::kNone, "job %s has enabled=off: it does not run", spec.name.c_str());
       continue;
     }
     auto job = std::make_unique<Job>();
@@ -212,12 +204,14 @@ void Scheduler::StoreError(const char* what, const Status& st, int64_t now) {
     store_failing_since_ = now;
     store_last_error_log_ = now;
     store_errors_unlogged_ = 0;
-    Logf(log_, LogLevel::kError, "store error during %s: %s; no job starts until the store answers again", what,
-         st.message().c_str());
+    BG_LOG(log_, LogLevel::kError, MsgId::kStoreError,
+           "store error during %s: %s; no job starts until the store answers again", what,
+           st.message().c_str());
   } else if (now - store_last_error_log_ >= options_.error_log_interval_ms) {
-    Logf(log_, LogLevel::kError, "store still failing after %s (%lld more errors since the last report): %s: %s",
-         FormatElapsed(now - store_failing_since_).c_str(), static_cast<long long>(store_errors_unlogged_ + 1),
-         what, st.message().c_str());
+    BG_LOG(log_, LogLevel::kError, MsgId::kStoreError,
+           "store still failing after %s (%lld more errors since the last report): %s: %s",
+           FormatElapsed(now - store_failing_since_).c_str(), static_cast<long long>(store_errors_unlogged_ + 1),
+           what, st.message().c_str());
     store_last_error_log_ = now;
     store_errors_unlogged_ = 0;
   } else {
@@ -233,8 +227,8 @@ void Scheduler::HistoryError(const char* what, const std::string& job, int64_t t
   history_retry_at_ = std::max(history_retry_at_, t + std::min(kMaxHistoryHoldMs, kHistoryHoldFactor * (t - sent_ms)));
   if (options_.metrics) options_.metrics->history_write_errors.fetch_add(1);
   if (!then) return;
-  Logf(log_, LogLevel::kWarn, "job %s: %s (token %lld) failed: %s; %s", job.c_str(), what,
-       static_cast<long long>(token), st.message().c_str(), then);
+  BG_LOG(log_, LogLevel::kWarn, MsgId::kHistoryWriteFailed, "job %s: %s (token %lld) failed: %s; %s", job.c_str(), what,
+         static_cast<long long>(token), st.message().c_str(), then);
 }
 
 void Scheduler::RecordEnd(const RunRecord& rec) {
@@ -274,8 +268,9 @@ void Scheduler::RecordAbandoned(const std::string& job, const std::string& key, 
 void Scheduler::Queue(PendingRecord pending) {
   if (pending_history_.size() >= kMaxPendingRecords) {
     const PendingRecord& old = pending_history_.front();
-    Logf(log_, LogLevel::kError, "job %s: the history record of the run with token %lld is dropped: %zu records "
-         "wait for the store", old.rec.job.c_str(), static_cast<long long>(old.rec.token), pending_history_.size());
+    BG_LOG(log_, LogLevel::kError, MsgId::kHistoryDropped,
+           "job %s: the history record of the run with token %lld is dropped: %zu records "
+           "wait for the store", old.rec.job.c_str(), static_cast<long long>(old.rec.token), pending_history_.size());
     pending_history_.erase(pending_history_.begin());
   }
   pending_history_.push_back(std::move(pending));
@@ -297,8 +292,9 @@ void Scheduler::RetryHistory(int64_t now) {
     }
     if (hard_cancelled_ && !recorded && !pending_history_.empty()) {
       // httpd stops now and the store fails: no time for one try each.
-      Logf(log_, LogLevel::kError, "%zu more history record(s) are not recorded: the store fails and httpd is "
-           "stopping", pending_history_.size());
+      BG_LOG(log_, LogLevel::kError, MsgId::kHistoryDropped,
+             "%zu more history record(s) are not recorded: the store fails and httpd is "
+             "stopping", pending_history_.size());
       pending_history_.clear();
     }
     now = env_->NowMs();
@@ -318,12 +314,14 @@ bool Scheduler::RetryOne(PendingRecord* p, bool* recorded) {
   if (st.ok()) {
     StoreOk(t);
     if (minimal) {
-      Logf(log_, LogLevel::kWarn, "job %s: the run with token %lld is recorded without its detail and output: the "
-           "store refused the full record (%s)", p->rec.job.c_str(), static_cast<long long>(p->rec.token),
-           p->why.c_str());
+      BG_LOG(log_, LogLevel::kWarn, MsgId::kHistoryTruncated,
+             "job %s: the run with token %lld is recorded without its detail and output: the "
+             "store refused the full record (%s)", p->rec.job.c_str(), static_cast<long long>(p->rec.token),
+             p->why.c_str());
     } else {
-      Logf(log_, LogLevel::kNotice, "job %s: %s (token %lld) succeeded at attempt %d", p->rec.job.c_str(), what,
-           static_cast<long long>(p->rec.token), p->attempts);
+      BG_LOG(log_, LogLevel::kNotice, MsgId::kNone,
+             "job %s: %s (token %lld) succeeded at attempt %d", p->rec.job.c_str(), what,
+             static_cast<long long>(p->rec.token), p->attempts);
     }
     return true;
   }
@@ -339,8 +337,8 @@ bool Scheduler::RetryOne(PendingRecord* p, bool* recorded) {
 
 void Scheduler::StoreOk(int64_t now) {
   if (store_failing_since_ >= 0) {
-    Logf(log_, LogLevel::kNotice, "store answers again after %s (%lld errors)",
-         FormatElapsed(now - store_failing_since_).c_str(), static_cast<long long>(store_errors_));
+    BG_LOG(log_, LogLevel::kNotice, MsgId::kStoreRecovered, "store answers again after %s (%lld errors)",
+           FormatElapsed(now - store_failing_since_).c_str(), static_cast<long long>(store_errors_));
   }
   store_failing_since_ = -1;
   store_errors_ = 0;
@@ -362,14 +360,14 @@ void Scheduler::ObserveDbClock(int64_t db_now_ms, int64_t sent_ms, int64_t recei
 int64_t Scheduler::Step() {
   int64_t now = env_->NowMs();
   if (stop_->mode() == StopMode::kNone && options_.still_eligible && !options_.still_eligible()) {
-    Logf(log_, LogLevel::kInfo, "a newer httpd generation is running: handing the scheduler over");
+    BG_LOG(log_, LogLevel::kInfo, MsgId::kNone, "a newer httpd generation is running: handing the scheduler over");
     stop_->Request(StopMode::kGraceful);
   }
   const StopMode mode = stop_->mode();
   if (mode != StopMode::kNone && !draining_) {
     draining_ = true;
-    Logf(log_, LogLevel::kInfo, "scheduler stopping (%s) with %zu run(s) in progress",
-         mode == StopMode::kHard ? "hard stop: cancelling runs" : "graceful: letting runs finish", running());
+    BG_LOG(log_, LogLevel::kInfo, MsgId::kNone, "scheduler stopping (%s) with %zu run(s) in progress",
+           mode == StopMode::kHard ? "hard stop: cancelling runs" : "graceful: letting runs finish", running());
     if (mode == StopMode::kGraceful && on_graceful_stop_) on_graceful_stop_();
   }
   if (mode == StopMode::kHard && !hard_cancelled_) {
@@ -393,9 +391,10 @@ int64_t Scheduler::Step() {
   }
   if (mode != StopMode::kNone && running() == 0 && pending_history_.empty()) {
     done_ = true;
-    Logf(log_, LogLevel::kInfo, "scheduler done after %s: %llu runs started here, %llu store statements",
-         FormatElapsed(now - created_ms_).c_str(), static_cast<unsigned long long>(runs_started_),
-         static_cast<unsigned long long>(store_->statements() - statements_at_start_));
+    BG_LOG(log_, LogLevel::kInfo, MsgId::kNone,
+           "scheduler done after %s: %llu runs started here, %llu store statements",
+           FormatElapsed(now - created_ms_).c_str(), static_cast<unsigned long long>(runs_started_),
+           static_cast<unsigned long long>(store_->statements() - statements_at_start_));
     return now;
   }
   return NextWake(now);
@@ -453,7 +452,7 @@ void Scheduler::TryStart(Job* job) {
   }
   ObserveDbClock(r.db_now_ms, t0, t1);
   if (!r.paused && job->paused_logged) {
-    Logf(log_, LogLevel::kInfo, "job %s is resumed", spec.name.c_str());
+    BG_LOG(log_, LogLevel::kInfo, MsgId::kNone, "job %s is resumed", spec.name.c_str());
     job->paused_logged = false;
   }
   if (!r.acquired) {
@@ -462,7 +461,8 @@ void Scheduler::TryStart(Job* job) {
       // Farm-wide pause (status page): look again at the next slot start,
       // or at once when this node's status page resumes it.
       if (!job->paused_logged) {
-        Logf(log_, LogLevel::kInfo, "job %s is paused: no slot starts until it is resumed", spec.name.c_str());
+        BG_LOG(log_, LogLevel::kInfo, MsgId::kNone,
+               "job %s is paused: no slot starts until it is resumed", spec.name.c_str());
         job->paused_logged = true;
       }
       job->busy_poll_ms = 0;
@@ -514,10 +514,10 @@ void Scheduler::TryStart(Job* job) {
   if (r.abandoned_token > 0) {
     // The previous run's lease expired unreleased: its node died, hung or
     // lost the store, and never recorded the end.
-    Logf(log_, LogLevel::kWarn,
-         "job %s: the run with token %lld never released its lease (its server stopped, hung or lost the store); "
-         "recorded as abandoned",
-         spec.name.c_str(), static_cast<long long>(r.abandoned_token));
+    BG_LOG(log_, LogLevel::kWarn, MsgId::kRunAbandoned,
+           "job %s: the run with token %lld never released its lease (its server stopped, hung or lost the store); "
+           "recorded as abandoned",
+           spec.name.c_str(), static_cast<long long>(r.abandoned_token));
     RecordAbandoned(spec.name, job->key, r.abandoned_token,
                     "lease expired unreleased; taken over by " + options_.node + " with token " +
                         std::to_string(r.token));
@@ -526,9 +526,10 @@ void Scheduler::TryStart(Job* job) {
   const int64_t late_ms = r.db_now_ms - r.slot_start_ms;  // both on the database clock
   if (spec.misfire == Misfire::kSkip && late_ms >= spec.grace_ms) {
     // misfire=skip: the slot is taken (so no one else runs it) but not run.
-    Logf(log_, LogLevel::kWarn, "job %s: slot %lld (%s) skipped: it could only start %s after the slot start (grace=%s)",
-         spec.name.c_str(), static_cast<long long>(r.slot), FormatIsoTime(r.slot_start_ms).c_str(),
-         FormatElapsed(late_ms).c_str(), FormatDuration(spec.grace_ms).c_str());
+    BG_LOG(log_, LogLevel::kWarn, MsgId::kSlotSkipped,
+           "job %s: slot %lld (%s) skipped: it could only start %s after the slot start (grace=%s)",
+           spec.name.c_str(), static_cast<long long>(r.slot), FormatIsoTime(r.slot_start_ms).c_str(),
+           FormatElapsed(late_ms).c_str(), FormatDuration(spec.grace_ms).c_str());
     ar->run->result = RunResult();
     ar->run->result.outcome = RunOutcome::kSkipped;
     ar->run->result.detail = "could only start " + FormatElapsed(late_ms) + " after the slot start, later than grace=" +
@@ -537,9 +538,10 @@ void Scheduler::TryStart(Job* job) {
     job->active = std::move(ar);
     return;
   }
-  Logf(log_, LogLevel::kInfo, "job %s: slot %lld (%s) started on %s with token %lld, %lld ms after the slot start",
-       spec.name.c_str(), static_cast<long long>(r.slot), FormatIsoTime(r.slot_start_ms).c_str(), options_.node.c_str(),
-       static_cast<long long>(r.token), static_cast<long long>(late_ms));
+  BG_LOG(log_, LogLevel::kInfo, MsgId::kNone,
+         "job %s: slot %lld (%s) started on %s with token %lld, %lld ms after the slot start",
+         spec.name.c_str(), static_cast<long long>(r.slot), FormatIsoTime(r.slot_start_ms).c_str(), options_.node.c_str(),
+         static_cast<long long>(r.token), static_cast<long long>(late_ms));
   ++runs_started_;
   const int64_t record_sent = env_->NowMs();
   st = store_->RecordRunStart(RecordOf(*job, *ar));
@@ -549,8 +551,8 @@ void Scheduler::TryStart(Job* job) {
   }
   st = executor_->Start(ar->run.get());
   if (!st.ok()) {
-    Logf(log_, LogLevel::kError, "job %s: slot %lld could not start: %s", spec.name.c_str(),
-         static_cast<long long>(r.slot), st.message().c_str());
+    BG_LOG(log_, LogLevel::kError, MsgId::kSlotNotStarted, "job %s: slot %lld could not start: %s", spec.name.c_str(),
+           static_cast<long long>(r.slot), st.message().c_str());
     ar->run->result = RunResult();
     ar->run->result.outcome = RunOutcome::kFailure;
     ar->run->result.detail = "could not start: " + st.message();
@@ -576,10 +578,10 @@ void Scheduler::RenewLeases(int64_t now) {
     StoreOk(t1);
     NoteStoreLatency(t0, t1);
     if (!r.renewed) {
-      Logf(log_, LogLevel::kError,
-           "job %s: lease for slot %lld (token %lld) is no longer ours; cancelling the run",
-           job->spec.name.c_str(), static_cast<long long>(ar->run->ctx.slot),
-           static_cast<long long>(ar->run->ctx.token));
+      BG_LOG(log_, LogLevel::kError, MsgId::kLeaseLost,
+             "job %s: lease for slot %lld (token %lld) is no longer ours; cancelling the run",
+             job->spec.name.c_str(), static_cast<long long>(ar->run->ctx.slot),
+             static_cast<long long>(ar->run->ctx.token));
       ar->run->control.Cancel(CancelReason::kLeaseLost);
       ar->renew_due = INT64_MAX;
       continue;
@@ -609,10 +611,11 @@ void Scheduler::FinishRuns(int64_t now) {
       if (res.outcome == RunOutcome::kSuccess) level = LogLevel::kInfo;
       if (res.outcome == RunOutcome::kLeaseLost) level = LogLevel::kError;
       const int attempts = ar->run->ctx.attempt;
-      Logf(log_, level, "job %s: slot %lld (token %lld) ended after %s: %s%s%s%s", job->spec.name.c_str(),
-           static_cast<long long>(ar->run->ctx.slot), static_cast<long long>(ar->run->ctx.token), took.c_str(),
-           RunOutcomeName(res.outcome), res.detail.empty() ? "" : ", ", res.detail.c_str(),
-           attempts > 1 ? (" (" + std::to_string(attempts) + " attempts)").c_str() : "");
+      BG_LOG(log_, level, EndedMsgId(res.outcome),
+             "job %s: slot %lld (token %lld) ended after %s: %s%s%s%s", job->spec.name.c_str(),
+             static_cast<long long>(ar->run->ctx.slot), static_cast<long long>(ar->run->ctx.token), took.c_str(),
+             RunOutcomeName(res.outcome), res.detail.empty() ? "" : ", ", res.detail.c_str(),
+             attempts > 1 ? (" (" + std::to_string(attempts) + " attempts)").c_str() : "");
     }
     if (!FinishOne(job.get(), env_->NowMs())) continue;
     if (JobMetrics* m = MetricsOf(job.get())) {
@@ -650,10 +653,11 @@ bool Scheduler::ScheduleRetry(Job* job, int64_t now) {
   // Never past the slot's end: the next attempt must start inside the slot.
   const int64_t slot_end = MonoFromDb(ar->run->ctx.slot_start_ms + spec.every_ms);
   if (now + spec.backoff_ms >= slot_end) return false;
-  Logf(log_, LogLevel::kWarn, "job %s: slot %lld attempt %d of %d failed (%s%s%s); trying again in %s",
-       spec.name.c_str(), static_cast<long long>(ar->run->ctx.slot), ar->run->ctx.attempt, spec.retries + 1,
-       RunOutcomeName(res.outcome), res.detail.empty() ? "" : ": ", res.detail.c_str(),
-       FormatDuration(spec.backoff_ms).c_str());
+  BG_LOG(log_, LogLevel::kWarn, MsgId::kAttemptFailed,
+         "job %s: slot %lld attempt %d of %d failed (%s%s%s); trying again in %s",
+         spec.name.c_str(), static_cast<long long>(ar->run->ctx.slot), ar->run->ctx.attempt, spec.retries + 1,
+         RunOutcomeName(res.outcome), res.detail.empty() ? "" : ": ", res.detail.c_str(),
+         FormatDuration(spec.backoff_ms).c_str());
   ar->waiting_retry = true;
   ar->next_try_at = now + spec.backoff_ms;
   return true;
@@ -677,8 +681,8 @@ bool Scheduler::StartRetry(Job* job, int64_t now) {
   ar->run->ctx.attempt += 1;
   ar->run->result = RunResult();
   ar->run->finished.store(false);
-  Logf(log_, LogLevel::kInfo, "job %s: slot %lld attempt %d of %d", job->spec.name.c_str(),
-       static_cast<long long>(ar->run->ctx.slot), ar->run->ctx.attempt, job->spec.retries + 1);
+  BG_LOG(log_, LogLevel::kInfo, MsgId::kNone, "job %s: slot %lld attempt %d of %d", job->spec.name.c_str(),
+         static_cast<long long>(ar->run->ctx.slot), ar->run->ctx.attempt, job->spec.retries + 1);
   Status st = executor_->Start(ar->run.get());
   if (!st.ok()) {
     ar->run->result.outcome = RunOutcome::kFailure;
@@ -700,14 +704,16 @@ bool Scheduler::FinishOne(Job* job, int64_t now) {
       StoreOk(t);
       ar->released = true;
       if (!released) {
-        Logf(log_, LogLevel::kWarn, "job %s: lease for token %lld was no longer ours when the run ended",
-             job->spec.name.c_str(), static_cast<long long>(ar->run->ctx.token));
+        BG_LOG(log_, LogLevel::kWarn, MsgId::kLeaseGoneAtEnd,
+               "job %s: lease for token %lld was no longer ours when the run ended",
+               job->spec.name.c_str(), static_cast<long long>(ar->run->ctx.token));
       }
     } else {
       StoreError("releasing a lease", st, t);
       if (hard_cancelled_ || t >= ar->lease_deadline) {
-        Logf(log_, LogLevel::kWarn, "job %s: could not release the lease for token %lld; it expires by itself",
-             job->spec.name.c_str(), static_cast<long long>(ar->run->ctx.token));
+        BG_LOG(log_, LogLevel::kWarn, MsgId::kLeaseNotReleased,
+               "job %s: could not release the lease for token %lld; it expires by itself",
+               job->spec.name.c_str(), static_cast<long long>(ar->run->ctx.token));
         ar->released = true;
       } else {
         ar->retry_at = t + kRetryMs;

@@ -45,8 +45,9 @@ namespace bg {
 
 bool HttpdLogger::Enabled(LogLevel level) const { return APLOG_IS_LEVEL(s_, static_cast<int>(level)); }
 
-void HttpdLogger::Log(LogLevel level, const std::string& message) {
-  ap_log_error(APLOG_MARK, static_cast<int>(level), 0, s_, "%s", message.c_str());
+void HttpdLogger::Log(LogLevel level, const char* file, int line, const std::string& message) {
+  // The core's file and line, not this one's: httpd shows where the message comes from.
+  ap_log_error(file, line, APLOG_MODULE_INDEX, static_cast<int>(level), 0, s_, "%s", message.c_str());
 }
 
 namespace {
@@ -82,7 +83,7 @@ const char* StoreWhere(const ServerConfig* conf, apr_pool_t* p) {
 int PreConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t*) {
   apr_status_t rv = apr_dbd_init(pconf);
   if (rv != APR_SUCCESS) {
-    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, rv, nullptr, "mod_backgrounder: apr_dbd_init failed");
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_CRIT, rv, nullptr, "%s: apr_dbd_init failed", MsgTag(MsgId::kConfigRefused));
     return !OK;
   }
   return OK;
@@ -187,8 +188,8 @@ int CheckJobs(const ServerConfig* conf, apr_pool_t* ptemp) {
   for (size_t i = 0; i < jobs.size(); ++i) {
     const Status st = files[i].ok() ? CheckJobNeeds(jobs[i], flavor_known, flavor) : files[i];
     if (!st.ok()) {
-      ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr, "BackgrounderJob at %s: job '%s': %s",
-                   conf->jobs->where(i).c_str(), jobs[i].name.c_str(), st.message().c_str());
+      ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr, "%s: BackgrounderJob at %s: job '%s': %s",
+                   MsgTag(MsgId::kConfigRefused), conf->jobs->where(i).c_str(), jobs[i].name.c_str(), st.message().c_str());
       ++errors;
     }
   }
@@ -331,8 +332,9 @@ int TargetVhostJobs(apr_pool_t* p, server_rec* s, ServerConfig* conf) {
     if (conf->jobs->jobs()[i].vhost.empty()) continue;
     const Status st = TargetVhost(p, s, conf->jobs, i);
     if (!st.ok()) {
-      ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr, "BackgrounderJob at %s: job '%s': %s",
-                   conf->jobs->where(i).c_str(), conf->jobs->jobs()[i].name.c_str(), st.message().c_str());
+      ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr, "%s: BackgrounderJob at %s: job '%s': %s",
+                   MsgTag(MsgId::kConfigRefused), conf->jobs->where(i).c_str(), conf->jobs->jobs()[i].name.c_str(),
+                   st.message().c_str());
       ++errors;
     }
   }
@@ -345,14 +347,15 @@ int CheckConfig(apr_pool_t*, apr_pool_t*, apr_pool_t* ptemp, server_rec* s) {
     if (conf->jobs->jobs().empty() && !conf->store_where) return OK;
     Status st = CheckStore(conf, ptemp);
     if (!st.ok()) {
-      ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr, "%s: %s", StoreWhere(conf, ptemp),
-                   st.message().c_str());
+      ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr, "%s: %s: %s", MsgTag(MsgId::kConfigRefused),
+                   StoreWhere(conf, ptemp), st.message().c_str());
       return !OK;
     }
     const int errors = CheckJobs(conf, ptemp);
     return errors + TargetVhostJobs(ptemp, s, conf) == 0 ? OK : !OK;
   } catch (...) {
-    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr, "mod_backgrounder: internal error in check_config");
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, nullptr, "%s: internal error in check_config",
+                 MsgTag(MsgId::kInternalError));
     return !OK;
   }
 }
@@ -367,9 +370,9 @@ void DisableUnscheduled(server_rec* s, JobTable* jobs) {
     const JobSpec& job = jobs->jobs()[i];
     if (!job.enabled || (job.cron.empty() && job.spread_ms == 0)) continue;
     ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
-                 "BackgrounderJob at %s: job '%s': cron= and spread= are checked by apachectl -t and previewed by "
+                 "%s: BackgrounderJob at %s: job '%s': cron= and spread= are checked by apachectl -t and previewed by "
                  "apachectl -t -D DUMP_BACKGROUNDER, but this build does not schedule them yet: the job does not run",
-                 jobs->where(i).c_str(), job.name.c_str());
+                 MsgTag(MsgId::kJobNotScheduled), jobs->where(i).c_str(), job.name.c_str());
     jobs->Disable(i);
   }
 }
@@ -390,8 +393,8 @@ int PostConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s)
     // first, since a status page needs it even where no job is configured.
     Status secret = NewCsrfSecret(conf->csrf_secret);
     if (!secret.ok()) {
-      ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "mod_backgrounder: %s; the status page refuses every action",
-                   secret.message().c_str());
+      ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "%s: %s; the status page refuses every action",
+                   MsgTag(MsgId::kNoStatusSecret), secret.message().c_str());
     }
     if (conf->jobs->jobs().empty()) return OK;
     DisableUnscheduled(s, conf->jobs);
@@ -399,7 +402,8 @@ int PostConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s)
     Status added = conf->jobs->Add(HistoryJob(conf->history), "BackgrounderHistory");
     if (!added.ok()) {
       ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_EMERG, 0, s,
-                   "mod_backgrounder: the job name %s is reserved for pruning the run history", kHistoryJobName);
+                   "%s: the job name %s is reserved for pruning the run history",
+                   MsgTag(MsgId::kConfigRefused), kHistoryJobName);
       return !OK;
     }
     // Counters for the status page, shared by all children, new with each
@@ -411,7 +415,8 @@ int PostConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s)
       conf->metrics = PlaceSchedulerMetrics(apr_shm_baseaddr_get(shm), njobs);
     } else {
       ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s,
-                   "mod_backgrounder: no shared memory for the status page's counters; they will read zero");
+                   "%s: no shared memory for the status page's counters; they will read zero",
+                   MsgTag(MsgId::kNoCounters));
     }
     // libcurl only if a url= job needs it (see bg_curl.h), loaded and
     // initialised here, before any thread exists; the children inherit it.
@@ -419,7 +424,8 @@ int PostConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s)
     const char* why = nullptr;
     if (std::any_of(jobs.begin(), jobs.end(), [](const JobSpec& j) { return j.kind == JobKind::kUrl; }) &&
         !LoadCurl(&why)) {
-      ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "mod_backgrounder: %s; url= jobs will fail until this is fixed", why);
+      ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "%s: %s; url= jobs will fail until this is fixed",
+                   MsgTag(MsgId::kNoCurl), why);
     }
     FindSelf(pconf, ptemp, s, conf);
     if (std::string(StoreDriver(conf)) == "sqlite3") {
@@ -430,23 +436,23 @@ int PostConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s)
       });
       if (!st.ok()) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
-                     "%s: %s; no job will run until this is fixed (httpd keeps serving requests)",
-                     StoreWhere(conf, ptemp), st.message().c_str());
+                     "%s: %s: %s; no job will run until this is fixed (httpd keeps serving requests)",
+                     MsgTag(MsgId::kStoreUnusable), StoreWhere(conf, ptemp), st.message().c_str());
       }
     }
     int fd = open(conf->lock_path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
-      ap_log_error(APLOG_MARK, APLOG_ERR, errno, s, "mod_backgrounder: cannot create the scheduler lock file %s",
-                   conf->lock_path);
+      ap_log_error(APLOG_MARK, APLOG_ERR, errno, s, "%s: cannot create the scheduler lock file %s",
+                   MsgTag(MsgId::kNoLockFile), conf->lock_path);
     } else {
       close(fd);
     }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                 "mod_backgrounder: %" APR_SIZE_T_FMT " job(s) and the history pruning, store %s, node %s, lease %s",
+                 "%" APR_SIZE_T_FMT " job(s) and the history pruning, store %s, node %s, lease %s",
                  conf->jobs->jobs().size() - 1, StoreDescription(conf).c_str(), NodeName(conf, ptemp),
                  FormatDuration(LeaseMs(conf)).c_str());
   } catch (...) {
-    ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "mod_backgrounder: internal error in post_config");
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "%s: internal error in post_config", MsgTag(MsgId::kInternalError));
   }
   return OK;
 }
@@ -464,7 +470,8 @@ void TestConfig(apr_pool_t* pconf, server_rec* s) {
     apr_file_t* out = nullptr;
     if (apr_file_open_stdout(&out, pconf) == APR_SUCCESS) apr_file_write_full(out, text.data(), text.size(), nullptr);
   } catch (...) {
-    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_ERR, 0, nullptr, "mod_backgrounder: internal error in the preview");
+    ap_log_error(APLOG_MARK, APLOG_STARTUP | APLOG_ERR, 0, nullptr, "%s: internal error in the preview",
+                 MsgTag(MsgId::kInternalError));
   }
 }
 

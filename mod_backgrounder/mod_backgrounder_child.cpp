@@ -175,7 +175,7 @@ class ChildContext {
         if (g_stop_signal || StopSignalPending()) {
           if (stop_.mode() != StopMode::kHard && !logged) {
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, s_,
-                         "mod_backgrounder: stop signal received while waiting for jobs; cancelling them");
+                         "stop signal received while waiting for jobs; cancelling them");
             logged = true;
             why_.store(kWhySignalWhileWaiting);
           }
@@ -200,14 +200,16 @@ class ChildContext {
                         [self]() { return self->Eligible(); },
                         [self, thread]() { self->Active(apr_thread_pool_get(thread)); });
     } catch (const std::exception& e) {
-      ap_log_error(APLOG_MARK, APLOG_CRIT, 0, self->s_, "mod_backgrounder: scheduler thread failed: %s", e.what());
+      ap_log_error(APLOG_MARK, APLOG_CRIT, 0, self->s_, "%s: scheduler thread failed: %s",
+                   MsgTag(MsgId::kSchedulerFailed), e.what());
     } catch (...) {
-      ap_log_error(APLOG_MARK, APLOG_CRIT, 0, self->s_, "mod_backgrounder: scheduler thread failed");
+      ap_log_error(APLOG_MARK, APLOG_CRIT, 0, self->s_, "%s: scheduler thread failed",
+                   MsgTag(MsgId::kSchedulerFailed));
     }
     // How this child learned how to stop (logged here, on an ordinary thread,
     // never from child_stopping, which may run inside a signal handler).
     const StopMode mode = self->stop_.mode();
-    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, self->s_, "mod_backgrounder: scheduler thread of pid %ld ends (%s): %s",
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, self->s_, "scheduler thread of pid %ld ends (%s): %s",
                  static_cast<long>(getpid()),
                  mode == StopMode::kHard       ? "hard stop"
                  : mode == StopMode::kGraceful ? "graceful stop"
@@ -239,12 +241,13 @@ class ChildContext {
 
   // The active scheduler of this httpd instance.
   void Active(apr_pool_t* pool) {
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s_, "mod_backgrounder: this child (pid %ld) is the active scheduler",
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s_, "this child (pid %ld) is the active scheduler",
                  static_cast<long>(getpid()));
     std::string error;
     std::unique_ptr<LeaseStore> store = MakeStore(pool, s_, conf_, &error);
     if (!store) {
-      ap_log_error(APLOG_MARK, APLOG_ERR, 0, s_, "mod_backgrounder: %s; no job will run", error.c_str());
+      ap_log_error(APLOG_MARK, APLOG_ERR, 0, s_, "%s: %s; no job will run", MsgTag(MsgId::kStoreRefused),
+                   error.c_str());
       return;
     }
     CommandRunner commands(&logger_, CommandRunnerOptions());
@@ -322,12 +325,14 @@ void ChildInit(apr_pool_t* pchild, server_rec* s) {
     if (conf->jobs->jobs().empty()) return;
     Env* env = PosixEnv::Create();
     if (!env) {
-      ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s, "mod_backgrounder: cannot create an eventfd; no jobs will run");
+      ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s, "%s: cannot create an eventfd; no jobs will run",
+                   MsgTag(MsgId::kChildStartFailed));
       return;
     }
     auto* ctx = new ChildContext(s, conf, pchild, env);
     if (!ctx->Start()) {
-      ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s, "mod_backgrounder: cannot start the scheduler thread");
+      ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s, "%s: cannot start the scheduler thread",
+                   MsgTag(MsgId::kChildStartFailed));
       ctx->StopAndJoin();
       delete ctx;
       return;
@@ -335,7 +340,7 @@ void ChildInit(apr_pool_t* pchild, server_rec* s) {
     g_child.store(ctx);
     apr_pool_pre_cleanup_register(pchild, ctx, PreCleanup);
   } catch (...) {
-    ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "mod_backgrounder: cannot start in this child");
+    ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "%s: cannot start in this child", MsgTag(MsgId::kChildStartFailed));
   }
 }
 

@@ -87,7 +87,7 @@ class HttpdLogger final : public Logger {
  public:
   explicit HttpdLogger(server_rec* s) : s_(s) {}
   bool Enabled(LogLevel level) const override;
-  void Log(LogLevel level, const std::string& message) override;
+  void Log(LogLevel level, const char* file, int line, const std::string& message) override;
 
  private:
   server_rec* const s_;

@@ -226,8 +226,8 @@ int ReadAction(request_rec* r, const ServerConfig* conf, const DirConfig* dir, A
 int Act(request_rec* r, ServerConfig* conf, const DirConfig* dir) {
   bool answered = false;
   auto refuse = [r, &answered](int status, const std::string& why) {
-    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "mod_backgrounder: refused a status page action from %s: %s",
-                  Who(r), why.c_str());
+    ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r, "%s: refused a status page action from %s: %s",
+                  MsgTag(MsgId::kActionRefused), Who(r), why.c_str());
     // Never read on after a refusal: httpd would otherwise drain the body.
     r->connection->keepalive = AP_CONN_CLOSE;
     answered = true;
@@ -265,8 +265,8 @@ int Act(request_rec* r, ServerConfig* conf, const DirConfig* dir) {
   if (action != "pause" && index >= 0 && conf->metrics && static_cast<uint32_t>(index) < conf->metrics->num_jobs) {
     conf->metrics->jobs[index].run_now_requests.fetch_add(1);
   }
-  ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "mod_backgrounder: %s of job %s requested by %s",
-                action == "run" ? "run now" : action.c_str(), key.c_str(), Who(r));
+  ap_log_rerror(APLOG_MARK, APLOG_NOTICE, 0, r, "%s: %s of job %s requested by %s",
+                MsgTag(MsgId::kActionRequested), action == "run" ? "run now" : action.c_str(), key.c_str(), Who(r));
   apr_table_setn(r->headers_out, "Location", apr_pstrdup(r->pool, location.c_str()));
   apr_table_setn(r->headers_out, "Cache-Control", "no-store");
   return HTTP_SEE_OTHER;
@@ -328,9 +328,10 @@ int StatusHandler(request_rec* r) {
   try {
     return Serve(r);
   } catch (const std::exception& e) {
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_backgrounder: status page failed: %s", e.what());
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "%s: status page failed: %s", MsgTag(MsgId::kInternalError),
+                  e.what());
   } catch (...) {
-    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "mod_backgrounder: status page failed");
+    ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r, "%s: status page failed", MsgTag(MsgId::kInternalError));
   }
   return HTTP_INTERNAL_SERVER_ERROR;
 }

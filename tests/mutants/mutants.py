@@ -127,7 +127,7 @@ MUTANTS = [
       "WriteMsg(a.status_w, kMsgLeaseExpired, 0);", "unit", ["test_command_job"]),
     M("keeper-lease-report-ignored", "a lease the keeper saw expire is not recorded as lease-lost",
       "mod_backgrounder/bg_command_job.cpp",
-      "if (m.kind == kMsgLeaseExpired && cancel_outcome == RunOutcome::kRunning) {",
+      "if (m.kind == kMsgLeaseExpired && cancel_outcome_ == RunOutcome::kRunning) {",
       "if (m.kind == kMsgLeaseExpired && false) {", "unit", ["test_command_job"]),
     M("leftovers-survive", "processes a job leaves behind survive its end",
       "mod_backgrounder/bg_command_job.cpp", "kill(-job, SIGKILL);\n      int status = 0;", "int status = 0;", "unit",

@@ -332,9 +332,9 @@ static void test_store_outage(void**) {
   // 43, 48, 53 s; the store is back at 50.5 s, the first run 2.5 s later.
   assert_int_equal(first_after - up_at, 2502);
   // One error line at the start of the outage, one when it ends.
-  assert_int_equal(node.log.Count("store error during"), 1);
+  assert_int_equal(node.log.Count("BG0001: store error during"), 1);
   assert_int_equal(node.log.Count("store still failing"), 0);
-  assert_int_equal(node.log.Count("store answers again after"), 1);
+  assert_int_equal(node.log.Count("BG0002: store answers again after"), 1);
   // Bounded retries: the one at start-up, 30 runs, 6 failed attempts in the
   // outage (31 to 48 s), 37 runs from 53 s.
   assert_int_equal(store.calls["acquire"], 1 + 30 + 6 + 37);
@@ -353,7 +353,7 @@ static void test_long_outage_logs_at_bounded_rate(void**) {
   // per job: 4 attempts in the first 7 s, then one every 5 s.
   assert_int_equal(store.statements() - calls_before, 4 + (595 - 7) / 5);
   assert_int_equal(node.log.Count("store error during"), 1);
-  assert_int_equal(node.log.Count("store still failing"), 9);  // one per minute after the first
+  assert_int_equal(node.log.Count("BG0001: store still failing"), 9);  // one per minute after the first
   // Besides the runs before the outage (4 of each job, a line at start and
   // end), only those ten lines.
   assert_int_equal(node.log.lines().size(), 2 * 4 * 2 + 1 + 9);
@@ -481,7 +481,7 @@ static void AmbiguousAcquire(int64_t lease_ms) {
                                             first_slot + 1));
   assert_int_equal(store.runs.count(std::make_pair(std::string("j"), int64_t{1})), 0);  // no history for it
   assert_int_equal(node.log.Count("store error during acquire"), 1);
-  assert_int_equal(node.log.Count("the run with token 1 never released its lease"), 1);
+  assert_int_equal(node.log.Count("BG0006: job j: the run with token 1 never released its lease"), 1);
 }
 
 static void test_ambiguous_acquire_never_runs_the_slot(void**) {
@@ -530,6 +530,7 @@ static void test_stolen_lease_cancels_run(void**) {
   // At the next renewal (every 3 s: 2 s after the theft here), plus the kill.
   assert_int_equal(runs[0].end - stolen_at, 2 * kSec + node.exec.kill_delay_ms);
   assert_int_equal(node.log.Count("is no longer ours; cancelling the run"), 1);
+  assert_int_equal(node.log.Count("BG0009: job "), 1);
   // Our release does not touch the intruder's lease.
   assert_string_equal(store.rows["j"].holder.c_str(), "intruder");
   // The history says why the run ended.
@@ -800,6 +801,7 @@ static void test_retry_until_success_within_the_slot(void**) {
   // The one at start-up, which finds the current slot started, and the one
   // at the next slot start: the retries keep the lease.
   assert_int_equal(store.calls["acquire"], 2);
+  assert_int_equal(node.log.Count("BG0014: job flaky: slot "), 2);
   assert_int_equal(node.log.Count("attempt 1 of 4 failed"), 1);
 }
 
@@ -901,7 +903,7 @@ static void test_refused_run_end_holds_back_no_job(void**) {
     if (kv.first.first == "good") assert_string_equal(kv.second.record.detail.c_str(), "exit status 0");
   }
   assert_int_equal(node.log.Count("job bad: recording the run end (token"), bad.size());
-  assert_int_equal(node.log.Count("is recorded without its detail and output"), bad.size());
+  assert_int_equal(node.log.Count("BG0005: job bad: the run with token"), bad.size());
   assert_int_equal(node.log.Count("store error"), 0);
 }
 
@@ -960,7 +962,8 @@ static void test_slow_history_failures_take_a_bounded_share(void**) {
   assert_int_equal(clock.now() - stop_at, 2 * kSec);
   // That one fails and is given up; the others are dropped, in one line.
   assert_int_equal(node.log.Count("giving up: the history does not have it"), 1);
-  assert_int_equal(node.log.Count("are not recorded: the store fails and httpd is stopping"), 1);
+  assert_int_equal(node.log.Count("BG0004: "), 1);
+  assert_int_equal(node.log.Count("more history record(s) are not recorded: the store fails and httpd is stopping"), 1);
 }
 
 static void test_run_now_and_pause(void**) {
@@ -1023,6 +1026,7 @@ static void test_run_now_and_pause(void**) {
   assert_int_equal(runs.size(), 2);
   assert_true(runs[1].slot > runs[0].slot);
   assert_int_equal(node.log.Count("job hourly is resumed"), 1);
+  assert_int_equal(node.log.Count("BG0"), 0);  // pausing and resuming are not alerts
   assert_int_equal(jm.contentions.load(), contentions);  // a paused job is not contention
   AssertOncePerSlotNoOverlap({runs[1]});
 }

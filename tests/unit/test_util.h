@@ -103,7 +103,7 @@ int TeardownFixture(void** state) {
 class CaptureLogger : public bg::Logger {
  public:
   bool Enabled(bg::LogLevel) const override { return true; }
-  void Log(bg::LogLevel level, const std::string& message) override {
+  void Log(bg::LogLevel level, const char*, int, const std::string& message) override {
     std::lock_guard<std::mutex> lock(mu_);
     lines_.push_back({level, message});
   }
