@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -62,9 +63,21 @@ int main(int argc, char** argv) {
   auto b = bg::SqlLeaseStore::Open(pool, driver, params);
   Check(a->EnsureSchema(), "schema");
   Check(b->EnsureSchema(), "schema");
-  Check(a->Seed("bench", 1, 0), "seed");
+  Check(a->Seed("bench", 1), "seed");
   std::vector<double> floor_us, win_us, lose_us, renew_us, release_us;
   int wins = 0;
+  // The fire times proposed: each a millisecond after the last started, the
+  // window open-ended (the store's clock decides when it is due).
+  int64_t last_start = 0;
+  {
+    bg::AcquireRequest probe;
+    probe.key = "bench";
+    probe.start_ms = 1;
+    probe.next_ms = INT64_MAX / 2;
+    bg::AcquireResult r;
+    Check(a->Acquire(probe, &r), "acquire (reading the seed)");
+    last_start = r.acquired ? r.slot_start_ms : r.last_slot_start_ms;
+  }
   for (int i = 0; i < rounds; ++i) {
     double t = NowUs();
     Check(a->Ping(), "ping");
@@ -73,6 +86,9 @@ int main(int argc, char** argv) {
     bg::AcquireRequest req;
     req.key = "bench";
     req.every_ms = 1;
+    req.start_ms = last_start + 1;
+    req.next_ms = INT64_MAX / 2;
+    req.slot = req.start_ms;
     req.lease_ms = 60000;
     req.holder = "bench:" + std::to_string(i);
     req.node = "bench";
@@ -84,6 +100,7 @@ int main(int argc, char** argv) {
     Check(a->Acquire(req, &r), "acquire");
     const double win = NowUs() - t;
     if (!r.acquired) continue;  // the clock had not moved on in the database
+    last_start = r.slot_start_ms;
     ++wins;
     win_us.push_back(win);
     bg::AcquireRequest other = req;

@@ -103,8 +103,8 @@ class CountingStore final : public bg::LeaseStore {
   bg::Status EnsureSchema() override {
     return Counted(kOther, [&] { return inner_->EnsureSchema(); });
   }
-  bg::Status Seed(const std::string& key, int64_t every_ms, int64_t offset_ms) override {
-    return Counted(kOther, [&] { return inner_->Seed(key, every_ms, offset_ms); });
+  bg::Status Seed(const std::string& key, int64_t every_ms) override {
+    return Counted(kOther, [&] { return inner_->Seed(key, every_ms); });
   }
   bg::Status Acquire(const bg::AcquireRequest& request, bg::AcquireResult* result) override {
     const uint64_t before = inner_->statements();

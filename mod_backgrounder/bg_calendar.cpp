@@ -271,6 +271,16 @@ std::optional<FireWindow> Calendar::WindowAt(int64_t now_ms) const {
   return w;
 }
 
+std::string Calendar::IsoLocal(int64_t ms) const {
+  const cctz::time_point<std::chrono::milliseconds> tp{std::chrono::milliseconds(ms)};
+  return cctz::format("%Y-%m-%dT%H:%M:%E*S%Ez", tp, tz_);
+}
+
+int64_t Calendar::SlotNumber(int64_t fire_ms) const {
+  const int64_t base = fire_ms - delay_ms_;
+  return is_cron_ ? FloorDiv(base, 1000) : SlotOf(base, every_ms_, offset_ms_);
+}
+
 // The number of matching local times in [from, end), and the first.
 int Calendar::CountMatches(const civil_second& from, const civil_second& end, civil_second* first) const {
   int n = 0;

@@ -116,6 +116,16 @@ class Calendar {
   // the fire time following PrevFire(now). nullopt if either is missing.
   std::optional<FireWindow> WindowAt(int64_t now_ms) const;
 
+  // The slot number of fire time fire_ms (recorded with each run, in
+  // BACKGROUNDER_SLOT): for every=, n where fire_ms = n*every + offset +
+  // delay (bg_slot.h); for cron=, the fire time without the spread's delay
+  // in whole seconds since the epoch. Increases with the fire time.
+  int64_t SlotNumber(int64_t fire_ms) const;
+  // `ms` as a local time in the calendar's zone, ISO-8601 with the UTC
+  // offset: "2027-03-28T03:00:00+02:00" (a fraction of a second only when
+  // not whole, without trailing zeros: "...:00.25+02:00").
+  std::string IsoLocal(int64_t ms) const;
+
   // The next `fires` fire times after after_ms, in time order, with the
   // occurrences a DST rule does not run interleaved (runs == false; one
   // entry per change of offset, with a count).

@@ -220,6 +220,7 @@ std::vector<std::string> JobEnvironment(const RunContext& ctx) {
   env.push_back("BACKGROUNDER_JOB=" + ctx.spec->name);
   env.push_back("BACKGROUNDER_SLOT=" + std::to_string(ctx.slot));
   env.push_back("BACKGROUNDER_SLOT_START=" + std::to_string(ctx.slot_start_ms));
+  if (!ctx.scheduled.empty()) env.push_back("BACKGROUNDER_SCHEDULED=" + ctx.scheduled);
   env.push_back("BACKGROUNDER_TOKEN=" + std::to_string(ctx.token));
   env.push_back("BACKGROUNDER_NODE=" + ctx.node);
   env.push_back("BACKGROUNDER_ATTEMPT=" + std::to_string(ctx.attempt));

@@ -64,9 +64,6 @@ class JobTable {
   const std::vector<JobSpec>& jobs() const { return jobs_; }
   // Where jobs()[i] was declared.
   const std::string& where(size_t i) const { return where_[i]; }
-  // Turns jobs()[i] off after the fact (as enabled=off), for a job this
-  // build cannot run as configured. REQUIRES: i < jobs().size().
-  void Disable(size_t i) { jobs_[i].enabled = false; }
   // Points the /path URL of jobs()[i] (a url= job with vhost=) at `url`,
   // absolute now, reached through curl's --resolve entry `resolve`.
   // REQUIRES: i < jobs().size().

@@ -19,11 +19,17 @@
 
 namespace bg {
 
+// The caller proposes the fire time it is due for (start_ms, S) and the one
+// after it (next_ms, N), computed from its estimate of the database clock;
+// the store compares them with its own clock (see Acquire).
 struct AcquireRequest {
   std::string key;         // lease row
-  int64_t every_ms = 0;    // slot length
-  int64_t offset_ms = 0;   // slot shift
+  int64_t start_ms = 0;    // S: the fire time to start
+  int64_t next_ms = 0;     // N: the fire time after S (> S)
+  int64_t slot = 0;        // S's slot number, recorded as given (Calendar::SlotNumber)
+  int64_t every_ms = 0;    // the job's interval, recorded for operators
   int64_t lease_ms = 0;    // lease length from the database's now
+  std::string tzdata;      // the time-zone rules S and N were computed with (TzdataVersion), "" if none
   std::string holder;      // unique per acquisition (node, pid, generation, nonce)
   std::string node;        // node name, for operators
 };
@@ -33,8 +39,8 @@ struct AcquireResult {
   int64_t db_now_ms = 0;       // the database's clock when the statement ran
   // Set when acquired:
   int64_t token = 0;           // fencing token of this run
-  int64_t slot = 0;            // slot number (floor((now - offset) / every))
-  int64_t slot_start_ms = 0;   // start of that slot
+  int64_t slot = 0;            // the request's slot
+  int64_t slot_start_ms = 0;   // the request's start_ms
   int64_t expires_ms = 0;      // lease expiry on the database clock
   int64_t abandoned_token = 0; // the previous lease's token if it expired unreleased, else 0
   // Set when not acquired:
@@ -43,6 +49,7 @@ struct AcquireResult {
   int64_t lease_expires_ms = 0;       // expiry of the current lease (<= db_now_ms when free)
   bool paused = false;                // the job is paused (no slot starts)
   bool run_requested = false;         // a "run now" waits for the lease to be free
+  std::string tzdata;                 // the rules the last acquisition's window was computed with
 };
 
 struct RenewResult {
@@ -76,8 +83,8 @@ struct RunRecord {
 struct JobRow {
   std::string key;
   int64_t token = 0;            // of the last run
-  int64_t slot = 0;             // the last slot started
-  int64_t slot_start_ms = 0;
+  int64_t slot = 0;             // the last slot started (0 until the first run)
+  int64_t slot_start_ms = 0;    // its fire time (until the first run: when the row was made)
   int64_t every_ms = 0;
   std::string holder;           // "" when free
   std::string node;             // of the last run
@@ -89,6 +96,7 @@ struct JobRow {
   bool paused = false;          // farm-wide: no slot starts
   int64_t run_requested_ms = 0; // a "run now" not yet taken (database clock), 0: none
   int64_t failures = 0;         // runs in a row that did not succeed
+  std::string tzdata;           // the time-zone rules of the last acquisition ("" if none)
 };
 
 class LeaseStore {
@@ -103,13 +111,19 @@ class LeaseStore {
   // Refuses (Error, not Unavailable) a schema newer than this code knows.
   virtual Status EnsureSchema() = 0;
 
-  // Creates the lease row for `key` unless it exists. A new row counts the
-  // current slot as started, so a new job first runs at the next slot start.
-  virtual Status Seed(const std::string& key, int64_t every_ms, int64_t offset_ms) = 0;
+  // Creates the lease row for `key` unless it exists. A new row counts
+  // everything up to the database's now as started (its slot_start_ms is
+  // now, its slot 0), so a new job first runs at its first fire time after
+  // that.
+  virtual Status Seed(const std::string& key, int64_t every_ms) = 0;
 
-  // One conditional update: succeeds only if the job is not paused, the
-  // lease has expired, and the current slot (on the database clock) is later
-  // than the last one started or a run was requested (the request is taken).
+  // One conditional update, on the database clock `now`: succeeds only if
+  // start_ms <= now < next_ms (the caller's window is the current one: a
+  // node whose clock is off, or that woke early or late, cannot start a fire
+  // time early or one whose successor has begun), the job is not paused, the
+  // lease has expired, and start_ms is later than the last fire time started
+  // (slot_start_ms) or a run was requested (the request is taken). Records
+  // start_ms and slot as the last started, and the request's tzdata.
   virtual Status Acquire(const AcquireRequest& request, AcquireResult* result) = 0;
 
   // Extends the lease to now + lease_ms if token and holder still match.

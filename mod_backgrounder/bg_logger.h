@@ -24,7 +24,7 @@ enum class LogLevel { kEmerg = 0, kAlert, kCrit, kError, kWarn, kNotice, kInfo, 
 // message ids lists each with its level, meaning and what to do (a unit test
 // checks that the two agree and that no id appears twice). Never renumber
 // or reuse an id: give a new message a new one; retire an old one by
-// leaving its number unused.
+// leaving its number unused (BG0023 is unused: it never shipped).
 #define BG_MESSAGE_IDS(X)                                                                          \
   X(kStoreError, "BG0001")          /* the store fails: no job starts */                         \
   X(kStoreRecovered, "BG0002")      /* the store answers again */                                \
@@ -48,14 +48,15 @@ enum class LogLevel { kEmerg = 0, kAlert, kCrit, kError, kWarn, kNotice, kInfo, 
   X(kChildStartFailed, "BG0020")    /* the scheduler cannot start in a child */                  \
   X(kConfigRefused, "BG0021")       /* the configuration is refused (httpd does not start) */     \
   X(kStoreUnusable, "BG0022")       /* the store is unusable at start: no job runs */            \
-  X(kJobNotScheduled, "BG0023")     /* a cron= or spread= job is turned off at start */          \
   X(kNoStatusSecret, "BG0024")      /* the status page refuses every action */                   \
   X(kNoCurl, "BG0025")              /* libcurl is missing: url= jobs fail */                     \
   X(kNoLockFile, "BG0026")          /* the scheduler lock file cannot be created */              \
   X(kInternalError, "BG0027")       /* an unexpected exception in a hook */                      \
   X(kActionRefused, "BG0028")       /* the status page refused an action */                      \
   X(kActionRequested, "BG0029")     /* an operator steered a job on the status page */           \
-  X(kNoCounters, "BG0030")          /* no shared memory for the status page's counters */
+  X(kNoCounters, "BG0030")          /* no shared memory for the status page's counters */        \
+  X(kTzdataDiffers, "BG0031")       /* this server's time-zone rules differ from the farm's */    \
+  X(kNoCalendar, "BG0032")          /* a job's zone cannot be loaded: it does not run */
 
 enum class MsgId {
   kNone,  // an ordinary message: no id

@@ -37,6 +37,9 @@ struct RunContext {
   std::string node;
   int64_t slot = 0;
   int64_t slot_start_ms = 0;     // database clock
+  // The fire time slot_start_ms in the job's zone, ISO-8601 with its UTC
+  // offset ("2027-03-28T03:00:00+02:00"; Calendar::IsoLocal); "" if unknown.
+  std::string scheduled;
   int64_t token = 0;             // fencing token
   int attempt = 1;               // with retry=N: 1, 2, ...
   int64_t kill_grace_ms = 5000;  // SIGTERM -> SIGKILL after a timeout or a lost lease

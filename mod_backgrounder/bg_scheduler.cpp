@@ -3,8 +3,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "bg_calendar.h"
 #include "bg_duration.h"
-#include "bg_slot.h"
 #include "bg_job_spec.h"
 
 namespace bg {
@@ -96,6 +96,7 @@ struct Scheduler::PendingRecord {
 
 struct Scheduler::Job {
   JobSpec spec;
+  Calendar cal;  // the fire times (spec and zone, at construction)
   size_t index = 0;  // among the jobs given to the constructor (for metrics)
   uint64_t run_now_seen = 0;
   bool run_now_pending = false;  // poked while a run was active: try again when it ends
@@ -126,6 +127,12 @@ Scheduler::Scheduler(Env* env, LeaseStore* store, RunExecutor* executor, Logger*
       continue;
     }
     auto job = std::make_unique<Job>();
+    Status made = MakeCalendar(spec, options_.default_zone, &job->cal);
+    if (!made.ok()) {  // (checked at configuration time; the zone may have gone since)
+      BG_LOG(log_, LogLevel::kError, MsgId::kNoCalendar, "job %s does not run: %s", spec.name.c_str(),
+             made.message().c_str());
+      continue;
+    }
     job->index = this_index;
     if (JobMetrics* m = MetricsOf(job.get())) job->run_now_seen = m->run_now_requests.load();
     job->key = LeaseKey(spec, options_.node);
@@ -417,25 +424,44 @@ void Scheduler::StartDueJobs(int64_t now) {
   }
 }
 
+int64_t Scheduler::DbNowEstimate(int64_t now) const {
+  if (have_db_clock_) return now + db_offset_ms_;
+  return options_.wall_clock_ms ? options_.wall_clock_ms() : now;
+}
+
+int64_t Scheduler::WakeFor(std::optional<int64_t> db_ms, int64_t t) const {
+  if (!db_ms) return t + kMaxSleepMs;
+  return std::max(MonoFromDb(*db_ms) + kWakeBiasMs, t + 1);
+}
+
 void Scheduler::TryStart(Job* job) {
   const JobSpec& spec = job->spec;
   if (!job->seeded) {
-    Status st = store_->Seed(job->key, spec.every_ms, spec.offset_ms);
+    Status st = store_->Seed(job->key, spec.interval_ms());
     if (!st.ok()) {
       StoreError("seeding a job", st, env_->NowMs());
       return;
     }
     job->seeded = true;
   }
+  // The window this node believes current; the store checks it on its clock.
+  const int64_t t0 = env_->NowMs();
+  const std::optional<FireWindow> w = job->cal.WindowAt(DbNowEstimate(t0));
+  if (!w) {
+    job->next_attempt = WakeFor(std::nullopt, t0);
+    return;
+  }
   AcquireRequest req;
   req.key = job->key;
-  req.every_ms = spec.every_ms;
-  req.offset_ms = spec.offset_ms;
+  req.start_ms = w->start_ms;
+  req.next_ms = w->next_ms;
+  req.slot = job->cal.SlotNumber(w->start_ms);
+  req.every_ms = spec.interval_ms();
+  if (job->cal.is_cron()) req.tzdata = options_.tzdata;
   req.lease_ms = options_.lease_ms;
   req.holder = options_.holder_prefix + ":" + env_->Nonce();
   req.node = options_.node;
   AcquireResult r;
-  const int64_t t0 = env_->NowMs();
   Status st = store_->Acquire(req, &r);
   const int64_t t1 = env_->NowMs();
   if (!st.ok()) {
@@ -444,7 +470,6 @@ void Scheduler::TryStart(Job* job) {
   }
   StoreOk(t1);
   NoteStoreLatency(t0, t1);
-  JobMetrics* metrics = MetricsOf(job);
   if (r.missing) {  // the row was deleted under us: seed it again at once
     job->seeded = false;
     job->next_attempt = t1;
@@ -455,42 +480,63 @@ void Scheduler::TryStart(Job* job) {
     BG_LOG(log_, LogLevel::kInfo, MsgId::kNone, "job %s is resumed", spec.name.c_str());
     job->paused_logged = false;
   }
-  if (!r.acquired) {
-    const int64_t current_start = CurrentSlotStart(r.db_now_ms, spec.every_ms, spec.offset_ms);
-    if (r.paused) {
-      // Farm-wide pause (status page): look again at the next slot start,
-      // or at once when this node's status page resumes it.
-      if (!job->paused_logged) {
-        BG_LOG(log_, LogLevel::kInfo, MsgId::kNone,
-               "job %s is paused: no slot starts until it is resumed", spec.name.c_str());
-        job->paused_logged = true;
-      }
-      job->busy_poll_ms = 0;
-      job->next_attempt = std::max(MonoFromDb(current_start + spec.every_ms) + kWakeBiasMs, t1 + 1);
-      return;
-    }
-    if (metrics) metrics->contentions.fetch_add(1);
-    if (r.last_slot_start_ms >= current_start && !r.run_requested) {
-      job->busy_poll_ms = 0;
-      // This slot has started already (here or on another node). If the
-      // database clock went back, wait for the slot after the last one started.
-      const int64_t next_start = std::max(current_start, r.last_slot_start_ms) + spec.every_ms;
-      job->next_attempt = std::max(MonoFromDb(next_start) + kWakeBiasMs, t1 + 1);
-    } else {
-      // Due (or a run was requested), but a previous run still holds the
-      // lease (it overran its slot, or its node died and the lease has yet
-      // to expire).
-      job->busy_poll_ms = job->busy_poll_ms ? std::min(job->busy_poll_ms * 2, options_.busy_poll_max_ms)
-                                            : options_.busy_poll_min_ms;
-      const int64_t expiry = MonoFromDb(r.lease_expires_ms) + kWakeBiasMs;
-      job->next_attempt = std::max(std::min(expiry, t1 + job->busy_poll_ms), t1 + 1);
-    }
+  if (r.acquired) {
+    BeginRun(job, req, r, t0, t1);
+  } else {
+    OnNotAcquired(job, r, t1);
+  }
+}
+
+void Scheduler::OnNotAcquired(Job* job, const AcquireResult& r, int64_t t1) {
+  const JobSpec& spec = job->spec;
+  if (job->cal.is_cron() && !tzdata_warned_ && !r.tzdata.empty() && !options_.tzdata.empty() &&
+      r.tzdata != options_.tzdata) {
+    tzdata_warned_ = true;
+    BG_LOG(log_, LogLevel::kWarn, MsgId::kTzdataDiffers,
+           "job %s: its last fire time was computed with time-zone rules %s, this server has %s: "
+           "servers whose tzdata differ may disagree on local times; update tzdata on every server",
+           spec.name.c_str(), r.tzdata.c_str(), options_.tzdata.c_str());
+  }
+  // The window on the store's clock as it answered (ours may have been off).
+  const std::optional<FireWindow> w = job->cal.WindowAt(r.db_now_ms);
+  if (!w) {
+    job->next_attempt = WakeFor(std::nullopt, t1);
     return;
   }
+  if (r.paused) {
+    // Farm-wide pause (status page): look again at the next fire time, or
+    // at once when this node's status page resumes it.
+    if (!job->paused_logged) {
+      BG_LOG(log_, LogLevel::kInfo, MsgId::kNone, "job %s is paused: no slot starts until it is resumed", spec.name.c_str());
+      job->paused_logged = true;
+    }
+    job->busy_poll_ms = 0;
+    job->next_attempt = WakeFor(w->next_ms, t1);
+    return;
+  }
+  if (JobMetrics* metrics = MetricsOf(job)) metrics->contentions.fetch_add(1);
+  if (r.last_slot_start_ms >= w->start_ms && !r.run_requested) {
+    job->busy_poll_ms = 0;
+    // This fire time has started already (here or on another node). If the
+    // database clock went back, wait for the one after the last started.
+    const std::optional<int64_t> after_last = job->cal.NextFire(r.last_slot_start_ms);
+    job->next_attempt = WakeFor(after_last ? std::max(*after_last, w->next_ms) : w->next_ms, t1);
+    return;
+  }
+  // Due (or a run was requested), but a previous run still holds the lease
+  // (it overran, or its node died and the lease has yet to expire); or the
+  // lease is free and the window this node proposed was not the store's
+  // (its estimate of the database clock was off): then again at once.
+  job->busy_poll_ms = job->busy_poll_ms ? std::min(job->busy_poll_ms * 2, options_.busy_poll_max_ms)
+                                        : options_.busy_poll_min_ms;
+  const int64_t expiry = MonoFromDb(r.lease_expires_ms) + kWakeBiasMs;
+  job->next_attempt = std::max(std::min(expiry, t1 + job->busy_poll_ms), t1 + 1);
+}
 
-  // Acquired: this node runs the slot.
+void Scheduler::BeginRun(Job* job, const AcquireRequest& req, const AcquireResult& r, int64_t t0, int64_t t1) {
+  const JobSpec& spec = job->spec;
   job->busy_poll_ms = 0;
-  if (metrics) {
+  if (JobMetrics* metrics = MetricsOf(job)) {
     metrics->acquisitions.fetch_add(1);
     metrics->lateness.Observe(kLatenessBoundsUs, kNumLatenessBounds, (r.db_now_ms - r.slot_start_ms) * 1000);
   }
@@ -499,6 +545,7 @@ void Scheduler::TryStart(Job* job) {
   ctx.node = options_.node;
   ctx.slot = r.slot;
   ctx.slot_start_ms = r.slot_start_ms;
+  ctx.scheduled = job->cal.IsoLocal(r.slot_start_ms);
   ctx.token = r.token;
   ctx.kill_grace_ms = kill_grace_ms();
   ctx.hard_grace_ms = hard_grace_ms();
@@ -522,7 +569,11 @@ void Scheduler::TryStart(Job* job) {
                     "lease expired unreleased; taken over by " + options_.node + " with token " +
                         std::to_string(r.token));
   }
+  StartRun(job, std::move(ar), r);
+}
 
+void Scheduler::StartRun(Job* job, std::unique_ptr<ActiveRun> ar, const AcquireResult& r) {
+  const JobSpec& spec = job->spec;
   const int64_t late_ms = r.db_now_ms - r.slot_start_ms;  // both on the database clock
   if (spec.misfire == Misfire::kSkip && late_ms >= spec.grace_ms) {
     // misfire=skip: the slot is taken (so no one else runs it) but not run.
@@ -544,7 +595,7 @@ void Scheduler::TryStart(Job* job) {
          static_cast<long long>(r.token), static_cast<long long>(late_ms));
   ++runs_started_;
   const int64_t record_sent = env_->NowMs();
-  st = store_->RecordRunStart(RecordOf(*job, *ar));
+  Status st = store_->RecordRunStart(RecordOf(*job, *ar));
   if (!st.ok()) {
     // The lease is ours: run anyway; the end is recorded with a full insert.
     HistoryError("recording the run start", spec.name, r.token, st, record_sent, "the end will be recorded in full");
@@ -627,11 +678,12 @@ void Scheduler::FinishRuns(int64_t now) {
       if (outcome == RunOutcome::kLeaseLost) m->lease_losses.fetch_add(1);
       if (outcome == RunOutcome::kSuccess && have_db_clock_) m->last_success_ms.store(now + db_offset_ms_);
     }
-    // Next attempt: the slot after the one that just ran (at once if that
-    // slot has begun already, e.g. after an overrun).
-    const JobSpec& spec = job->spec;
-    const int64_t next_start = ar->run->ctx.slot_start_ms + spec.every_ms;
-    job->next_attempt = have_db_clock_ ? MonoFromDb(next_start) + kWakeBiasMs : env_->NowMs();
+    // Next attempt: the fire time after the one that just ran (at once if
+    // it has come already, e.g. after an overrun).
+    const std::optional<int64_t> next_start = job->cal.NextFire(ar->run->ctx.slot_start_ms);
+    job->next_attempt = !have_db_clock_ ? env_->NowMs()
+                        : next_start    ? MonoFromDb(*next_start) + kWakeBiasMs
+                                        : WakeFor(std::nullopt, now);
     if (job->run_now_pending) {
       job->run_now_pending = false;
       job->next_attempt = env_->NowMs();
@@ -650,12 +702,13 @@ bool Scheduler::ScheduleRetry(Job* job, int64_t now) {
       ar->run->control.cancel_reason() != CancelReason::kNone || !have_db_clock_) {
     return false;
   }
-  // Never past the slot's end: the next attempt must start inside the slot.
-  const int64_t slot_end = MonoFromDb(ar->run->ctx.slot_start_ms + spec.every_ms);
-  if (now + spec.backoff_ms >= slot_end) return false;
+  // Never past the slot's end (the next fire time): the next attempt must
+  // start inside the slot.
+  const std::optional<int64_t> slot_end = job->cal.NextFire(ar->run->ctx.slot_start_ms);
+  if (!slot_end || now + spec.backoff_ms >= MonoFromDb(*slot_end)) return false;
   BG_LOG(log_, LogLevel::kWarn, MsgId::kAttemptFailed,
-         "job %s: slot %lld attempt %d of %d failed (%s%s%s); trying again in %s",
-         spec.name.c_str(), static_cast<long long>(ar->run->ctx.slot), ar->run->ctx.attempt, spec.retries + 1,
+         "job %s: slot %lld attempt %d of %d failed (%s%s%s); trying again in %s", spec.name.c_str(),
+         static_cast<long long>(ar->run->ctx.slot), ar->run->ctx.attempt, spec.retries + 1,
          RunOutcomeName(res.outcome), res.detail.empty() ? "" : ": ", res.detail.c_str(),
          FormatDuration(spec.backoff_ms).c_str());
   ar->waiting_retry = true;

@@ -6,9 +6,16 @@
 // their own threads (RunExecutor); the scheduler renews their leases every
 // lease/3, releases them when they end and records them in the history.
 //
+// Each job's fire times come from its Calendar (bg_calendar.h), made from
+// its spec at construction. To start a job the scheduler proposes the fire
+// time S = PrevFire(db_now) and N = NextFire(S), db_now being its estimate
+// of the database clock; the store accepts only if S <= its now < N and S is
+// later than the last fire time started (LeaseStore::Acquire).
+//
 // Guarantees (with a store that honours the LeaseStore contract):
-// - a job starts at most once per slot and never twice at the same time,
-//   whatever the nodes' clocks say (slots are computed by the database);
+// - a job starts at most once per fire time, never before it, never out of
+//   order and never twice at the same time, whatever the nodes' clocks say
+//   (the database's clock decides);
 // - a run whose lease cannot be renewed is cancelled before the lease
 //   expires in the database (the runner enforces a local deadline of
 //   send time + 2/3 lease, then SIGKILLs after at most lease/6);
@@ -27,6 +34,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,8 +68,15 @@ struct SchedulerOptions {
   // the i-th job given to the constructor (enabled or not). A change of a
   // job's run_now_requests makes the scheduler try to start it at once.
   SchedulerMetrics* metrics = nullptr;
-  // This node's wall clock (ms since the epoch), for the clock offset metric.
+  // This node's wall clock (ms since the epoch), for the clock offset metric
+  // and the first estimate of the database clock.
   std::function<int64_t()> wall_clock_ms;
+  // The zone of cron= jobs without tz= (BackgrounderTimeZone).
+  std::string default_zone = "UTC";
+  // The time-zone rules this node computes cron= fire times with
+  // (TzdataVersion()), recorded with each acquisition of a cron= job; a job
+  // row computed with other rules is logged once (a warning).
+  std::string tzdata;
 };
 
 class Scheduler {
@@ -129,7 +144,21 @@ class Scheduler {
   void CheckRunNowRequests(int64_t now);
 
   void StartDueJobs(int64_t now);
+  // One acquisition attempt for `job`: seeds its row if needed, proposes the
+  // current window, then OnNotAcquired or BeginRun.
   void TryStart(Job* job);
+  // The store's estimate of its clock now (this node's wall clock until the
+  // store has answered once).
+  int64_t DbNowEstimate(int64_t now) const;
+  // The monotonic time to try again for a fire time at db_ms (nullopt: none
+  // within the calendar's horizon: look again in a while), never before t+1.
+  int64_t WakeFor(std::optional<int64_t> db_ms, int64_t t) const;
+  // Not acquired: when to try again (the next fire time, or a busy poll
+  // while a previous run holds a due fire time's lease).
+  void OnNotAcquired(Job* job, const AcquireResult& r, int64_t t1);
+  // Acquired: sets up the run and starts it (or skips it, misfire=skip).
+  void BeginRun(Job* job, const AcquireRequest& req, const AcquireResult& r, int64_t t0, int64_t t1);
+  void StartRun(Job* job, std::unique_ptr<ActiveRun> ar, const AcquireResult& r);
   void RenewLeases(int64_t now);
   void FinishRuns(int64_t now);
   bool FinishOne(Job* job, int64_t now);  // true when the run is released and its end recorded (or queued)
@@ -157,6 +186,7 @@ class Scheduler {
   bool done_ = false;
   int64_t db_offset_ms_ = 0;
   bool have_db_clock_ = false;
+  bool tzdata_warned_ = false;
 
   // History writes waiting for another try, the oldest first.
   std::vector<PendingRecord> pending_history_;

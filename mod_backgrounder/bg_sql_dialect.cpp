@@ -28,7 +28,8 @@ std::string JobsColumns() {
          " abandoned_token BIGINT NOT NULL DEFAULT 0,"
          " paused INTEGER NOT NULL DEFAULT 0,"
          " run_requested_ms BIGINT NOT NULL DEFAULT 0,"
-         " failures BIGINT NOT NULL DEFAULT 0";
+         " failures BIGINT NOT NULL DEFAULT 0,"
+         " tzdata " + Varchar(kTzdataColumnSize) + " NOT NULL DEFAULT ''";
 }
 std::string RunsColumns() {
   return " lease_key " + Varchar(kKeyColumnSize) + " NOT NULL,"
@@ -55,7 +56,7 @@ const char kSchemaColumns[] = " id INTEGER NOT NULL PRIMARY KEY, version INTEGER
 // Templates shared by both families.
 const char kReadback[] =
     "SELECT token, slot, slot_start_ms, expires_ms, started_ms, abandoned_token, holder, {now}, paused, "
-    "run_requested_ms FROM backgrounder_jobs WHERE name = :key";
+    "run_requested_ms, tzdata FROM backgrounder_jobs WHERE name = :key";
 const char kRunStart[] =
     "{insert_ignore} INTO backgrounder_runs (lease_key, job, token, slot, slot_start_ms, node, holder, started_ms, "
     "outcome) VALUES (:key, :job, :token, :slot, :slot_start, :node, :holder, :started, 'running'){conflict}";
@@ -76,7 +77,7 @@ const char kRunAbandoned[] =
 const char kSchemaVersion[] = "SELECT version FROM backgrounder_schema WHERE id = 1";
 const char kReadJobs[] =
     "SELECT name, token, slot, slot_start_ms, every_ms, holder, node, expires_ms, started_ms, ended_ms, renewals, "
-    "outcome, paused, run_requested_ms, failures, {now} FROM backgrounder_jobs ORDER BY name";
+    "outcome, paused, run_requested_ms, failures, {now}, tzdata FROM backgrounder_jobs ORDER BY name";
 const char kReadRuns[] =
     "SELECT job, token, slot, slot_start_ms, node, holder, started_ms, ended_ms, outcome, exit_code, http_status, "
     "rows_affected, attempts, detail, output_head, output_tail FROM backgrounder_runs WHERE lease_key = :key "
@@ -85,10 +86,10 @@ const char kSetPaused[] = "UPDATE backgrounder_jobs SET paused = :paused WHERE n
 const char kRequestRun[] = "UPDATE backgrounder_jobs SET run_requested_ms = {now} WHERE name = :key";
 const char kSchemaVersionInsert[] =
     "{insert_ignore} INTO backgrounder_schema (id, version) VALUES (1, :version){conflict}";
+// A new row: everything up to now counts as started.
 const char kSeed[] =
     "{insert_ignore} INTO backgrounder_jobs (name, slot, slot_start_ms, every_ms) "
-    "SELECT p_name, (p_now - p_off) {div} p_every, ((p_now - p_off) {div} p_every) * p_every + p_off, p_every "
-    "FROM (SELECT {now} AS p_now, :key AS p_name, :every AS p_every, :offset AS p_off) p{conflict}";
+    "SELECT p_name, 0, p_now, p_every FROM (SELECT {now} AS p_now, :key AS p_name, :every AS p_every) p{conflict}";
 
 // History pruning (an sql= job; {now} is the only marker such jobs have).
 const char kPruneRuns[] = "DELETE FROM backgrounder_runs WHERE outcome <> 'running' AND (";
@@ -97,17 +98,19 @@ const char kPruneByCountHead[] = "token <= (SELECT j.token - ";
 const char kPruneByCountTail[] = " FROM backgrounder_jobs j WHERE j.name = backgrounder_runs.lease_key)";
 
 // sqlite3 and pgsql. The abandoned_token assignment reads the old holder
-// and token (all SET expressions see the old row here).
+// and token (all SET expressions see the old row here). The proposed fire
+// time S (:start) and the next one N (:next) must hold the database's now:
+// S <= now < N (LeaseStore::Acquire).
 const char kAcquireReturning[] =
     "UPDATE backgrounder_jobs SET "
     "abandoned_token = CASE WHEN backgrounder_jobs.holder <> '' THEN backgrounder_jobs.token ELSE 0 END, "
     "token = backgrounder_jobs.token + 1, holder = p_holder, node = p_node, expires_ms = p_now + p_lease, "
-    "slot = p_slot, slot_start_ms = p_slot * p_every + p_off, every_ms = p_every, started_ms = p_now, "
-    "ended_ms = 0, renewals = 0, outcome = 'running', run_requested_ms = 0 "
-    "FROM (SELECT q.*, (p_now - p_off) {div} p_every AS p_slot FROM (SELECT {now} AS p_now, :lease AS p_lease, "
-    ":every AS p_every, :offset AS p_off, :holder AS p_holder, :node AS p_node, :key AS p_name) q) p "
-    "WHERE name = p_name AND paused = 0 AND expires_ms <= p_now "
-    "AND (slot_start_ms < p_slot * p_every + p_off OR run_requested_ms > 0) "
+    "slot = p_slot, slot_start_ms = p_start, every_ms = p_every, started_ms = p_now, "
+    "ended_ms = 0, renewals = 0, outcome = 'running', run_requested_ms = 0, tzdata = p_tzdata "
+    "FROM (SELECT {now} AS p_now, :lease AS p_lease, :every AS p_every, :slot AS p_slot, :start AS p_start, "
+    ":next AS p_next, :holder AS p_holder, :node AS p_node, :key AS p_name, :tzdata AS p_tzdata) p "
+    "WHERE name = p_name AND paused = 0 AND expires_ms <= p_now AND p_start <= p_now AND p_now < p_next "
+    "AND (slot_start_ms < p_start OR run_requested_ms > 0) "
     "RETURNING token, slot, slot_start_ms, expires_ms, started_ms, abandoned_token";
 const char kRenewReturning[] =
     "UPDATE backgrounder_jobs SET expires_ms = p_now + p_lease, renewals = renewals + 1 "
@@ -127,10 +130,11 @@ const char kReleaseReturning[] =
 const char kAcquireMySQL[] =
     "UPDATE backgrounder_jobs SET abandoned_token = CASE WHEN holder <> '' THEN token ELSE 0 END, "
     "token = token + 1, holder = :holder, node = :node, expires_ms = {now} + :lease, "
-    "slot = ({now} - :offset) DIV :every, slot_start_ms = (({now} - :offset) DIV :every) * :every + :offset, "
-    "every_ms = :every, started_ms = {now}, ended_ms = 0, renewals = 0, outcome = 'running', run_requested_ms = 0 "
-    "WHERE name = :key AND paused = 0 AND expires_ms <= {now} "
-    "AND (slot_start_ms < (({now} - :offset) DIV :every) * :every + :offset OR run_requested_ms > 0)";
+    "slot = :slot, slot_start_ms = :start, "
+    "every_ms = :every, tzdata = :tzdata, started_ms = {now}, ended_ms = 0, renewals = 0, outcome = 'running', "
+    "run_requested_ms = 0 "
+    "WHERE name = :key AND paused = 0 AND expires_ms <= {now} AND :start <= {now} AND {now} < :next "
+    "AND (slot_start_ms < :start OR run_requested_ms > 0)";
 const char kRenewMySQL[] =
     "UPDATE backgrounder_jobs SET expires_ms = {now} + :lease, renewals = renewals + 1 "
     "WHERE name = :key AND token = :token AND holder = :holder";
@@ -179,6 +183,8 @@ void FillCommon(SqlDialect* d, const Fragments& f) {
       {"backgrounder_jobs", "run_requested_ms", "BIGINT NOT NULL DEFAULT 0"},
       {"backgrounder_jobs", "failures", "BIGINT NOT NULL DEFAULT 0"},
       {"backgrounder_runs", "output_head", "TEXT"},
+      // Version 3.
+      {"backgrounder_jobs", "tzdata", Varchar(kTzdataColumnSize) + " NOT NULL DEFAULT ''"},
   };
 }
 
@@ -192,6 +198,7 @@ TextColumnRule TextColumnRuleOf(const std::string& name) {
   if (name == "outcome") return {kOutcomeColumnSize, false, false};
   if (name == "output_head" || name == "output_tail") return {kTextColumnSize, true, false};
   if (name == "detail") return {kDetailColumnSize, false, false};
+  if (name == "tzdata") return {kTzdataColumnSize, false, false};
   return {kOutcomeColumnSize, false, false};  // not listed: the smallest column (list every new parameter above)
 }
 
@@ -202,7 +209,7 @@ std::string TextForColumn(const std::string& name, std::string_view value) {
 
 SqlParamType SqlParamTypeOf(const std::string& name) {
   static constexpr const char* kInt64[] = {"lease", "every", "offset", "token", "slot", "slot_start", "started",
-                                           "rows_affected"};
+                                           "rows_affected", "start", "next"};
   for (const char* n : kInt64) {
     if (name == n) return SqlParamType::kInt64;
   }

@@ -34,7 +34,8 @@
 namespace bg {
 
 // The schema version this code reads and writes.
-constexpr int kSchemaVersion = 2;
+// 3: backgrounder_jobs.tzdata.
+constexpr int kSchemaVersion = 3;
 
 struct SqlStatement {
   std::string text;                 // apr_dbd prepared-statement text
@@ -52,6 +53,7 @@ constexpr size_t kNodeColumnSize = 255;      // node (both tables)
 constexpr size_t kHolderColumnSize = 255;    // holder (both tables)
 constexpr size_t kOutcomeColumnSize = 32;    // outcome (both tables)
 constexpr size_t kDetailColumnSize = 1000;   // backgrounder_runs.detail
+constexpr size_t kTzdataColumnSize = 40;   // backgrounder_jobs.tzdata
 constexpr size_t kTextColumnSize = 65535;    // backgrounder_runs.output_head, output_tail (TEXT)
 
 // How the store writes a string parameter (SqlParamType::kString) into its

@@ -421,10 +421,10 @@ Status SqlLeaseStore::Ping() {
   return Status::Ok();
 }
 
-Status SqlLeaseStore::Seed(const std::string& key, int64_t every_ms, int64_t offset_ms) {
+Status SqlLeaseStore::Seed(const std::string& key, int64_t every_ms) {
   ClearScratch();
   Params p;
-  p.Str("key", key).Int64("every", every_ms).Int64("offset", offset_ms);
+  p.Str("key", key).Int64("every", every_ms);
   return Query(kSeed, "seeding the job row", p, nullptr);
 }
 
@@ -432,7 +432,8 @@ Status SqlLeaseStore::Acquire(const AcquireRequest& r, AcquireResult* out) {
   ClearScratch();
   *out = AcquireResult();
   Params p;
-  p.Str("key", r.key).Int64("every", r.every_ms).Int64("offset", r.offset_ms).Int64("lease", r.lease_ms);
+  p.Str("key", r.key).Int64("every", r.every_ms).Int64("lease", r.lease_ms);
+  p.Int64("start", r.start_ms).Int64("next", r.next_ms).Int64("slot", r.slot).Str("tzdata", r.tzdata);
   p.Str("holder", r.holder).Str("node", r.node);
   apr_dbd_results_t* res = nullptr;
   bool acquired = false;
@@ -465,8 +466,8 @@ Status SqlLeaseStore::Acquire(const AcquireRequest& r, AcquireResult* out) {
   q.Str("key", r.key);
   Status st = Select(kReadback, "acquire (reading the lease)", q, &res);
   if (!st.ok()) return st;
-  std::string v[10];
-  if (!FirstRow(res, v, 10)) {
+  std::string v[11];
+  if (!FirstRow(res, v, 11)) {
     out->missing = true;
     return Status::Ok();
   }
@@ -486,6 +487,7 @@ Status SqlLeaseStore::Acquire(const AcquireRequest& r, AcquireResult* out) {
   out->db_now_ms = num(v[7]);
   out->paused = num(v[8]) != 0;
   out->run_requested = num(v[9]) > 0;
+  out->tzdata = v[10];
   return Status::Ok();
 }
 
@@ -592,6 +594,7 @@ Status SqlLeaseStore::ReadJobs(std::vector<JobRow>* rows, int64_t* db_now_ms) {
     r.run_requested_ms = IntOf(col(13));
     r.failures = IntOf(col(14));
     *db_now_ms = IntOf(col(15));
+    r.tzdata = TextOf(col(16));
     rows->push_back(std::move(r));
   }
   if (rows->empty()) {

@@ -56,7 +56,7 @@ class SqlLeaseStore final : public LeaseStore {
   ~SqlLeaseStore() override;
 
   Status EnsureSchema() override;
-  Status Seed(const std::string& key, int64_t every_ms, int64_t offset_ms) override;
+  Status Seed(const std::string& key, int64_t every_ms) override;
   Status Acquire(const AcquireRequest& request, AcquireResult* result) override;
   Status Renew(const std::string& key, int64_t token, const std::string& holder, int64_t lease_ms,
                RenewResult* result) override;

@@ -1,8 +1,11 @@
 #include "bg_status_gather.h"
 
+#include <optional>
 #include <unordered_map>
 #include <utility>
 
+#include "bg_calendar.h"
+#include "bg_preview.h"
 #include "bg_slot.h"
 
 namespace bg {
@@ -60,9 +63,30 @@ void MergeJobRows(std::vector<JobRow> rows, StatusSnapshot* snap) {
   }
 }
 
+namespace {
+
+void SetFromCalendar(int64_t db_now_ms, StatusJob* job) {
+  const Calendar& cal = *job->calendar;
+  const std::optional<FireWindow> w = cal.WindowAt(db_now_ms);
+  if (!w) return;
+  job->next_slot_start_ms = job->has_row && job->row.slot_start_ms < w->start_ms ? w->start_ms : w->next_ms;
+  std::optional<int64_t> t = job->next_slot_start_ms;
+  for (int i = 0; i < kStatusFires && t; ++i, t = cal.NextFire(*t)) {
+    job->next_fires.push_back({*t, LocalTime(*t, cal.zone())});
+  }
+}
+
+}  // namespace
+
 void SetNextSlots(StatusSnapshot* snap) {
   if (snap->db_now_ms <= 0) return;
   for (StatusJob& job : snap->jobs) {
+    job.next_fires.clear();
+    if (job.calendar) {
+      SetFromCalendar(snap->db_now_ms, &job);
+      continue;
+    }
+    if (!job.row.tzdata.empty()) continue;  // a cron= row: its fire times need its calendar
     if (job.every_ms <= 0 || job.offset_ms < 0 || job.offset_ms >= job.every_ms) continue;
     const int64_t current = CurrentSlotStart(snap->db_now_ms, job.every_ms, job.offset_ms);
     int64_t next = current;

@@ -49,8 +49,15 @@ StatusQuery ParseStatusQuery(std::string_view args);
 // server)"), in the rows' order.
 void MergeJobRows(std::vector<JobRow> rows, StatusSnapshot* snap);
 
+// How many fire times the page lists per job.
+constexpr int kStatusFires = 5;
+
 // Sets each job's next slot start from snap->db_now_ms (none if that is
-// unknown, or if the next start lies beyond int64_t).
+// unknown, or if the next start lies beyond int64_t): the current fire time
+// if its row has not started it, else the next one. With a calendar, also
+// next_fires (kStatusFires of them, with local times in its zone); without
+// one (a row of a job this server does not configure), from the row's
+// every_ms for an every= row, none for a cron= row (its tzdata is set).
 void SetNextSlots(StatusSnapshot* snap);
 
 // ?job=NAME: keeps only the jobs whose name or key is `job`, or whose key is

@@ -151,6 +151,8 @@ void HtmlNode(const StatusSnapshot& s, std::string* out) {
   o += "<h2>This node</h2>\n<table class=\"node\">\n";
   row("Node", HtmlEscape(s.node));
   if (!s.version.empty()) row("Version", HtmlEscape(s.version));
+  row("Time-zone rules", s.tzdata.empty() ? std::string("<span class=\"muted\">unknown</span>")
+                                          : "tzdata " + HtmlEscape(s.tzdata));
   row("Role", Badge("r-", s.role.empty() ? std::string("unknown") : s.role) +
                   (s.role == "active" ? " <span class=\"muted\">(this httpd's scheduler runs jobs)</span>" : ""));
   row("PID serving this page", Int(s.pid));
@@ -171,6 +173,12 @@ void HtmlNode(const StatusSnapshot& s, std::string* out) {
                             ")</span>");
   }
   o += "</table>\n";
+  for (const StatusJob& j : s.jobs) {
+    if (!TzdataDiffers(s, j)) continue;
+    o += "<p class=\"error\">Job <code>" + HtmlEscape(j.name) + "</code> was last scheduled with time-zone rules " +
+         HtmlEscape(j.row.tzdata) + ", this server has " + HtmlEscape(s.tzdata) +
+         ": servers whose tzdata differ may disagree on local times. Update tzdata on every server.</p>\n";
+  }
   if (!s.store_ok) {
     o += "<p class=\"error\">The store could not be read: " + HtmlEscape(s.store_error) +
          "</p>\n";
@@ -207,8 +215,13 @@ void HtmlJobs(const StatusSnapshot& s, int64_t ref, std::string* out) {
     o += "</td>";
     o += "<td>" + HtmlEscape(j.kind) + "</td>";
     // Every.
-    o += "<td>" + (j.every_ms ? FormatDuration(j.every_ms) : std::string("-"));
-    if (j.offset_ms) o += " <span class=\"muted\">+" + FormatDuration(j.offset_ms) + "</span>";
+    if (!j.schedule.empty()) {
+      o += "<td><span class=\"mono\">" + HtmlEscape(j.schedule) + "</span>";
+    } else {
+      o += "<td>" + (j.every_ms ? FormatDuration(j.every_ms) : std::string("-"));
+      if (j.offset_ms) o += " <span class=\"muted\">+" + FormatDuration(j.offset_ms) + "</span>";
+    }
+    if (!j.zone.empty()) o += "<br><span class=\"muted\">zone " + HtmlEscape(j.zone) + "</span>";
     if (j.timeout_ms) o += "<br><span class=\"muted\">timeout " + FormatDuration(j.timeout_ms) + "</span>";
     o += "</td>";
     o += "<td>" + HtmlEscape(j.scope) + "</td>";
@@ -241,6 +254,9 @@ void HtmlJobs(const StatusSnapshot& s, int64_t ref, std::string* out) {
     o += "</td>";
     // Next slot.
     o += "<td>" + (j.enabled ? HtmlTime(j.next_slot_start_ms, ref, "-") : std::string("<span class=\"muted\">-</span>"));
+    if (j.enabled) {
+      for (const StatusFire& f : j.next_fires) o += "<br><span class=\"muted mono\">" + HtmlEscape(f.local) + "</span>";
+    }
     o += "</td>";
     // Failures.
     const int64_t failures = j.has_row ? r.failures : 0;
@@ -402,7 +418,20 @@ void JsonJob(const StatusSnapshot& s, const StatusJob& j, JsonWriter* w) {
   const bool last_duration = row && r.ended_ms > 0 && r.started_ms > 0;  // both positive: no overflow
   w->IntOrNull("last_duration_ms", last_duration ? r.ended_ms - r.started_ms : 0, last_duration);
   w->IntOrNull("next_slot_start_ms", j.next_slot_start_ms, j.next_slot_start_ms > 0);
+  w->StrOrNull("schedule", j.schedule, !j.schedule.empty());
+  w->StrOrNull("zone", j.zone, !j.zone.empty());
+  w->BeginArray("next_fires");
+  for (const StatusFire& f : j.next_fires) {
+    w->BeginObject();
+    w->Str("at", FormatIsoTime(f.at_ms));
+    w->Int64("at_ms", f.at_ms);
+    w->Str("local", f.local);
+    w->EndObject();
+  }
+  w->EndArray();
   w->Int64("failures_in_a_row", row ? r.failures : 0);
+  w->StrOrNull("tzdata", r.tzdata, row && !r.tzdata.empty());
+  w->Bool("tzdata_differs", TzdataDiffers(s, j));
   if (j.metrics) {
     const JobMetrics& m = *j.metrics;
     w->BeginObject("counters");
@@ -548,6 +577,10 @@ std::vector<bool> EarlierSameLabel(const StatusSnapshot& s) {
 
 // ------------------------------------------------------------------ API
 
+bool TzdataDiffers(const StatusSnapshot& s, const StatusJob& job) {
+  return job.has_row && !job.row.tzdata.empty() && !s.tzdata.empty() && job.row.tzdata != s.tzdata;
+}
+
 std::string JobState(const StatusJob& job, int64_t db_now_ms) {
   if (!job.enabled) return "disabled";
   if (job.has_row && job.row.paused) return "paused";
@@ -643,6 +676,7 @@ std::string RenderJson(const StatusSnapshot& s) {
   w.BeginObject();
   w.Str("node", s.node);
   w.Str("version", s.version);
+  w.StrOrNull("tzdata", s.tzdata, !s.tzdata.empty());
   w.Str("role", s.role);
   w.Int64("pid", s.pid);
   w.Int64("active_pid", s.active_pid);
@@ -672,6 +706,7 @@ std::string RenderAuto(const StatusSnapshot& s) {
   auto line = [&o](const std::string& key, const std::string& value) { o += key + ": " + OneLine(value) + "\n"; };
   line("Node", s.node);
   if (!s.version.empty()) line("Version", s.version);
+  if (!s.tzdata.empty()) line("Tzdata", s.tzdata);
   line("Role", s.role);
   line("PID", Int(s.pid));
   line("ActivePID", Int(s.active_pid));
@@ -697,7 +732,15 @@ std::string RenderAuto(const StatusSnapshot& s) {
     if (j.has_row && r.started_ms > 0) line(k + "LastStart", FormatIsoTime(r.started_ms));
     if (j.has_row && r.ended_ms > 0 && r.started_ms > 0) line(k + "LastDurationMs", Int(r.ended_ms - r.started_ms));
     if (j.next_slot_start_ms > 0) line(k + "NextSlotStart", FormatIsoTime(j.next_slot_start_ms));
+    if (!j.zone.empty()) line(k + "Zone", j.zone);
+    if (!j.next_fires.empty()) {
+      std::string fires;
+      for (const StatusFire& f : j.next_fires) fires += (fires.empty() ? "" : " ") + FormatIsoTime(f.at_ms);
+      line(k + "NextFires", fires);
+    }
     line(k + "FailuresInARow", Int(j.has_row ? r.failures : 0));
+    if (j.has_row && !r.tzdata.empty()) line(k + "Tzdata", r.tzdata);
+    if (TzdataDiffers(s, j)) line(k + "TzdataDiffers", "1");
     line(k + "Paused", j.has_row && r.paused ? "1" : "0");
     line(k + "RunRequested", j.has_row && r.run_requested_ms > 0 ? "1" : "0");
   }

@@ -9,6 +9,7 @@
 #define BG_STATUS_PAGE_H
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,14 @@
 #include "bg_metrics.h"
 
 namespace bg {
+
+class Calendar;  // bg_calendar.h
+
+// A fire time as the page shows it.
+struct StatusFire {
+  int64_t at_ms = 0;   // database clock
+  std::string local;   // in the job's zone: "2027-03-28 03:00:00 CEST (+02:00)"
+};
 
 // One job as this node's configuration and the store see it.
 struct StatusJob {
@@ -29,12 +38,18 @@ struct StatusJob {
   int64_t every_ms = 0;
   int64_t offset_ms = 0;
   int64_t timeout_ms = 0;
+  std::string schedule;     // the schedule in words (bg_preview.h's DescribeSchedule); "" unknown
+  std::string zone;         // the zone of its fire times (tz=, else BackgrounderTimeZone, else UTC)
+  // Its fire times (configured jobs; nullptr for rows of other servers'
+  // jobs): SetNextSlots computes next_slot_start_ms and next_fires from it.
+  std::shared_ptr<const Calendar> calendar;
   bool enabled = true;
   bool configured = true;   // false: a row of the store this server does not configure
   // The store's row (when has_row).
   bool has_row = false;
   JobRow row;
   int64_t next_slot_start_ms = 0;  // database clock
+  std::vector<StatusFire> next_fires;  // the next fire times, next_slot_start_ms first (kStatusFires)
   std::vector<RunRecord> runs;     // the latest first
   bool runs_omitted = false;       // not read: beyond the request's limit (kMaxJobsWithRuns)
   // This node's counters for the job (nullptr: none).
@@ -44,6 +59,7 @@ struct StatusJob {
 struct StatusSnapshot {
   std::string node;            // BackgrounderNode
   std::string version;         // module version
+  std::string tzdata;          // this server's time-zone rules (TzdataVersion(); "" unknown)
   std::string role;            // "active" or "standby" (this httpd instance's scheduler, seen from this child)
   int64_t active_pid = 0;      // the child with the active scheduler (0: none)
   int64_t pid = 0;             // the child serving the page
@@ -64,6 +80,10 @@ struct StatusSnapshot {
   std::string csrf_token;
   std::string notice;          // one line to show at the top (the result of the last action), may be empty
 };
+
+// True if the job's row was last acquired with time-zone rules other than
+// this server's (both known): the servers' tzdata differ.
+bool TzdataDiffers(const StatusSnapshot& s, const StatusJob& job);
 
 // A job's state in words: "disabled", "paused", "running" (lease held and
 // not expired on the database clock), or "idle".

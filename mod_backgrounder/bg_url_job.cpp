@@ -57,6 +57,9 @@ void SetUpRequest(const CurlApi* curl, const RunContext& ctx, const UrlRunnerOpt
         "X-Backgrounder-Attempt: " + std::to_string(ctx.attempt)}) {
     h->headers = curl->slist_append(h->headers, line.c_str());
   }
+  if (!ctx.scheduled.empty()) {
+    h->headers = curl->slist_append(h->headers, ("X-Backgrounder-Scheduled: " + ctx.scheduled).c_str());
+  }
   for (const std::string& line : spec.headers) h->headers = curl->slist_append(h->headers, line.c_str());
   if (!spec.resolve.empty()) h->resolve = curl->slist_append(h->resolve, spec.resolve.c_str());
 

@@ -360,23 +360,6 @@ int CheckConfig(apr_pool_t*, apr_pool_t*, apr_pool_t* ptemp, server_rec* s) {
   }
 }
 
-// Until the scheduler computes fire times through bg_calendar
-// (MakeCalendar), cron= and spread= are checked and previewed but not
-// honoured: such jobs are turned off, with an error, rather than run at other
-// times than the preview shows. (Not in check_config: apachectl stop and
-// graceful run it too, and must not fail for this.)
-void DisableUnscheduled(server_rec* s, JobTable* jobs) {
-  for (size_t i = 0; i < jobs->jobs().size(); ++i) {
-    const JobSpec& job = jobs->jobs()[i];
-    if (!job.enabled || (job.cron.empty() && job.spread_ms == 0)) continue;
-    ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
-                 "%s: BackgrounderJob at %s: job '%s': cron= and spread= are checked by apachectl -t and previewed by "
-                 "apachectl -t -D DUMP_BACKGROUNDER, but this build does not schedule them yet: the job does not run",
-                 MsgTag(MsgId::kJobNotScheduled), jobs->where(i).c_str(), job.name.c_str());
-    jobs->Disable(i);
-  }
-}
-
 // In the parent, on every start and restart (not on the first of the two
 // configuration passes): for SQLite, create the store's directory and file
 // for the children and create or check the tables; for every store, create
@@ -397,7 +380,6 @@ int PostConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s)
                    MsgTag(MsgId::kNoStatusSecret), secret.message().c_str());
     }
     if (conf->jobs->jobs().empty()) return OK;
-    DisableUnscheduled(s, conf->jobs);
     // The history is pruned by a job of our own (once per slot, farm-wide).
     Status added = conf->jobs->Add(HistoryJob(conf->history), "BackgrounderHistory");
     if (!added.ok()) {

@@ -25,6 +25,7 @@
 #include <memory>
 
 #include "bg_active_role.h"
+#include "bg_calendar.h"
 #include "bg_command_job.h"
 #include "bg_sql_job.h"
 #include "bg_url_job.h"
@@ -123,6 +124,8 @@ class ChildContext {
         options_.node + ":" + std::to_string(getpid()) + ":" + std::to_string(generation);
     options_.metrics = conf->metrics;
     options_.wall_clock_ms = []() { return static_cast<int64_t>(apr_time_as_msec(apr_time_now())); };
+    options_.default_zone = TimeZone(conf);
+    options_.tzdata = TzdataVersion();
   }
   ~ChildContext() {
     if (done_fd_ >= 0) close(done_fd_);

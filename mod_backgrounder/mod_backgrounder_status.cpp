@@ -30,7 +30,9 @@ extern "C" {  // mod_status.h has no C++ guards
 #include <string>
 #include <vector>
 
+#include "bg_calendar.h"
 #include "bg_csrf.h"
+#include "bg_preview.h"
 #include "bg_redact.h"
 #include "bg_status_gather.h"
 #include "bg_status_page.h"
@@ -75,6 +77,10 @@ void AddConfiguredJobs(const ServerConfig* conf, const std::string& node, Target
     job.every_ms = spec.every_ms;
     job.offset_ms = spec.offset_ms;
     job.timeout_ms = spec.timeout_ms;
+    job.schedule = DescribeSchedule(spec);
+    job.zone = JobZone(spec, TimeZone(conf));
+    auto calendar = std::make_shared<Calendar>();
+    if (MakeCalendar(spec, TimeZone(conf), calendar.get()).ok()) job.calendar = std::move(calendar);
     job.enabled = spec.enabled;
     if (conf->metrics && i < conf->metrics->num_jobs) job.metrics = &conf->metrics->jobs[i];
     snap->jobs.push_back(std::move(job));
@@ -88,6 +94,7 @@ StatusSnapshot Gather(request_rec* r, const ServerConfig* conf, const StatusQuer
   const std::string node = NodeName(conf, r->pool);
   snap.node = node;
   snap.version = BG_VERSION;
+  snap.tzdata = TzdataVersion();
   snap.pid = getpid();
   snap.metrics = conf->metrics;
   snap.active_pid = conf->metrics ? conf->metrics->active_pid.load() : 0;

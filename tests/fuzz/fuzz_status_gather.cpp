@@ -28,7 +28,7 @@ class FakeStore final : public bg::LeaseStore {
     return bg::Status::Ok();
   }
   bg::Status EnsureSchema() override { return bg::Status::Ok(); }
-  bg::Status Seed(const std::string&, int64_t, int64_t) override { return bg::Status::Ok(); }
+  bg::Status Seed(const std::string&, int64_t) override { return bg::Status::Ok(); }
   bg::Status Acquire(const bg::AcquireRequest&, bg::AcquireResult*) override { return bg::Status::Ok(); }
   bg::Status Renew(const std::string&, int64_t, const std::string&, int64_t, bg::RenewResult*) override {
     return bg::Status::Ok();

@@ -6,8 +6,8 @@ The expected instants were worked out by hand from `zdump -v -c 2027,2028
 Europe/Berlin` (2027-03-28 01:00Z: 02:00 CET -> 03:00 CEST; 2027-10-31 01:00Z:
 03:00 CEST -> 02:00 CET), as in tests/unit/test_calendar.cpp."""
 
+import datetime
 import os
-import re
 import subprocess
 
 import pytest
@@ -153,15 +153,42 @@ def test_config_error(httpd_factory, case):
         assert m in r.stderr, "expected %r in:\n%s" % (m, r.stderr)
 
 
-def test_not_scheduled_yet(httpd_factory):
-    """Until the scheduler computes fire times through the calendar, a cron=
-    job is turned off with an error at start (apache2 -t accepts it): it never
-    runs, though it would fire every second, while an every= job does."""
-    inst = httpd_factory(jobs=['c cron="* * * * * *" run=/bin/true', 'ok every=1s run=/bin/true'])
+def spread_delay_ms(name, spread_ms):
+    """SpreadDelayMs: FNV-1a (64 bits) of the name in lower case, modulo the spread."""
+    h = 0xcbf29ce484222325
+    for c in name.lower().encode():
+        h = ((h ^ c) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h % spread_ms
+
+
+def test_cron_and_spread_jobs_run(httpd_factory):
+    """cron= and spread= jobs run: a six-field expression every second at the
+    whole second (its slot the fire time's seconds, BACKGROUNDER_SCHEDULED its
+    local time with the zone's offset), a spread every= job at
+    its name's delay after each slot start, each fire time once, in order;
+    the job row records the time-zone rules of the cron= job."""
+    inst = httpd_factory(jobs=['c cron="* * * * * *" tz=Asia/Kathmandu run="/usr/bin/printenv BACKGROUNDER_SCHEDULED"',
+                               's every=2s spread=1s run=/bin/true'])
     assert inst.configtest().returncode == 0
     inst.start()
-    inst.wait_runs("ok", lambda rs: len(rs) >= 3, 20)
-    assert inst.runs("c") == []
-    assert inst.grep_log(r"BackgrounderJob at line %d of %s: job 'c': cron= and spread= are checked by apachectl "
-                         r"-t .* the job does not run" % (inst.conf_line("BackgrounderJob c "), re.escape(inst.conf)))
+    c = inst.wait_runs("c", lambda rs: len([r for r in rs if r["outcome"] == "success"]) >= 4, 30)
+    s = inst.wait_runs("s", lambda rs: len(rs) >= 3, 30)
     inst.stop()
+    starts = [r["slot_start_ms"] for r in c]
+    assert all(t % 1000 == 0 for t in starts), starts
+    assert starts == sorted(set(starts)), starts
+    assert all(r["slot"] == r["slot_start_ms"] // 1000 for r in c), c
+    # BACKGROUNDER_SCHEDULED: the fire time in the job's zone, ISO-8601 with its offset.
+    for r in c:
+        if r["outcome"] != "success":
+            continue
+        local = datetime.datetime.fromtimestamp(r["slot_start_ms"] // 1000, datetime.timezone(
+            datetime.timedelta(hours=5, minutes=45)))
+        assert (r["output_head"] or "").strip() == local.isoformat(), r
+    assert all(r["started_ms"] >= r["slot_start_ms"] for r in c + s), c + s
+    delay = spread_delay_ms("s", 1000)
+    assert all((r["slot_start_ms"] - delay) % 2000 == 0 for r in s), (delay, s)
+    assert all(r["slot"] == (r["slot_start_ms"] - delay) // 2000 for r in s), s
+    assert inst.job_row("c")["tzdata"] != ""
+    assert inst.job_row("s")["tzdata"] == ""
+    assert not inst.grep_log(r"does not schedule them yet")

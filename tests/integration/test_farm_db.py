@@ -154,7 +154,7 @@ def test_store_conformance(request, variant):
     driver = variant.split("-")[0]
     server = db_server_for(request, driver)
     params = server.new_database("bg_conformance") + (" flags=CLIENT_FOUND_ROWS" if variant.endswith("rows") else "")
-    for name, count in (("test_store_conformance", 10), ("test_sql_store", 12)):
+    for name, count in (("test_store_conformance", 11), ("test_sql_store", 12)):
         binary = os.path.join(BUILDDIR, "tests", "unit", name)
         r = subprocess.run([binary, driver, params], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                            timeout=300)

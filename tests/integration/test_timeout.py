@@ -187,5 +187,5 @@ def test_defaults_node_and_relative_paths(server):
         assert r["node"] == host, short(r)
         assert r["holder"].startswith(host + ":"), short(r)
     # The relative BackgrounderStore path is under ServerRoot (what runs() reads).
-    assert server.grep_log(r"\] \d+ job\(s\), store sqlite3:%s, node %s, lease 6s"
+    assert server.grep_log(r"\] \d+ job\(s\) and the history pruning, store sqlite3:%s, node %s, lease 6s"
                            % (server.db_path, host))

@@ -67,13 +67,12 @@ bg::Status MemoryStore::EnsureSchema() {
   return st.ok() ? Leave("schema") : st;
 }
 
-bg::Status MemoryStore::Seed(const std::string& key, int64_t every, int64_t offset) {
+bg::Status MemoryStore::Seed(const std::string& key, int64_t every) {
   bg::Status st = Enter("seed");
   if (!st.ok()) return st;
   if (!rows.count(key)) {
     Row row;
-    row.slot = bg::SlotOf(db_now(), every, offset);
-    row.slot_start_ms = bg::CurrentSlotStart(db_now(), every, offset);
+    row.slot_start_ms = db_now();
     row.every_ms = every;
     rows[key] = row;
   }
@@ -91,17 +90,19 @@ bg::Status MemoryStore::Acquire(const bg::AcquireRequest& r, bg::AcquireResult* 
     out->missing = true;
   } else {
     Row& row = it->second;
-    const int64_t slot_start = bg::CurrentSlotStart(now, r.every_ms, r.offset_ms);
     out->db_now_ms = now;
-    if (!row.paused && row.expires_ms <= now && (row.slot_start_ms < slot_start || row.run_requested_ms > 0)) {
+    const bool in_window = r.start_ms <= now && now < r.next_ms;
+    if (in_window && !row.paused && row.expires_ms <= now &&
+        (row.slot_start_ms < r.start_ms || row.run_requested_ms > 0)) {
       row.run_requested_ms = 0;
       out->abandoned_token = row.holder.empty() ? 0 : row.token;
       row.token += 1;
       row.holder = r.holder;
       row.node = r.node;
       row.expires_ms = now + r.lease_ms;
-      row.slot = bg::SlotOf(now, r.every_ms, r.offset_ms);
-      row.slot_start_ms = slot_start;
+      row.slot = r.slot;
+      row.tzdata = r.tzdata;
+      row.slot_start_ms = r.start_ms;
       row.every_ms = r.every_ms;
       row.started_ms = now;
       row.ended_ms = 0;
@@ -118,6 +119,7 @@ bg::Status MemoryStore::Acquire(const bg::AcquireRequest& r, bg::AcquireResult* 
       out->lease_expires_ms = row.expires_ms;
       out->paused = row.paused;
       out->run_requested = row.run_requested_ms > 0;
+      out->tzdata = row.tzdata;
     }
   }
   st = Leave("acquire");
@@ -260,6 +262,7 @@ bg::Status FakeExecutor::Start(bg::Run* run) {
   s.job = run->ctx.spec->name;
   s.slot = run->ctx.slot;
   s.slot_start_ms = run->ctx.slot_start_ms;
+  s.scheduled = run->ctx.scheduled;
   s.token = run->ctx.token;
   s.start = clock_->now();
   s.attempt = run->ctx.attempt;
@@ -337,6 +340,7 @@ bg::Status MemoryStore::ReadJobs(std::vector<bg::JobRow>* out, int64_t* db_now_m
     r.paused = row.paused;
     r.run_requested_ms = row.run_requested_ms;
     r.failures = row.failures;
+    r.tzdata = row.tzdata;
     out->push_back(r);
   }
   *db_now_ms = db_now();

@@ -95,6 +95,7 @@ class MemoryStore : public bg::LeaseStore {
     bool paused = false;
     int64_t run_requested_ms = 0;
     int64_t failures = 0;
+    std::string tzdata;
   };
   struct RunRow {
     bg::RunRecord record;  // record.ended_ms is kept in ended_ms
@@ -106,7 +107,7 @@ class MemoryStore : public bg::LeaseStore {
   int64_t db_now() const { return clock_->now() + db_offset_ms; }
 
   bg::Status EnsureSchema() override;
-  bg::Status Seed(const std::string& key, int64_t every_ms, int64_t offset_ms) override;
+  bg::Status Seed(const std::string& key, int64_t every_ms) override;
   bg::Status Acquire(const bg::AcquireRequest& request, bg::AcquireResult* result) override;
   bg::Status Renew(const std::string& key, int64_t token, const std::string& holder, int64_t lease_ms,
                    bg::RenewResult* result) override;
@@ -171,6 +172,7 @@ class FakeExecutor : public bg::RunExecutor {
     int64_t slot;
     int64_t slot_start_ms;
     int64_t token;
+    std::string scheduled;  // RunContext::scheduled
     int64_t start;  // true time
     int attempt = 1;
     int64_t end = -1;

@@ -44,6 +44,7 @@ RunContext Ctx(const JobSpec* spec) {
   c.node = "node-7";
   c.slot = 123;
   c.slot_start_ms = 123000;
+  c.scheduled = "1970-01-01T01:02:03+01:00";
   c.token = 45;
   c.kill_grace_ms = 500;
   c.hard_grace_ms = 300;
@@ -101,7 +102,8 @@ static void test_success_output_and_environment(void** state) {
   auto* f = static_cast<Fixture*>(*state);
   std::string s = Script(f, "env.sh",
                          "echo job=$BACKGROUNDER_JOB slot=$BACKGROUNDER_SLOT start=$BACKGROUNDER_SLOT_START "
-                         "token=$BACKGROUNDER_TOKEN node=$BACKGROUNDER_NODE attempt=$BACKGROUNDER_ATTEMPT\n"
+                         "token=$BACKGROUNDER_TOKEN node=$BACKGROUNDER_NODE attempt=$BACKGROUNDER_ATTEMPT "
+                         "scheduled=$BACKGROUNDER_SCHEDULED\n"
                          "echo 'to stderr' >&2\n"
                          "printf 'no newline'\n");
   setenv("BACKGROUNDER_TOKEN", "stale-from-httpd-env", 1);  // ours must win
@@ -112,7 +114,8 @@ static void test_success_output_and_environment(void** state) {
   assert_true(r.has_exit_code);
   assert_int_equal(r.exit_code, 0);
   assert_string_equal(r.detail.c_str(), "exit status 0");
-  assert_int_equal(f->log.Count("job envjob [stdout] job=envjob slot=123 start=123000 token=45 node=node-7 attempt=1"), 1);
+  assert_int_equal(f->log.Count("job envjob [stdout] job=envjob slot=123 start=123000 token=45 node=node-7 attempt=1 "
+                                 "scheduled=1970-01-01T01:02:03+01:00"), 1);
   assert_int_equal(f->log.Count("job envjob [stderr] to stderr"), 1);
   assert_int_equal(f->log.Count("job envjob [stdout] no newline"), 1);
   for (const auto& l : f->log.lines()) {

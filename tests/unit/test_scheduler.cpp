@@ -1,10 +1,14 @@
 // The scheduler on a virtual clock: hours of schedule run in milliseconds.
 #include <algorithm>
 #include <climits>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <set>
+#include <time.h>
 
+#include "bg_calendar.h"
+#include "bg_job_spec.h"
 #include "bg_scheduler.h"
 #include "bg_slot.h"
 #include "fakes.h"
@@ -39,7 +43,8 @@ JobSpec Job(const std::string& name, int64_t every, int64_t offset = 0) {
 // One simulated httpd instance (or farm node).
 struct Node {
   Node(FakeClock* clock, MemoryStore* store, std::vector<JobSpec> jobs, int id = 0, int64_t mono_offset = 0,
-       int64_t lease_ms = 30 * kSec, bg::SchedulerMetrics* metrics = nullptr)
+       int64_t lease_ms = 30 * kSec, bg::SchedulerMetrics* metrics = nullptr,
+       const std::function<void(SchedulerOptions*)>& tweak = nullptr)
       : env(clock, mono_offset), exec(clock, &env, id), stop(&env) {
     SchedulerOptions o;
     o.node = "node-" + std::to_string(id);
@@ -47,6 +52,7 @@ struct Node {
     o.lease_ms = lease_ms;
     o.metrics = metrics;
     if (metrics) o.wall_clock_ms = [clock]() { return clock->now() + 5000; };  // 5 s ahead of the true time
+    if (tweak) tweak(&o);
     options = o;
     sched = std::make_unique<Scheduler>(&env, store, &exec, &log, &stop, o, std::move(jobs));
   }
@@ -57,6 +63,25 @@ struct Node {
   SchedulerOptions options;
   std::unique_ptr<Scheduler> sched;
 };
+
+
+// A job as a BackgrounderJob line declares it (`args` after the name).
+JobSpec Parsed(const std::string& name, const std::string& args) {
+  JobSpec s;
+  bg::Status st = bg::ParseJobSpec(name + " " + args + " run=/bin/true", &s);
+  if (!st.ok()) fail_msg("%s: %s", args.c_str(), st.message().c_str());
+  return s;
+}
+
+// "2027-03-28T01:00:00Z" -> ms since the epoch (timegm: no time-zone code).
+int64_t Utc(const char* iso) {
+  struct tm tm = {};
+  if (!strptime(iso, "%Y-%m-%dT%H:%M:%SZ", &tm)) fail_msg("bad time %s", iso);
+  return static_cast<int64_t>(timegm(&tm)) * 1000;
+}
+
+// Sets the store's clock so that it reads `db_ms` at the clock's true time now.
+void SetDbNow(MemoryStore* store, FakeClock* clock, int64_t db_ms) { store->db_offset_ms = db_ms - clock->now(); }
 
 // Steps every node, then advances the clock to the next thing due, until
 // `until` (true time).
@@ -1070,6 +1095,166 @@ static void test_run_with_real_wait_loop(void**) {
   AssertOncePerSlotNoOverlap(runs);
 }
 
+
+// The README's table for Europe/Berlin's 2027 transitions, run by the
+// scheduler on the fake store's clock: each fire time started exactly once,
+// 2 ms after it, at the UTC instants the table lists.
+static void test_cron_berlin_2027_transitions(void**) {
+  struct Case {
+    const char* args;
+    const char* from;  // the store's clock at the start of the simulation
+    const char* until;
+    std::vector<const char*> fires;
+  };
+  const std::vector<Case> cases = {
+      {"cron=\"30 2 * * *\"", "2027-03-27T22:59:30Z", "2027-03-28T02:59:00Z", {"2027-03-28T01:00:00Z"}},
+      {"cron=\"30 2 * * *\" dst-gap=skip", "2027-03-27T22:59:30Z", "2027-03-28T02:59:00Z", {}},
+      {"cron=\"30 2 * * *\" dst-repeat=twice", "2027-03-27T22:59:30Z", "2027-03-28T02:59:00Z",
+       {"2027-03-28T01:00:00Z"}},
+      {"cron=\"*/15 2 * * *\"", "2027-03-27T22:59:30Z", "2027-03-28T02:59:00Z", {"2027-03-28T01:00:00Z"}},
+      {"cron=\"*/15 2 * * *\" dst-gap=skip", "2027-03-27T22:59:30Z", "2027-03-28T02:59:00Z", {}},
+      {"cron=\"*/15 * * * *\"", "2027-03-28T00:20:00Z", "2027-03-28T01:20:00Z",
+       {"2027-03-28T00:30:00Z", "2027-03-28T00:45:00Z", "2027-03-28T01:00:00Z", "2027-03-28T01:15:00Z"}},
+      {"cron=\"30 2 * * *\"", "2027-10-30T21:59:30Z", "2027-10-31T02:59:00Z", {"2027-10-31T00:30:00Z"}},
+      {"cron=\"30 2 * * *\" dst-gap=skip", "2027-10-30T21:59:30Z", "2027-10-31T02:59:00Z", {"2027-10-31T00:30:00Z"}},
+      {"cron=\"30 2 * * *\" dst-repeat=twice", "2027-10-30T21:59:30Z", "2027-10-31T02:59:00Z",
+       {"2027-10-31T00:30:00Z", "2027-10-31T01:30:00Z"}},
+      {"cron=\"*/15 2 * * *\"", "2027-10-30T21:59:30Z", "2027-10-31T02:59:00Z",
+       {"2027-10-31T00:00:00Z", "2027-10-31T00:15:00Z", "2027-10-31T00:30:00Z", "2027-10-31T00:45:00Z"}},
+      {"cron=\"*/15 2 * * *\" dst-repeat=twice", "2027-10-30T21:59:30Z", "2027-10-31T02:59:00Z",
+       {"2027-10-31T00:00:00Z", "2027-10-31T00:15:00Z", "2027-10-31T00:30:00Z", "2027-10-31T00:45:00Z",
+        "2027-10-31T01:00:00Z", "2027-10-31T01:15:00Z", "2027-10-31T01:30:00Z", "2027-10-31T01:45:00Z"}},
+      {"cron=\"*/15 * * * *\"", "2027-10-30T23:50:00Z", "2027-10-31T02:10:00Z",
+       {"2027-10-31T00:00:00Z", "2027-10-31T00:15:00Z", "2027-10-31T00:30:00Z", "2027-10-31T00:45:00Z",
+        "2027-10-31T01:00:00Z", "2027-10-31T01:15:00Z", "2027-10-31T01:30:00Z", "2027-10-31T01:45:00Z",
+        "2027-10-31T02:00:00Z"}},
+  };
+  for (const Case& c : cases) {
+    FakeClock clock;
+    MemoryStore store(&clock);
+    SetDbNow(&store, &clock, Utc(c.from));
+    Node node(&clock, &store, {Parsed("j", std::string(c.args) + " tz=Europe/Berlin")});
+    Simulate(&clock, {&node}, clock.now() + (Utc(c.until) - Utc(c.from)));
+    auto runs = RunsOf(*node.exec.log, "j");
+    if (runs.size() != c.fires.size()) fail_msg("%s: %zu runs, expected %zu", c.args, runs.size(), c.fires.size());
+    AssertOncePerSlotNoOverlap(runs);
+    for (size_t i = 0; i < runs.size(); ++i) {
+      if (runs[i].slot_start_ms != Utc(c.fires[i])) {
+        fail_msg("%s: run %zu at %lld, expected %s", c.args, i, (long long)runs[i].slot_start_ms, c.fires[i]);
+      }
+      assert_int_equal(runs[i].start + store.db_offset_ms - runs[i].slot_start_ms, 2);
+      assert_int_equal(runs[i].slot, runs[i].slot_start_ms / 1000);  // cron: the fire time's seconds
+    }
+  }
+}
+
+// The zone of a cron= job without tz= is BackgrounderTimeZone's.
+static void test_cron_default_zone(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  SetDbNow(&store, &clock, Utc("2027-06-01T00:00:00Z"));
+  Node node(&clock, &store, {Parsed("j", "cron=\"0 9 * * *\"")}, 0, 0, 30 * kSec, nullptr,
+            [](SchedulerOptions* o) { o->default_zone = "Asia/Kathmandu"; });
+  Simulate(&clock, {&node}, clock.now() + 2 * 24 * kHour);
+  auto runs = RunsOf(*node.exec.log, "j");
+  assert_int_equal(runs.size(), 2);
+  assert_int_equal(runs[0].slot_start_ms, Utc("2027-06-01T03:15:00Z"));  // 09:00 +05:45
+  assert_int_equal(runs[1].slot_start_ms, Utc("2027-06-02T03:15:00Z"));
+}
+
+// spread=: every fire time of both kinds moves by the job's own delay, the
+// same on every node; slot numbers stay those of the unspread schedule.
+static void test_spread_delays_every_fire_time(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  SetDbNow(&store, &clock, Utc("2027-01-01T00:00:30Z"));
+  const int64_t d1 = bg::SpreadDelayMs("hourly", 10 * kMin), d2 = bg::SpreadDelayMs("cron-hourly", 10 * kMin);
+  assert_true(d1 > 0 && d1 < 10 * kMin && d2 > 0 && d2 < 10 * kMin && d1 != d2);
+  std::vector<JobSpec> jobs = {Parsed("hourly", "every=1h spread=10m"), Parsed("cron-hourly", "cron=@hourly spread=10m")};
+  Node a(&clock, &store, jobs, 0), b(&clock, &store, jobs, 1, 777);
+  std::vector<FakeExecutor::Started> farm;
+  a.exec.log = b.exec.log = &farm;
+  Simulate(&clock, {&a, &b}, clock.now() + 5 * kHour);
+  for (const char* name : {"hourly", "cron-hourly"}) {
+    auto runs = RunsOf(farm, name);
+    assert_int_equal(runs.size(), 5);
+    AssertOncePerSlotNoOverlap(runs);
+    const int64_t d = std::string(name) == "hourly" ? d1 : d2;
+    for (size_t i = 0; i < runs.size(); ++i) {
+      assert_int_equal(runs[i].slot_start_ms, Utc("2027-01-01T00:00:00Z") + static_cast<int64_t>(i) * kHour + d);
+      assert_int_equal(runs[i].start + store.db_offset_ms - runs[i].slot_start_ms, 2);
+    }
+    assert_int_equal(runs[1].slot, runs[0].slot + (std::string(name) == "hourly" ? 1 : 3600));
+    char want[32];
+    snprintf(want, sizeof want, "2027-01-01T00:%02lld:%02lld", (long long)(d / kMin), (long long)(d % kMin / kSec));
+    if (runs[0].scheduled.compare(0, strlen(want), want) != 0 || runs[0].scheduled.find("+00:00") == std::string::npos) {
+      fail_msg("scheduled %s, delay %lld", runs[0].scheduled.c_str(), (long long)d);
+    }
+  }
+}
+
+// Three nodes whose wall clocks are minutes off (the first estimate of the
+// database clock) and whose monotonic clocks are unrelated, through the
+// spring-forward of a per-minute cron job, with the database clock stepping
+// back a minute: every fire time once, never before it, in order.
+static void test_cron_farm_with_skewed_clocks(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  SetDbNow(&store, &clock, Utc("2027-03-28T00:50:10Z"));
+  const std::vector<JobSpec> jobs = {Parsed("m", "cron=\"*/5 * * * *\" tz=Europe/Berlin"),
+                                     Parsed("fixed", "cron=\"30 2 * * *\" tz=Europe/Berlin")};
+  auto skew = [&clock](int64_t by) {
+    return [&clock, by](SchedulerOptions* o) { o->wall_clock_ms = [&clock, by]() { return clock.now() + by; }; };
+  };
+  Node a(&clock, &store, jobs, 0, 0, 30 * kSec, nullptr, skew(-2 * kMin));
+  Node b(&clock, &store, jobs, 1, 123456, 30 * kSec, nullptr, skew(2 * kMin));
+  Node c(&clock, &store, jobs, 2, -98765, 30 * kSec, nullptr, skew(400));
+  std::vector<FakeExecutor::Started> farm;
+  a.exec.log = b.exec.log = c.exec.log = &farm;
+  const int64_t t0 = clock.now();
+  clock.At(t0 + 22 * kMin, [&]() { store.db_offset_ms -= kMin; });  // 01:12:10Z -> 01:11:10Z
+  Simulate(&clock, {&a, &b, &c}, t0 + 40 * kMin);
+  auto m = RunsOf(farm, "m");
+  AssertOncePerSlotNoOverlap(m);
+  // 00:55Z (01:55 CET), then 01:00Z (03:00 CEST) ... 01:25Z: every five minutes of elapsed time.
+  assert_int_equal(m.size(), 7);
+  for (size_t i = 0; i < m.size(); ++i) {
+    assert_int_equal(m[i].slot_start_ms, Utc("2027-03-28T00:55:00Z") + static_cast<int64_t>(i) * 5 * kMin);
+  }
+  auto fixed = RunsOf(farm, "fixed");
+  assert_int_equal(fixed.size(), 1);
+  assert_int_equal(fixed[0].slot_start_ms, Utc("2027-03-28T01:00:00Z"));
+  // BACKGROUNDER_SCHEDULED: the fire time in the job's zone, with its offset.
+  assert_string_equal(fixed[0].scheduled.c_str(), "2027-03-28T03:00:00+02:00");
+  assert_string_equal(m[0].scheduled.c_str(), "2027-03-28T01:55:00+01:00");
+  for (const auto& r : farm) {
+    // Never before its fire time on the database clock (the clock at the start).
+    const int64_t db_at_start = r.start + store.db_offset_ms + (r.start < t0 + 22 * kMin ? kMin : 0);
+    if (db_at_start < r.slot_start_ms) fail_msg("%s started %lld ms early", r.job.c_str(), (long long)(r.slot_start_ms - db_at_start));
+  }
+}
+
+// The rules a cron= job's fire times were computed with go with each
+// acquisition; a node that finds other rules in the row says so, once.
+static void test_tzdata_recorded_and_difference_logged(void**) {
+  FakeClock clock;
+  MemoryStore store(&clock);
+  SetDbNow(&store, &clock, Utc("2027-01-01T00:00:30Z"));
+  const std::vector<JobSpec> jobs = {Parsed("c", "cron=\"* * * * *\""), Parsed("d", "cron=\"*/2 * * * *\""),
+                                     Parsed("e", "every=1m")};
+  Node a(&clock, &store, jobs, 0, 0, 30 * kSec, nullptr, [](SchedulerOptions* o) { o->tzdata = "2025a"; });
+  Simulate(&clock, {&a}, clock.now() + 3 * kMin);
+  assert_string_equal(store.rows["c"].tzdata.c_str(), "2025a");
+  assert_string_equal(store.rows["e"].tzdata.c_str(), "");  // every= does not depend on the rules
+  assert_int_equal(a.log.Count("time-zone rules"), 0);
+  a.stop.Request(StopMode::kGraceful);
+  StopAll(&clock, {&a}, StopMode::kGraceful);
+  Node b(&clock, &store, jobs, 1, 0, 30 * kSec, nullptr, [](SchedulerOptions* o) { o->tzdata = "2025b"; });
+  Simulate(&clock, {&b}, clock.now() + 5 * kMin);
+  assert_int_equal(b.log.Count("was computed with time-zone rules 2025a, this server has 2025b"), 1);
+  assert_string_equal(store.rows["c"].tzdata.c_str(), "2025b");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_three_hours_every_second),
@@ -1108,6 +1293,11 @@ int main(void) {
       cmocka_unit_test(test_run_now_and_pause),
       cmocka_unit_test(test_run_now_waits_for_a_running_slot),
       cmocka_unit_test(test_run_with_real_wait_loop),
+      cmocka_unit_test(test_cron_berlin_2027_transitions),
+      cmocka_unit_test(test_cron_default_zone),
+      cmocka_unit_test(test_spread_delays_every_fire_time),
+      cmocka_unit_test(test_cron_farm_with_skewed_clocks),
+      cmocka_unit_test(test_tzdata_recorded_and_difference_logged),
   };
   return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -57,7 +57,7 @@ static void test_dialects(void**) {
       for (const std::string& p : s->params) {
         static const char* known[] = {"key", "every", "offset", "lease", "holder", "node", "token", "http_status", "rows_affected", "attempts",
                                       "slot",   "slot_start", "started", "job", "outcome", "exit_code", "detail",
-                                      "output_head", "output_tail", "version", "paused", "limit"};
+                                      "output_head", "output_tail", "version", "paused", "limit", "start", "next", "tzdata"};
         bool ok = false;
         for (const char* k : known) ok = ok || p == k;
         if (!ok) fail_msg("%s: unknown parameter :%s", driver, p.c_str());

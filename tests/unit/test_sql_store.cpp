@@ -60,11 +60,15 @@ void SleepToNextSlot(int64_t every) {
   usleep(static_cast<useconds_t>((next - now) * 1000));
 }
 
+// The current slot of `every` on this host's clock (the database's: the
+// same host) and the next, as a scheduler proposes them.
 AcquireRequest Req(const std::string& holder, int64_t every = 200, int64_t lease = 60000) {
   AcquireRequest r;
   r.key = "job";
   r.every_ms = every;
-  r.offset_ms = 0;
+  r.start_ms = WallMs() / every * every;
+  r.next_ms = r.start_ms + every;
+  r.slot = r.start_ms / every;
   r.lease_ms = lease;
   r.holder = holder;
   r.node = "node-a";
@@ -150,6 +154,7 @@ static void test_migration_from_version_1(void** state) {
   assert_int_equal(QueryInt(f, "SELECT token FROM backgrounder_jobs WHERE name = 'old'"), 41);
   assert_int_equal(QueryInt(f, "SELECT paused + run_requested_ms + failures FROM backgrounder_jobs"), 0);
   assert_int_equal(QueryInt(f, "SELECT count(*) FROM backgrounder_runs WHERE output_head IS NULL"), 1);
+  assert_int_equal(QueryInt(f, "SELECT count(*) FROM backgrounder_jobs WHERE tzdata = ''"), 1);  // version 3
   // A server that stopped half-way (columns added, version not raised) is finished.
   Direct(f->pool, g_driver, f->params).Exec("UPDATE backgrounder_schema SET version = 1");
   assert_ok(Open(f)->EnsureSchema());
@@ -162,7 +167,7 @@ static void test_migration_from_version_1(void** state) {
   assert_int_equal(rows[0].token, 41);
   // Every statement works on the upgraded tables.
   const int64_t every = 60 * 60 * 1000;
-  assert_ok(store->Seed("new", every, 0));
+  assert_ok(store->Seed("new", every));
   bool found = false;
   assert_ok(store->RequestRun("new", &found));
   AcquireResult r;
@@ -228,13 +233,13 @@ static void test_unavailable_and_reconnect(void** state) {
   mkdir((f->dir + "/no").c_str(), 0755);
   mkdir((f->dir + "/no/such").c_str(), 0755);
   mkdir((f->dir + "/no/such/dir").c_str(), 0755);
-  assert_ok(bad->Seed("job", 200, 0));
+  assert_ok(bad->Seed("job", 200));
 }
 
 static void test_statement_count(void** state) {
   auto* f = static_cast<Fixture*>(*state);
   auto a = Open(f);
-  assert_ok(a->Seed("job", 200, 0));
+  assert_ok(a->Seed("job", 200));
   SleepToNextSlot(200);
   const uint64_t before = a->statements();
   AcquireResult r;
@@ -272,7 +277,7 @@ static void test_contention_between_processes(void** state) {
       int errors = 0, holds = 0;
       for (int i = 0; i < kOps; ++i) {
         const std::string key = "job" + std::to_string(i % 3);
-        errors += !store->Seed(key, kEvery, 0).ok();
+        errors += !store->Seed(key, kEvery).ok();
         AcquireRequest r = Req("h" + std::to_string(p) + "-" + std::to_string(i), kEvery, 60000);
         r.key = key;
         AcquireResult res;
@@ -464,8 +469,11 @@ static void test_hostile_lease_strings(void** state) {
   AcquireRequest req = Req(std::string("h\xff\0\x1b", 4));
   req.key = std::string("job\xfe\t", 5);
   req.node = Hostile(5000);
-  assert_ok(store->Seed(req.key, 200, 0));
+  assert_ok(store->Seed(req.key, 200));
   SleepToNextSlot(200);
+  const AcquireRequest current = Req(req.holder);  // the slot that has just begun
+  req.start_ms = current.start_ms;
+  req.next_ms = current.next_ms;
   AcquireResult r;
   assert_ok(store->Acquire(req, &r));
   assert_true(r.acquired);
@@ -489,7 +497,7 @@ static void test_hostile_lease_strings(void** state) {
 
   AcquireRequest long_key = req;
   long_key.key = std::string(bg::kKeyColumnSize + 1, 'k');
-  bg::Status st = store->Seed(long_key.key, 200, 0);
+  bg::Status st = store->Seed(long_key.key, 200);
   assert_false(st.ok());
   assert_false(st.unavailable());
   assert_contains(st.message(), "longer than its column");

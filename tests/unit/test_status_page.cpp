@@ -1,4 +1,6 @@
 #include "bg_status_page.h"
+#include "bg_calendar.h"
+#include "bg_job_spec.h"
 #include "bg_duration.h"
 
 #include "bg_slot.h"
@@ -1007,9 +1009,90 @@ void test_hidden_targets(void** state) {
 
 }  // namespace
 
+// With a calendar (a configured job), the next slot and the fire times
+// after it come from it, with local times in its zone; a cron= row of a job
+// this server does not configure has none.
+void test_next_fires_from_the_calendar(void**) {
+  bg::JobSpec spec;
+  assert_ok(bg::ParseJobSpec("r cron=\"30 2 * * *\" tz=Europe/Berlin run=/bin/true", &spec));
+  auto cal = std::make_shared<bg::Calendar>();
+  assert_ok(bg::MakeCalendar(spec, "UTC", cal.get()));
+  StatusSnapshot s;
+  s.db_now_ms = 1806102000000LL;  // 2027-03-26T23:00:00Z
+  StatusJob j;
+  j.name = j.key = "r";
+  j.calendar = cal;
+  j.zone = "Europe/Berlin";
+  j.schedule = "cron=\"30 2 * * *\": at 02:30";
+  j.has_row = true;
+  j.row.slot_start_ms = s.db_now_ms - 1000;  // seeded a second ago
+  j.row.tzdata = "2025b";
+  s.jobs.push_back(j);
+  StatusJob other;  // another server's cron= row: no calendar here
+  other.name = other.key = "x";
+  other.configured = false;
+  other.every_ms = 86400000;
+  other.has_row = true;
+  other.row.tzdata = "2025b";
+  s.jobs.push_back(other);
+  bg::SetNextSlots(&s);
+  const StatusJob& r = s.jobs[0];
+  assert_int_equal(r.next_slot_start_ms, 1806111000000LL);  // 2027-03-27T01:30:00Z
+  assert_int_equal(r.next_fires.size(), bg::kStatusFires);
+  assert_int_equal(r.next_fires[1].at_ms, 1806195600000LL);  // 2027-03-28T01:00:00Z: moved out of the gap
+  assert_string_equal(r.next_fires[0].local.c_str(), "2027-03-27 02:30:00 CET (+01:00)");
+  assert_string_equal(r.next_fires[1].local.c_str(), "2027-03-28 03:00:00 CEST (+02:00)");
+  assert_int_equal(s.jobs[1].next_slot_start_ms, 0);
+  assert_int_equal(s.jobs[1].next_fires.size(), 0);
+  // The current fire time not yet started (the row's last start is older): it is next.
+  s.jobs[0].row.slot_start_ms = 1806024600000LL;  // 2027-03-26T01:30:00Z
+  s.db_now_ms = 1806111000000LL + 5000;
+  bg::SetNextSlots(&s);
+  assert_int_equal(s.jobs[0].next_slot_start_ms, 1806111000000LL);
+  // Every format shows the zone and the fire times.
+  const std::string html = bg::RenderHtml(s);
+  assert_contains(html, "zone Europe/Berlin");
+  assert_contains(html, "2027-03-28 03:00:00 CEST (+02:00)");
+  const std::string json = bg::RenderJson(s);
+  assert_contains(json, "\"zone\": \"Europe/Berlin\"");
+  assert_contains(json, "\"at\": \"2027-03-28T01:00:00.000Z\"");
+  const std::string text = bg::RenderAuto(s);
+  assert_contains(text, "\nJob.r.Zone: Europe/Berlin\n");
+  assert_contains(text, "\nJob.r.NextFires: 2027-03-27T01:30:00.000Z 2027-03-28T01:00:00.000Z ");
+}
+
+// A job row last acquired with other time-zone rules than this server's:
+// every format says so; with the same rules, or either unknown, none does.
+void test_tzdata_differs(void** state) {
+  StatusSnapshot s = F(state).s;
+  s.tzdata = "2025b";
+  s.jobs[0].row.tzdata = "2024a";
+  s.jobs[1].row.tzdata = "2025b";
+  assert_true(bg::TzdataDiffers(s, s.jobs[0]));
+  assert_false(bg::TzdataDiffers(s, s.jobs[1]));
+  const std::string html = bg::RenderHtml(s);
+  assert_contains(html, "<tr><th>Time-zone rules</th><td>tzdata 2025b</td></tr>");
+  assert_contains(html, "Job <code>backup-db</code> was last scheduled with time-zone rules 2024a, this server has 2025b");
+  assert_true(html.find("Job <code>" + s.jobs[1].name + "</code> was last scheduled") == std::string::npos);
+  const std::string json = bg::RenderJson(s);
+  assert_contains(json, "\"version\": \"1.2.3\",\n  \"tzdata\": \"2025b\",");
+  assert_contains(json, "\"tzdata\": \"2024a\",\n      \"tzdata_differs\": true");
+  assert_contains(json, "\"tzdata\": \"2025b\",\n      \"tzdata_differs\": false");
+  const std::string text = bg::RenderAuto(s);
+  assert_contains(text, "\nTzdata: 2025b\n");
+  assert_contains(text, "\nJob.backup-db.Tzdata: 2024a\nJob.backup-db.TzdataDiffers: 1\n");
+  assert_true(text.find("TzdataDiffers", text.find("TzdataDiffers") + 1) == std::string::npos);
+  s.tzdata.clear();  // unknown here: no claim either way
+  assert_false(bg::TzdataDiffers(s, s.jobs[0]));
+  assert_true(bg::RenderHtml(s).find("was last scheduled") == std::string::npos);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_job_state),
+      cmocka_unit_test(test_next_fires_from_the_calendar),
+      cmocka_unit_test_setup_teardown(test_tzdata_differs, testutil::SetupFixture<Fixture>,
+                                      testutil::TeardownFixture<Fixture>),
       cmocka_unit_test(test_html_escape),
       cmocka_unit_test(test_json_escape),
       cmocka_unit_test_setup_teardown(test_html_read_only, testutil::SetupFixture<Fixture>,

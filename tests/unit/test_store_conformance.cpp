@@ -153,16 +153,27 @@ Schedule SlotStartingAt(int64_t t) {
   return s;
 }
 
-AcquireRequest Req(const Schedule& s, const std::string& holder, int64_t lease = kLongLease,
-                   const std::string& key = "job") {
+// A proposal of the fire time start (S), the one after it (N) and S's slot.
+AcquireRequest Window(int64_t start, int64_t next, int64_t slot, const std::string& holder,
+                      int64_t lease = kLongLease, const std::string& key = "job") {
   AcquireRequest r;
   r.key = key;
-  r.every_ms = s.every;
-  r.offset_ms = s.offset;
+  r.start_ms = start;
+  r.next_ms = next;
+  r.slot = slot;
+  r.every_ms = next - start;
   r.lease_ms = lease;
   r.holder = holder;
   r.node = "node-" + holder;
   return r;
+}
+
+// What a node whose estimate of the database clock is right proposes on
+// schedule `s`: the current slot's start and the next.
+AcquireRequest Req(Harness* h, const Schedule& s, const std::string& holder, int64_t lease = kLongLease,
+                   const std::string& key = "job") {
+  const int64_t start = bg::CurrentSlotStart(h->DbNow(), s.every, s.offset);
+  return Window(start, start + s.every, bg::SlotOf(start, s.every, s.offset), holder, lease, key);
 }
 
 // The job row of `key`, read through connection 0 (fails if there is none).
@@ -183,7 +194,7 @@ JobRow RowOf(Harness* h, const std::string& key = "job") {
 // as started: then the next planned start is a moment after that.)
 Schedule SeedThenNextSlot(Harness* h, const std::string& key = "job") {
   Schedule s = SlotStartingAt(h->DbNow() + 300);
-  assert_ok(h->Conn(0)->Seed(key, s.every, s.offset));
+  assert_ok(h->Conn(0)->Seed(key, s.every));
   const int64_t seeded = RowOf(h, key).slot_start_ms;
   while (seeded >= s.next_start) s = SlotStartingAt(h->DbNow() + 300);
   h->WaitForDbTime(s.next_start);
@@ -215,16 +226,19 @@ Harness* H(void** state) { return static_cast<Harness*>(*state); }
 
 }  // namespace
 
-// A new row counts the current slot as started: the job first runs at the
-// next slot start, once, with token 1. Seeding again changes nothing.
+// A new row counts everything up to the database's now as started: the job
+// first runs at its first fire time after the seed, once, with token 1.
+// Seeding again changes nothing.
 static void test_seed_counts_current_slot_as_started(void** state) {
   Harness* h = H(state);
   const int64_t before = h->DbNow();
   const Schedule s = SlotStartingAt(before + kHour / 2);  // the current slot began half an hour ago
-  assert_ok(h->Conn(0)->Seed("job", s.every, s.offset));
+  assert_ok(h->Conn(0)->Seed("job", s.every));
   JobRow row = RowOf(h);
-  if (row.slot_start_ms != s.next_start - kHour) fail_msg("seeded slot start %lld", (long long)row.slot_start_ms);
-  assert_int_equal(row.slot, bg::SlotOf(row.slot_start_ms, s.every, s.offset));
+  if (row.slot_start_ms < before || row.slot_start_ms > h->DbNow()) {
+    fail_msg("seeded slot start %lld", (long long)row.slot_start_ms);
+  }
+  assert_int_equal(row.slot, 0);
   assert_int_equal(row.every_ms, kHour);
   assert_int_equal(row.token, 0);
   assert_string_equal(row.holder.c_str(), "");
@@ -232,25 +246,25 @@ static void test_seed_counts_current_slot_as_started(void** state) {
   assert_string_equal(row.outcome.c_str(), "");
   assert_false(row.paused);
   assert_int_equal(row.run_requested_ms + row.failures + row.renewals + row.started_ms + row.ended_ms, 0);
-  // Again, even with another schedule: the row stays as it is.
-  assert_ok(h->Conn(1)->Seed("job", 1000, 0));
+  // Again, even with another interval: the row stays as it is.
+  assert_ok(h->Conn(1)->Seed("job", 1000));
   JobRow again = RowOf(h);
   assert_int_equal(again.slot_start_ms, row.slot_start_ms);
   assert_int_equal(again.every_ms, kHour);
 
   AcquireResult r;
-  assert_ok(h->Conn(0)->Acquire(Req(s, "a"), &r));
+  assert_ok(h->Conn(0)->Acquire(Req(h, s, "a"), &r));
   assert_false(r.acquired);
   assert_false(r.missing);
   assert_int_equal(r.last_slot_start_ms, row.slot_start_ms);
-  assert_true(r.lease_expires_ms <= r.db_now_ms);  // free, yet this slot has started
+  assert_true(r.lease_expires_ms <= r.db_now_ms);  // free, yet this slot began before the seed
   assert_true(r.db_now_ms >= before && r.db_now_ms <= h->DbNow());
   assert_false(r.paused);
   assert_false(r.run_requested);
 
   // The next slot start: due.
   const Schedule next = SeedThenNextSlot(h, "fresh");
-  assert_ok(h->Conn(0)->Acquire(Req(next, "a", kLongLease, "fresh"), &r));
+  assert_ok(h->Conn(0)->Acquire(Req(h, next, "a", kLongLease, "fresh"), &r));
   assert_true(r.acquired);
   assert_int_equal(r.token, 1);
   assert_int_equal(r.slot_start_ms, next.next_start);
@@ -266,8 +280,8 @@ static void test_one_acquisition_per_slot(void** state) {
   Harness* h = H(state);
   const Schedule s = SeedThenNextSlot(h);
   AcquireResult a, b;
-  assert_ok(h->Conn(0)->Acquire(Req(s, "a"), &a));
-  assert_ok(h->Conn(1)->Acquire(Req(s, "b"), &b));
+  assert_ok(h->Conn(0)->Acquire(Req(h, s, "a"), &a));
+  assert_ok(h->Conn(1)->Acquire(Req(h, s, "b"), &b));
   assert_true(a.acquired);
   assert_false(b.acquired);
   assert_int_equal(b.last_slot_start_ms, a.slot_start_ms);
@@ -279,13 +293,13 @@ static void test_one_acquisition_per_slot(void** state) {
   assert_ok(h->Conn(0)->Release("job", a.token, "a", RunOutcome::kSuccess, &released));
   assert_true(released);
   for (int i = 0; i < 3; ++i) {
-    assert_ok(h->Conn(i)->Acquire(Req(s, "c" + std::to_string(i)), &b));
+    assert_ok(h->Conn(i)->Acquire(Req(h, s, "c" + std::to_string(i)), &b));
     assert_false(b.acquired);
     assert_int_equal(b.last_slot_start_ms, a.slot_start_ms);
     assert_true(b.lease_expires_ms <= b.db_now_ms);
   }
-  assert_ok(h->Conn(2)->Seed("job", s.every, s.offset));  // a seed does not make it due again
-  assert_ok(h->Conn(2)->Acquire(Req(s, "d"), &b));
+  assert_ok(h->Conn(2)->Seed("job", s.every));  // a seed does not make it due again
+  assert_ok(h->Conn(2)->Acquire(Req(h, s, "d"), &b));
   assert_false(b.acquired);
   JobRow row = RowOf(h);
   assert_int_equal(row.token, 1);
@@ -298,7 +312,7 @@ static void test_one_acquisition_per_slot(void** state) {
 static void test_lease_expiry_and_takeover(void** state) {
   Harness* h = H(state);
   const Schedule s = SeedThenNextSlot(h);
-  const AcquireRequest old_req = Req(s, "old");
+  const AcquireRequest old_req = Req(h, s, "old");
   AcquireResult old;
   assert_ok(h->Conn(0)->Acquire(old_req, &old));
   assert_true(old.acquired);
@@ -306,7 +320,7 @@ static void test_lease_expiry_and_takeover(void** state) {
   // Held: even a later slot waits for it.
   Schedule later = SlotJustBegun(h);
   AcquireResult r;
-  assert_ok(h->Conn(1)->Acquire(Req(later, "new"), &r));
+  assert_ok(h->Conn(1)->Acquire(Req(h, later, "new"), &r));
   assert_false(r.acquired);
   assert_int_equal(r.lease_expires_ms, old.expires_ms);
   assert_true(r.last_slot_start_ms < bg::CurrentSlotStart(r.db_now_ms, later.every, later.offset));
@@ -317,12 +331,12 @@ static void test_lease_expiry_and_takeover(void** state) {
   const int64_t expiry = RowOf(h).expires_ms;
   h->WaitForDbTime(expiry);
   // Expired, but its slot has run: not due on the old schedule.
-  assert_ok(h->Conn(1)->Acquire(Req(s, "new"), &r));
+  assert_ok(h->Conn(1)->Acquire(Req(h, s, "new"), &r));
   assert_false(r.acquired);
   assert_int_equal(r.lease_expires_ms, expiry);
   // A later slot: taken over, the unreleased token reported.
   later = SlotJustBegun(h);
-  const AcquireRequest new_req = Req(later, "new");
+  const AcquireRequest new_req = Req(h, later, "new");
   assert_ok(h->Conn(1)->Acquire(new_req, &r));
   assert_true(r.acquired);
   assert_int_equal(r.token, old.token + 1);
@@ -359,7 +373,7 @@ static void test_lease_expiry_and_takeover(void** state) {
   assert_ok(h->Conn(1)->Release("job", r.token, "new", RunOutcome::kSuccess, &released));
   assert_true(released);
   AcquireResult next;
-  assert_ok(h->Conn(2)->Acquire(Req(SlotJustBegun(h), "next"), &next));
+  assert_ok(h->Conn(2)->Acquire(Req(h, SlotJustBegun(h), "next"), &next));
   assert_true(next.acquired);
   assert_int_equal(next.abandoned_token, 0);
 }
@@ -369,7 +383,7 @@ static void test_fenced_renew_and_release(void** state) {
   Harness* h = H(state);
   const Schedule s = SeedThenNextSlot(h);
   AcquireResult a;
-  assert_ok(h->Conn(0)->Acquire(Req(s, "a", 60000), &a));
+  assert_ok(h->Conn(0)->Acquire(Req(h, s, "a", 60000), &a));
   assert_true(a.acquired);
   RenewResult rr;
   bool released = true;
@@ -437,7 +451,7 @@ static void test_pause(void** state) {
   assert_ok(h->Conn(1)->RequestRun("job", &found));
   assert_true(found);
   AcquireResult r;
-  assert_ok(h->Conn(0)->Acquire(Req(s, "a"), &r));
+  assert_ok(h->Conn(0)->Acquire(Req(h, s, "a"), &r));
   assert_false(r.acquired);
   assert_true(r.paused);
   assert_true(r.run_requested);
@@ -446,7 +460,7 @@ static void test_pause(void** state) {
   assert_int_equal(row.token, 0);
   assert_ok(h->Conn(1)->SetPaused("job", false, &found));
   assert_true(found);
-  assert_ok(h->Conn(0)->Acquire(Req(s, "a"), &r));
+  assert_ok(h->Conn(0)->Acquire(Req(h, s, "a"), &r));
   assert_true(r.acquired);
   assert_false(r.paused);
   // Paused while it runs: the run keeps its lease to the end.
@@ -457,7 +471,7 @@ static void test_pause(void** state) {
   bool released = false;
   assert_ok(h->Conn(0)->Release("job", r.token, "a", RunOutcome::kSuccess, &released));
   assert_true(released);
-  assert_ok(h->Conn(0)->Acquire(Req(SlotJustBegun(h), "b"), &r));  // a later slot: still paused
+  assert_ok(h->Conn(0)->Acquire(Req(h, SlotJustBegun(h), "b"), &r));  // a later slot: still paused
   assert_false(r.acquired);
   assert_true(r.paused);
   assert_ok(h->Conn(1)->SetPaused("nope", true, &found));
@@ -479,31 +493,31 @@ static void test_run_now(void** state) {
   assert_true(found);
   const JobRow requested = RowOf(h);
   assert_true(requested.run_requested_ms >= before && requested.run_requested_ms <= h->DbNow());
-  assert_ok(h->Conn(0)->Acquire(Req(s, "a"), &r));
+  assert_ok(h->Conn(0)->Acquire(Req(h, s, "a"), &r));
   assert_true(r.acquired);
   assert_int_equal(r.slot_start_ms, s.next_start);
   assert_int_equal(RowOf(h).run_requested_ms, 0);
   assert_ok(h->Conn(0)->Release("job", r.token, "a", RunOutcome::kFailure, &released));
-  assert_ok(h->Conn(0)->Acquire(Req(s, "a"), &r));
+  assert_ok(h->Conn(0)->Acquire(Req(h, s, "a"), &r));
   assert_false(r.acquired);  // the slot has run
   assert_false(r.run_requested);
   // Requested after the slot ran: the same slot again, once.
   assert_ok(h->Conn(1)->RequestRun("job", &found));
   AcquireResult again;
-  assert_ok(h->Conn(0)->Acquire(Req(s, "b"), &again));
+  assert_ok(h->Conn(0)->Acquire(Req(h, s, "b"), &again));
   assert_true(again.acquired);
   assert_int_equal(again.slot, bg::SlotOf(s.next_start, s.every, s.offset));
   assert_int_equal(again.slot_start_ms, s.next_start);
   assert_int_equal(again.token, 2);
   // Requested while held: waits, and says so.
   assert_ok(h->Conn(1)->RequestRun("job", &found));
-  assert_ok(h->Conn(2)->Acquire(Req(s, "c"), &r));
+  assert_ok(h->Conn(2)->Acquire(Req(h, s, "c"), &r));
   assert_false(r.acquired);
   assert_true(r.run_requested);
   assert_int_equal(r.lease_expires_ms, again.expires_ms);
   assert_ok(h->Conn(0)->Release("job", again.token, "b", RunOutcome::kTimeout, &released));
   assert_true(released);
-  assert_ok(h->Conn(2)->Acquire(Req(s, "c"), &r));
+  assert_ok(h->Conn(2)->Acquire(Req(h, s, "c"), &r));
   assert_true(r.acquired);
   assert_int_equal(r.slot_start_ms, s.next_start);
   assert_int_equal(r.token, 3);
@@ -513,7 +527,7 @@ static void test_run_now(void** state) {
   assert_int_equal(RowOf(h).failures, 2);
   for (RunOutcome o : {RunOutcome::kSkipped, RunOutcome::kLeaseLost, RunOutcome::kSuccess}) {
     assert_ok(h->Conn(1)->RequestRun("job", &found));
-    assert_ok(h->Conn(2)->Acquire(Req(s, "d"), &r));
+    assert_ok(h->Conn(2)->Acquire(Req(h, s, "d"), &r));
     assert_true(r.acquired);
     assert_ok(h->Conn(2)->Release("job", r.token, "d", o, &released));
     assert_true(released);
@@ -529,7 +543,7 @@ static void test_missing_rows(void** state) {
   LeaseStore* st = h->Conn(0);
   AcquireResult r;
   const Schedule s = SlotJustBegun(h);
-  assert_ok(st->Acquire(Req(s, "a"), &r));
+  assert_ok(st->Acquire(Req(h, s, "a"), &r));
   assert_false(r.acquired);
   assert_true(r.missing);
   RenewResult rr;
@@ -553,9 +567,72 @@ static void test_missing_rows(void** state) {
   assert_int_equal(rows.size(), 0);
   assert_true(now >= s.next_start);  // the clock, even without rows
   // Another job's row answers for no one else.
-  assert_ok(st->Seed("other", s.every, s.offset));
-  assert_ok(st->Acquire(Req(s, "a"), &r));
+  assert_ok(st->Seed("other", s.every));
+  assert_ok(st->Acquire(Req(h, s, "a"), &r));
   assert_true(r.missing);
+}
+
+// The proposed window decides on the database clock: a node that is early
+// (S has yet to come), late (N has passed), or that proposes a fire time not
+// later than the last started cannot start it, run requested or not; the
+// current window can, once, and the row records S and the slot as given.
+static void test_acquisition_window(void** state) {
+  Harness* h = H(state);
+  const int64_t S = SeedThenNextSlot(h).next_start;  // due, and the next an hour away
+  h->WaitForDbTime(S + 2);
+  AcquireResult r;
+  // Early: a node whose clock is an hour ahead proposes the next fire time.
+  assert_ok(h->Conn(0)->Acquire(Window(S + kHour, S + 2 * kHour, 2, "early"), &r));
+  assert_false(r.acquired);
+  assert_true(r.db_now_ms >= S + 2 && r.db_now_ms < S + kHour);  // the store's clock, for its estimate
+  // Late: the previous fire time, whose successor (S) has come.
+  assert_ok(h->Conn(1)->Acquire(Window(S - kHour, S, 0, "late"), &r));
+  assert_false(r.acquired);
+  // N has passed: S is due and later than the last started, yet not current.
+  assert_ok(h->Conn(1)->Acquire(Window(S, S + 1, 1, "passed"), &r));
+  assert_false(r.acquired);
+  JobRow row = RowOf(h);
+  assert_int_equal(row.token, 0);
+  assert_string_equal(row.holder.c_str(), "");
+  // The current window: taken, with S, the slot and the time-zone rules as given.
+  AcquireRequest right = Window(S, S + kHour, 77, "right");
+  right.tzdata = "2099z";
+  assert_ok(h->Conn(2)->Acquire(right, &r));
+  assert_true(r.acquired);
+  assert_int_equal(r.slot, 77);
+  assert_int_equal(r.slot_start_ms, S);
+  row = RowOf(h);
+  assert_int_equal(row.slot, 77);
+  assert_int_equal(row.slot_start_ms, S);
+  assert_string_equal(row.tzdata.c_str(), "2099z");
+  bool released = false;
+  assert_ok(h->Conn(2)->Release("job", r.token, "right", RunOutcome::kSuccess, &released));
+  assert_true(released);
+  // S again, or an earlier fire time whose window holds now: not later than the last started.
+  assert_ok(h->Conn(0)->Acquire(Window(S, S + kHour, 77, "again"), &r));
+  assert_false(r.acquired);
+  assert_int_equal(r.last_slot_start_ms, S);
+  assert_string_equal(r.tzdata.c_str(), "2099z");  // a loser learns the rules of the last acquisition
+  assert_ok(h->Conn(0)->Acquire(Window(S - 1, S + kHour, 76, "earlier"), &r));
+  assert_false(r.acquired);
+  // A run requested: still only in a window that holds now.
+  bool found = false;
+  assert_ok(h->Conn(1)->RequestRun("job", &found));
+  assert_ok(h->Conn(0)->Acquire(Window(S + kHour, S + 2 * kHour, 78, "early"), &r));
+  assert_false(r.acquired);
+  assert_true(r.run_requested);
+  assert_ok(h->Conn(0)->Acquire(Window(S - kHour, S, 76, "late"), &r));
+  assert_false(r.acquired);
+  assert_true(r.run_requested);
+  assert_ok(h->Conn(0)->Acquire(Window(S, S + kHour, 77, "requested"), &r));
+  assert_true(r.acquired);
+  assert_int_equal(r.token, 2);
+  assert_ok(h->Conn(0)->Release("job", r.token, "requested", RunOutcome::kSuccess, &released));
+  // A later fire time that has come (the schedule changed): taken at once.
+  assert_ok(h->Conn(1)->Acquire(Window(S + 1, S + kHour, 78, "later"), &r));
+  assert_true(r.acquired);
+  assert_int_equal(r.slot_start_ms, S + 1);
+  assert_int_equal(RowOf(h).token, 3);
 }
 
 // History: a start row, its end, an end without a start, an abandoned run,
@@ -689,7 +766,7 @@ static void test_interval_and_offset_change(void** state) {
   const Schedule s = SeedThenNextSlot(h);
   AcquireResult r;
   bool released = false;
-  assert_ok(h->Conn(0)->Acquire(Req(s, "a"), &r));
+  assert_ok(h->Conn(0)->Acquire(Req(h, s, "a"), &r));
   assert_true(r.acquired);
   assert_ok(h->Conn(0)->Release("job", r.token, "a", RunOutcome::kSuccess, &released));
   // Half-hourly slots whose current one began before the slot that ran: not again.
@@ -697,7 +774,7 @@ static void test_interval_and_offset_change(void** state) {
   half.every = kHour / 2;
   half.offset = (((s.next_start - 1) % half.every) + half.every) % half.every;  // a slot began 1 ms before it
   AcquireResult again;
-  assert_ok(h->Conn(1)->Acquire(Req(half, "b"), &again));
+  assert_ok(h->Conn(1)->Acquire(Req(h, half, "b"), &again));
   assert_false(again.acquired);
   assert_int_equal(again.last_slot_start_ms, s.next_start);
   // Two-hourly slots, the current one began after it: due at once.
@@ -706,7 +783,7 @@ static void test_interval_and_offset_change(void** state) {
   Schedule two;
   two.every = 2 * kHour;
   two.offset = ((now % two.every) + two.every) % two.every;
-  assert_ok(h->Conn(1)->Acquire(Req(two, "b"), &again));
+  assert_ok(h->Conn(1)->Acquire(Req(h, two, "b"), &again));
   assert_true(again.acquired);
   assert_int_equal(again.slot_start_ms, now);
   assert_int_equal(again.slot, (now - two.offset) / two.every);
@@ -720,9 +797,9 @@ static void test_interval_and_offset_change(void** state) {
 static void test_job_row_read_back(void** state) {
   Harness* h = H(state);
   const Schedule s = SeedThenNextSlot(h);
-  assert_ok(h->Conn(1)->Seed("a-second-job", s.every, s.offset));
+  assert_ok(h->Conn(1)->Seed("a-second-job", s.every));
   AcquireResult r;
-  assert_ok(h->Conn(0)->Acquire(Req(s, "h1", 60000), &r));
+  assert_ok(h->Conn(0)->Acquire(Req(h, s, "h1", 60000), &r));
   assert_true(r.acquired);
   std::vector<JobRow> rows;
   int64_t now = 0;
@@ -760,7 +837,7 @@ static void test_job_row_read_back(void** state) {
   assert_int_equal(done.renewals, 2);
   // The next run starts afresh.
   const Schedule later = SlotJustBegun(h);
-  assert_ok(h->Conn(1)->Acquire(Req(later, "h2"), &r));
+  assert_ok(h->Conn(1)->Acquire(Req(h, later, "h2"), &r));
   assert_true(r.acquired);
   JobRow next = RowOf(h);
   assert_int_equal(next.renewals, 0);
@@ -785,12 +862,12 @@ int main(int argc, char** argv) {
   const CMUnitTestFunction suite[] = {
       test_seed_counts_current_slot_as_started, test_one_acquisition_per_slot, test_lease_expiry_and_takeover,
       test_fenced_renew_and_release, test_pause, test_run_now, test_missing_rows, test_history,
-      test_interval_and_offset_change, test_job_row_read_back,
+      test_interval_and_offset_change, test_job_row_read_back, test_acquisition_window,
   };
   const char* const names[] = {
       "seed_counts_current_slot_as_started", "one_acquisition_per_slot", "lease_expiry_and_takeover",
       "fenced_renew_and_release", "pause", "run_now", "missing_rows", "history",
-      "interval_and_offset_change", "job_row_read_back",
+      "interval_and_offset_change", "job_row_read_back", "acquisition_window",
   };
   constexpr size_t kTests = sizeof suite / sizeof suite[0];
   static_assert(kTests == sizeof names / sizeof names[0], "a name for each test");

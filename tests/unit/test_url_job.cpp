@@ -128,6 +128,7 @@ RunResult Run(const JobSpec& spec, RunControl* control = nullptr) {
   ctx.node = "web-1";
   ctx.slot = 77;
   ctx.slot_start_ms = 77000;
+  ctx.scheduled = "1970-01-01T01:01:17+01:00";
   ctx.token = 12;
   UrlRunner runner((bg::UrlRunnerOptions()));
   return runner.Run(ctx, control ? control : &local);
@@ -149,6 +150,7 @@ static void test_success_and_headers(void**) {
   assert_contains(req, "X-Backgrounder-Job: warm\r\n");
   assert_contains(req, "X-Backgrounder-Slot: 77\r\n");
   assert_contains(req, "X-Backgrounder-Slot-Start: 77000\r\n");
+  assert_contains(req, "X-Backgrounder-Scheduled: 1970-01-01T01:01:17+01:00\r\n");
   assert_contains(req, "X-Backgrounder-Token: 12\r\n");
   assert_contains(req, "X-Backgrounder-Node: web-1\r\n");
   assert_contains(req, "X-Backgrounder-Attempt: 1\r\n");
