@@ -74,7 +74,7 @@ const char kRunInsert[] =
 const char kRunAbandoned[] =
     "UPDATE backgrounder_runs SET outcome = 'abandoned', detail = :detail "
     "WHERE lease_key = :key AND token = :token AND outcome = 'running'";
-const char kSchemaVersion[] = "SELECT version FROM backgrounder_schema WHERE id = 1";
+const char kSchemaVersionSelect[] = "SELECT version FROM backgrounder_schema WHERE id = 1";
 const char kReadJobs[] =
     "SELECT name, token, slot, slot_start_ms, every_ms, holder, node, expires_ms, started_ms, ended_ms, renewals, "
     "outcome, paused, run_requested_ms, failures, {now}, tzdata FROM backgrounder_jobs ORDER BY name";
@@ -159,7 +159,7 @@ SqlStatement Compile(const char* tmpl, const Fragments& f) {
 }
 
 void FillCommon(SqlDialect* d, const Fragments& f) {
-  d->schema_version = Compile(kSchemaVersion, f);
+  d->schema_version = Compile(kSchemaVersionSelect, f);
   d->schema_version_insert = Compile(kSchemaVersionInsert, f);
   d->seed = Compile(kSeed, f);
   d->acquire_readback = Compile(kReadback, f);

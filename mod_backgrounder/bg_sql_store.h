@@ -69,7 +69,9 @@ class SqlLeaseStore final : public LeaseStore {
   Status ReadRuns(const std::string& key, int limit, std::vector<RunRecord>* runs) override;
   Status SetPaused(const std::string& key, bool paused, bool* found) override;
   Status RequestRun(const std::string& key, bool* found) override;
-  void Disconnect() override { Close(false); }
+  // Drops the connection; the next call reconnects (the status page's store
+  // does this when its SQLite file was deleted or replaced).
+  void Disconnect() { Close(false); }
   uint64_t statements() const override { return statements_; }
 
   // The connection's driver ("" before the first connection).

@@ -3,8 +3,11 @@
 #define BG_TEST_DB_UTIL_H
 
 #include <apr_dbd.h>
+#include <apr_general.h>
 
+#include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <string>
 
 #include "test_util.h"
@@ -57,6 +60,29 @@ class Direct {
   const apr_dbd_driver_t* driver_ = nullptr;
   apr_dbd_t* handle_ = nullptr;
 };
+
+// main() of a database test: `TEST` runs on SQLite (*driver keeps its
+// default), `TEST pgsql|mysql PARAMS` on that server (sets *driver and
+// *params). Initialises APR and apr_dbd around run(), whose result it
+// returns; 2 (and a usage line) for other arguments.
+inline int DbTestMain(int argc, char** argv, const char** driver, const char** params,
+                      const std::function<int()>& run) {
+  if (argc == 3) {
+    *driver = argv[1];
+    *params = argv[2];
+  } else if (argc != 1) {
+    fprintf(stderr, "usage: %s [pgsql|mysql PARAMS]\n", argv[0]);
+    return 2;
+  }
+  apr_initialize();
+  apr_pool_t* pool;
+  apr_pool_create(&pool, nullptr);
+  apr_dbd_init(pool);
+  const int rc = run();
+  apr_pool_destroy(pool);
+  apr_terminate();
+  return rc;
+}
 
 }  // namespace testutil
 
