@@ -7,7 +7,6 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <functional>
 #include <string>
 
 #include "test_util.h"
@@ -61,28 +60,36 @@ class Direct {
   apr_dbd_t* handle_ = nullptr;
 };
 
-// main() of a database test: `TEST` runs on SQLite (*driver keeps its
-// default), `TEST pgsql|mysql PARAMS` on that server (sets *driver and
-// *params). Initialises APR and apr_dbd around run(), whose result it
-// returns; 2 (and a usage line) for other arguments.
-inline int DbTestMain(int argc, char** argv, const char** driver, const char** params,
-                      const std::function<int()>& run) {
-  if (argc == 3) {
-    *driver = argv[1];
-    *params = argv[2];
-  } else if (argc != 1) {
-    fprintf(stderr, "usage: %s [pgsql|mysql PARAMS]\n", argv[0]);
-    return 2;
+// What main() of a database test shares: `TEST` runs on SQLite (*driver
+// keeps its default), `TEST pgsql|mysql PARAMS` on that server (sets *driver
+// and *params); other arguments print a usage line and ok() is false (exit
+// 2). Initialises APR and apr_dbd for the object's lifetime.
+class DbTestMain {
+ public:
+  DbTestMain(int argc, char** argv, const char** driver, const char** params) {
+    if (argc == 3) {
+      *driver = argv[1];
+      *params = argv[2];
+    } else if (argc != 1) {
+      fprintf(stderr, "usage: %s [pgsql|mysql PARAMS]\n", argv[0]);
+      return;
+    }
+    apr_initialize();
+    apr_pool_create(&pool_, nullptr);
+    apr_dbd_init(pool_);
   }
-  apr_initialize();
-  apr_pool_t* pool;
-  apr_pool_create(&pool, nullptr);
-  apr_dbd_init(pool);
-  const int rc = run();
-  apr_pool_destroy(pool);
-  apr_terminate();
-  return rc;
-}
+  ~DbTestMain() {
+    if (!pool_) return;
+    apr_pool_destroy(pool_);
+    apr_terminate();
+  }
+  DbTestMain(const DbTestMain&) = delete;
+  DbTestMain& operator=(const DbTestMain&) = delete;
+  bool ok() const { return pool_ != nullptr; }
+
+ private:
+  apr_pool_t* pool_ = nullptr;
+};
 
 }  // namespace testutil
 

@@ -274,21 +274,21 @@ static void test_hard_stop_waits_for_the_statement(void** state) {
 }
 
 int main(int argc, char** argv) {
-  return testutil::DbTestMain(argc, argv, &g_driver, &g_params, []() {
-    const struct CMUnitTest common[] = {
-        cmocka_unit_test_setup_teardown(test_parameters_clock_and_percent, Setup, Teardown),
-        cmocka_unit_test_setup_teardown(test_fenced_update_counts_rows, Setup, Teardown),
-        cmocka_unit_test_setup_teardown(test_errors, Setup, Teardown),
-        cmocka_unit_test_setup_teardown(test_hard_stop_outranks_a_lost_lease, Setup, Teardown),
-        cmocka_unit_test(test_statement_checker),
-        cmocka_unit_test(test_compiled_statement),
-    };
-    const struct CMUnitTest servers[] = {
-        cmocka_unit_test_setup_teardown(test_statement_timeout, Setup, Teardown),
-        cmocka_unit_test_setup_teardown(test_hard_stop_waits_for_the_statement, Setup, Teardown),
-    };
-    int rc = cmocka_run_group_tests_name("sql jobs", common, nullptr, nullptr);
-    if (!IsSqlite()) rc += cmocka_run_group_tests_name("sql jobs on a server", servers, nullptr, nullptr);
-    return rc;
-  });
+  testutil::DbTestMain db(argc, argv, &g_driver, &g_params);
+  if (!db.ok()) return 2;
+  const struct CMUnitTest common[] = {
+      cmocka_unit_test_setup_teardown(test_parameters_clock_and_percent, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_fenced_update_counts_rows, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_errors, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_hard_stop_outranks_a_lost_lease, Setup, Teardown),
+      cmocka_unit_test(test_statement_checker),
+      cmocka_unit_test(test_compiled_statement),
+  };
+  const struct CMUnitTest servers[] = {
+      cmocka_unit_test_setup_teardown(test_statement_timeout, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_hard_stop_waits_for_the_statement, Setup, Teardown),
+  };
+  int rc = cmocka_run_group_tests_name("sql jobs", common, nullptr, nullptr);
+  if (!IsSqlite()) rc += cmocka_run_group_tests_name("sql jobs on a server", servers, nullptr, nullptr);
+  return rc;
 }

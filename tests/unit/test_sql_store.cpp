@@ -591,21 +591,21 @@ static void test_schema_version_read_first(void** state) {
 }
 
 int main(int argc, char** argv) {
-  return testutil::DbTestMain(argc, argv, &g_driver, &g_params, []() {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_schema_and_wal, Setup, Teardown),
-        cmocka_unit_test_setup_teardown(test_newer_schema_refused, Setup, Teardown),
-        cmocka_unit_test_setup_teardown(test_migration_from_version_1, Setup, Teardown),
-        cmocka_unit_test_setup_teardown(test_clock_of_an_empty_store, Setup, Teardown),
-        cmocka_unit_test_setup_teardown(test_unavailable_and_reconnect, Setup, Teardown),
-        cmocka_unit_test_setup_teardown(test_statement_count, Setup, Teardown),
-        cmocka_unit_test_setup_teardown(test_contention_between_processes, Setup, Teardown),
-        cmocka_unit_test_setup_teardown(test_hostile_history_strings, Setup, Teardown),
-        cmocka_unit_test_setup_teardown(test_cut_at_a_character_boundary, Setup, Teardown),
-        cmocka_unit_test_setup_teardown(test_hostile_lease_strings, Setup, Teardown),
-        cmocka_unit_test_setup_teardown(test_viewer_never_creates_or_migrates, Setup, Teardown),
-        cmocka_unit_test_setup_teardown(test_schema_version_read_first, Setup, Teardown),
-    };
-    return cmocka_run_group_tests(tests, nullptr, nullptr);
-  });
+  testutil::DbTestMain db(argc, argv, &g_driver, &g_params);
+  if (!db.ok()) return 2;
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_schema_and_wal, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_newer_schema_refused, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_migration_from_version_1, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_clock_of_an_empty_store, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_unavailable_and_reconnect, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_statement_count, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_contention_between_processes, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_hostile_history_strings, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_cut_at_a_character_boundary, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_hostile_lease_strings, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_viewer_never_creates_or_migrates, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_schema_version_read_first, Setup, Teardown),
+  };
+  return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

@@ -847,39 +847,39 @@ static void test_job_row_read_back(void** state) {
 }
 
 int main(int argc, char** argv) {
-  return testutil::DbTestMain(argc, argv, &g_driver, &g_params, [argc]() {
-    // One suite; the stores differ only in the set-up.
-    const CMUnitTestFunction suite[] = {
-        test_seed_counts_current_slot_as_started, test_one_acquisition_per_slot, test_lease_expiry_and_takeover,
-        test_fenced_renew_and_release, test_pause, test_run_now, test_missing_rows, test_history,
-        test_interval_and_offset_change, test_job_row_read_back, test_acquisition_window,
-    };
-    const char* const names[] = {
-        "seed_counts_current_slot_as_started", "one_acquisition_per_slot", "lease_expiry_and_takeover",
-        "fenced_renew_and_release", "pause", "run_now", "missing_rows", "history",
-        "interval_and_offset_change", "job_row_read_back", "acquisition_window",
-    };
-    constexpr size_t kTests = sizeof suite / sizeof suite[0];
-    static_assert(kTests == sizeof names / sizeof names[0], "a name for each test");
-    struct Store {
-      const char* name;
-      CMFixtureFunction setup;
-    };
-    const Store local[] = {
-        {"memory", SetupMemory},
-        {"memory, renew without the clock (as MySQL)", SetupMemoryMySqlRenew},
-        {"sqlite3", SetupSql},
-    };
-    const Store server[] = {{g_driver, SetupSql}};
-    const size_t num_stores = argc == 1 ? 3 : 1;
-    int failed = 0;
-    for (size_t k = 0; k < num_stores; ++k) {
-      const Store& store = argc == 1 ? local[k] : server[k];
-      fprintf(stderr, "Store: %s\n", store.name);  // (where cmocka writes)
-      std::vector<CMUnitTest> tests;
-      for (size_t i = 0; i < kTests; ++i) tests.push_back({names[i], suite[i], store.setup, Teardown, nullptr});
-      failed += _cmocka_run_group_tests(store.name, tests.data(), tests.size(), nullptr, nullptr);
-    }
-    return failed;
-  });
+  testutil::DbTestMain db(argc, argv, &g_driver, &g_params);
+  if (!db.ok()) return 2;
+  // One suite; the stores differ only in the set-up.
+  const CMUnitTestFunction suite[] = {
+      test_seed_counts_current_slot_as_started, test_one_acquisition_per_slot, test_lease_expiry_and_takeover,
+      test_fenced_renew_and_release, test_pause, test_run_now, test_missing_rows, test_history,
+      test_interval_and_offset_change, test_job_row_read_back, test_acquisition_window,
+  };
+  const char* const names[] = {
+      "seed_counts_current_slot_as_started", "one_acquisition_per_slot", "lease_expiry_and_takeover",
+      "fenced_renew_and_release", "pause", "run_now", "missing_rows", "history",
+      "interval_and_offset_change", "job_row_read_back", "acquisition_window",
+  };
+  constexpr size_t kTests = sizeof suite / sizeof suite[0];
+  static_assert(kTests == sizeof names / sizeof names[0], "a name for each test");
+  struct Store {
+    const char* name;
+    CMFixtureFunction setup;
+  };
+  const Store local[] = {
+      {"memory", SetupMemory},
+      {"memory, renew without the clock (as MySQL)", SetupMemoryMySqlRenew},
+      {"sqlite3", SetupSql},
+  };
+  const Store server[] = {{g_driver, SetupSql}};
+  const size_t num_stores = argc == 1 ? 3 : 1;
+  int failed = 0;
+  for (size_t k = 0; k < num_stores; ++k) {
+    const Store& store = argc == 1 ? local[k] : server[k];
+    fprintf(stderr, "Store: %s\n", store.name);  // (where cmocka writes)
+    std::vector<CMUnitTest> tests;
+    for (size_t i = 0; i < kTests; ++i) tests.push_back({names[i], suite[i], store.setup, Teardown, nullptr});
+    failed += _cmocka_run_group_tests(store.name, tests.data(), tests.size(), nullptr, nullptr);
+  }
+  return failed;
 }
