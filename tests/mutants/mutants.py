@@ -172,9 +172,14 @@ MUTANTS = [
     M("cancel-latch-flips-back", "the C API's cancelled() says 0 again once a renewal moves the deadline on",
       "mod_backgrounder/bg_run.cpp", "const int want = cur == running || seen == hard ? seen : cur;",
       "const int want = seen;", "unit", ["test_run"]),
+    M("changed-schedule-waits-an-interval", "after a change of schedule the next run waits the last slot's start plus the "
+      "new interval (issue 20), not the next fire time", "mod_backgrounder/bg_scheduler.cpp",
+      "job->next_attempt = WakeFor(after_last ? std::max(*after_last, w->next_ms) : w->next_ms, t1);",
+      "job->next_attempt = WakeFor(r.last_slot_start_ms + (w->next_ms - w->start_ms), t1);", "unit",
+      ["test_scheduler"]),
     M("sql-job-token-unfenced", "sql= jobs bind another token than the run's (:token no longer fences)",
-      "mod_backgrounder/bg_sql_job.cpp", "const apr_int64_t token = ctx.token, slot",
-      "const apr_int64_t token = ctx.token + 1, slot", "unit", ["test_sql_job"]),
+      "mod_backgrounder/bg_sql_job.cpp", "*v = BoundValues{ctx.token, ctx.slot",
+      "*v = BoundValues{ctx.token + 1, ctx.slot", "unit", ["test_sql_job"]),
     # ---------------------------------------------------------------- the status page's actions
     M("csrf-any-token", "any non-empty CSRF token is accepted",
       "mod_backgrounder/bg_csrf.cpp", 'return Verify(secret, "", "", token, now_s, max_age_s);',
