@@ -41,7 +41,7 @@ class Env {
 // MonotonicMs), an eventfd for wake-ups, getrandom() for nonces.
 class PosixEnv final : public Env {
  public:
-  // Sets *env to a new PosixEnv; fails (errno set) if the eventfd cannot be
+  // Sets *env to a new PosixEnv; fails, saying why, if the eventfd cannot be
   // created.
   static Status Create(std::unique_ptr<PosixEnv>* env);
   ~PosixEnv() override;

@@ -155,7 +155,7 @@ struct Fragments {
 SqlStatement Compile(const char* tmpl, const Fragments& f) {
   SqlStatement out;
   (void)CompileSql(tmpl, f.flavor,
-             {{"now", f.now}, {"div", f.div}, {"insert_ignore", f.insert_ignore}, {"conflict", f.conflict}}, &out);
+                   {{"now", f.now}, {"div", f.div}, {"insert_ignore", f.insert_ignore}, {"conflict", f.conflict}}, &out);
   return out;
 }
 

@@ -82,9 +82,9 @@ const char* TimeZone(const ServerConfig* conf);
 extern const command_rec kDirectives[];
 void* CreateServerConfig(apr_pool_t* p, server_rec* s);
 
-// Logger that writes to httpd's error log under this module's LogLevel.
 class SqlLeaseStore;
 
+// Logger that writes to httpd's error log under this module's LogLevel.
 class HttpdLogger final : public Logger {
  public:
   explicit HttpdLogger(server_rec* s) : s_(s) {}
@@ -128,7 +128,7 @@ class PageStore {
 
  private:
   Shared* shared_ = nullptr;  // the child's, locked by this object; null if not
-  std::unique_ptr<LeaseStore> own_;
+  std::unique_ptr<SqlLeaseStore> own_;  // (complete in mod_backgrounder_page_store.cpp)
   LeaseStore* store_ = nullptr;
   std::string error_;
 };

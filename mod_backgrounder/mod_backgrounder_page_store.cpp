@@ -95,10 +95,8 @@ void PageStoreChildInit(apr_pool_t* pchild, server_rec*) {
 PageStore::PageStore(request_rec* r, const ServerConfig* conf) {
   const bool dbd = strcmp(StoreDriver(conf), "dbd") == 0;
   if (dbd || !g_shared) {  // (no child_init: a store for this request alone)
-    std::unique_ptr<SqlLeaseStore> own;
-    const Status made = MakeViewerStore(r->pool, ap_server_conf, conf, &own);
+    const Status made = MakeViewerStore(r->pool, ap_server_conf, conf, &own_);
     if (!made.ok()) error_ = made.message();
-    own_ = std::move(own);
     store_ = own_.get();
     return;
   }
