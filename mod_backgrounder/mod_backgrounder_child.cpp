@@ -252,7 +252,9 @@ class ChildContext {
                    made.message().c_str());
       return;
     }
-    CommandRunner commands(&logger_, CommandRunnerOptions());
+    CommandRunnerOptions command_options;
+    command_options.server_env = *conf_->job_env;
+    CommandRunner commands(&logger_, command_options);
     UrlRunner urls((UrlRunnerOptions()));
     SqlRunner sql([this]() {
       std::unique_ptr<DbConnector> connector;
