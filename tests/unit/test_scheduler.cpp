@@ -1230,7 +1230,7 @@ static void test_spread_delays_every_fire_time(void**) {
       assert_int_equal(runs[i].start + store.db_offset_ms - runs[i].slot_start_ms, 2);
     }
     assert_int_equal(runs[1].slot, runs[0].slot + (std::string(name) == "hourly" ? 1 : 3600));
-    char want[32];
+    char want[64];
     snprintf(want, sizeof want, "2027-01-01T00:%02lld:%02lld", (long long)(d / kMin), (long long)(d % kMin / kSec));
     if (runs[0].scheduled.compare(0, strlen(want), want) != 0 || runs[0].scheduled.find("+00:00") == std::string::npos) {
       fail_msg("scheduled %s, delay %lld", runs[0].scheduled.c_str(), (long long)d);
