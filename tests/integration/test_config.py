@@ -205,17 +205,13 @@ def test_files_the_child_user_cannot_use(httpd_factory):
                                             (secret_ca, RUN_USER)])
     inst.jobs = [GOOD_JOB, 'x every=1m run="%s --now"' % prog]
     _check_job_error(inst, "root-only.sh", "x", ["run=: %s is not executable by User %s" % (prog, RUN_USER)])
-    inst.jobs = [GOOD_JOB, "x every=1m run=root-only.sh"]  # bare name, looked up in PATH as www-data
-    env_path = os.environ.get("PATH", "")
-    os.environ["PATH"] = "%s:%s" % (inst.jobs_dir, env_path)
-    try:
-        _check_job_error(inst, "run=root-only.sh", "x", ["no program 'root-only.sh' that User %s may execute in PATH %s:"
-                                                         % (RUN_USER, inst.jobs_dir)])
-        os.chmod(prog, 0o755)
-        r = inst.configtest()
-        assert r.returncode == 0, r.stdout + r.stderr
-    finally:
-        os.environ["PATH"] = env_path
+    # A bare name, looked up as www-data in the job's PATH.
+    inst.jobs = [GOOD_JOB, "x every=1m run=root-only.sh env=PATH=%s:/usr/bin:/bin" % inst.jobs_dir]
+    _check_job_error(inst, "run=root-only.sh", "x", ["no program 'root-only.sh' that User %s may execute in PATH "
+                                                     "%s:/usr/bin:/bin " % (RUN_USER, inst.jobs_dir)])
+    os.chmod(prog, 0o755)
+    r = inst.configtest()
+    assert r.returncode == 0, r.stdout + r.stderr
 
 
 @pytest.mark.parametrize("driver", ["sqlite3", "pgsql", "mysql", "dbd"])

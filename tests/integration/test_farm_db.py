@@ -37,6 +37,8 @@ class Farm:
             inst = factory(mpm=mpm, node="web-%d" % (i + 1), lease=lease, store=False,
                            extra=['BackgrounderStore %s "%s"' % (driver, self.params)], name="%s-%d" % (name, i + 1))
             inst.env_extra = (env or {}).get(i, {})
+            if inst.env_extra:  # the jobs too (they get none of httpd's variables unless passed on)
+                inst.extra.append("BackgrounderEnv " + " ".join(sorted(inst.env_extra)))
             self.nodes.append(inst)
         self.shared = self.nodes[0].out_dir  # world-writable
         self.jobs = list(jobs)
@@ -509,7 +511,7 @@ def test_clock_skew_between_servers(httpd_factory, request, driver, faketime):
                 continue  # the final stop may have killed it before it wrote its line
             assert r["outcome"] == "success", short(r)
             assert_on_time(r, stamps[(job, r["node"], r["slot"])][1])
-    # Every node ran with its skewed clock (the jobs inherit it).
+    # Every node ran with its skewed clock (passed on to the jobs).
     for i, inst in enumerate(farm.nodes):
         offsets = sorted(fake - real for (_, node, _), (fake, real) in stamps.items() if node == inst.node)
         assert abs(offsets[len(offsets) // 2] - skews[i] * 1000) < 300, (inst.node, skews[i], offsets)
