@@ -185,6 +185,86 @@ void HtmlNode(const StatusSnapshot& s, std::string* out) {
   }
 }
 
+// The "Every" cell: the schedule (cron text, or interval and offset), its
+// zone and timeout.
+std::string HtmlScheduleCell(const StatusJob& j) {
+  std::string o;
+  if (!j.schedule.empty()) {
+    o += "<td><span class=\"mono\">" + HtmlEscape(j.schedule) + "</span>";
+  } else {
+    o += "<td>" + (j.every_ms ? FormatDuration(j.every_ms) : std::string("-"));
+    if (j.offset_ms) o += " <span class=\"muted\">+" + FormatDuration(j.offset_ms) + "</span>";
+  }
+  if (!j.zone.empty()) o += "<br><span class=\"muted\">zone " + HtmlEscape(j.zone) + "</span>";
+  if (j.timeout_ms) o += "<br><span class=\"muted\">timeout " + FormatDuration(j.timeout_ms) + "</span>";
+  return o + "</td>";
+}
+
+// The "Lease" cell: who holds it and until when, or free.
+std::string HtmlLeaseCell(const StatusSnapshot& s, const StatusJob& j, int64_t ref) {
+  const JobRow& r = j.row;
+  if (!j.has_row || r.holder.empty()) return "<td><span class=\"muted\">free</span></td>";
+  return "<td><span class=\"mono\">" + HtmlEscape(r.holder) + "</span><br>" +
+         (r.expires_ms > s.db_now_ms ? "expires " : "<span class=\"warn\">expired</span> ") +
+         HtmlTime(r.expires_ms, ref, "?") + "</td>";
+}
+
+// The "Last run" cell: outcome, duration, when and where, or never.
+std::string HtmlLastRunCell(const StatusJob& j, int64_t ref) {
+  const JobRow& r = j.row;
+  if (!j.has_row || r.outcome.empty() || r.started_ms <= 0) return "<td><span class=\"muted\">never</span></td>";
+  std::string o = "<td>" + Badge("o-", r.outcome);
+  if (r.ended_ms > 0) o += " in " + FormatDuration(r.ended_ms - r.started_ms);
+  o += "<br>" + HtmlTime(r.ended_ms > 0 ? r.ended_ms : r.started_ms, ref);
+  if (!r.node.empty()) o += " on " + HtmlEscape(r.node);
+  return o + "</td>";
+}
+
+// The "Actions" cell of an admin page. Run now needs this server's
+// scheduler; pause and resume only the row.
+std::string HtmlActionsCell(const StatusSnapshot& s, const StatusJob& j) {
+  if (!j.enabled) return "<td><span class=\"muted\">disabled</span></td>";
+  std::string o = "<td>";
+  if (j.configured) o += ActionForm(s, j, "run", "Run now");
+  if (j.has_row && j.row.paused) o += ActionForm(s, j, "resume", "Resume");
+  else if (j.has_row) o += ActionForm(s, j, "pause", "Pause");
+  return o + "</td>";
+}
+
+// One row of the jobs table.
+void HtmlJobRow(const StatusSnapshot& s, const StatusJob& j, int64_t ref, std::string* out) {
+  std::string& o = *out;
+  const JobRow& r = j.row;
+  const std::string state = JobState(j, s.db_now_ms);
+  o += "<tr id=\"job-" + HtmlEscape(j.name) + "\">";
+  o += "<td><strong>" + HtmlEscape(j.name) + "</strong>";
+  if (j.key != j.name) o += "<br><span class=\"muted mono\">" + HtmlEscape(j.key) + "</span>";
+  o += "</td>";
+  o += "<td>" + HtmlEscape(j.kind) + "</td>";
+  o += HtmlScheduleCell(j);
+  o += "<td>" + HtmlEscape(j.scope) + "</td>";
+  o += "<td>" + Badge("s-", state);
+  if (state == "running") o += "<br>on " + HtmlEscape(r.node) + " since " + HtmlTime(r.started_ms, ref, "?");
+  o += "</td>";
+  o += HtmlLeaseCell(s, j, ref);
+  o += HtmlLastRunCell(j, ref);
+  // Next slot.
+  o += "<td>" + (j.enabled ? HtmlTime(j.next_slot_start_ms, ref, "-") : std::string("<span class=\"muted\">-</span>"));
+  if (j.enabled) {
+    for (const StatusFire& f : j.next_fires) o += "<br><span class=\"muted mono\">" + HtmlEscape(f.local) + "</span>";
+  }
+  o += "</td>";
+  const int64_t failures = j.has_row ? r.failures : 0;
+  o += failures > 0 ? "<td class=\"warn\">" + Int(failures) + "</td>" : "<td>0</td>";
+  o += "<td>";
+  if (j.has_row && r.run_requested_ms > 0) o += "requested " + HtmlTime(r.run_requested_ms, ref);
+  o += "</td>";
+  o += j.target_hidden ? std::string("<td class=\"target muted\">hidden</td>")
+                       : "<td class=\"target mono\">" + HtmlEscape(j.target) + "</td>";
+  if (s.admin) o += HtmlActionsCell(s, j);
+  o += "</tr>\n";
+}
+
 void HtmlJobs(const StatusSnapshot& s, int64_t ref, std::string* out) {
   std::string& o = *out;
   o += "<h2>Jobs</h2>\n";
@@ -205,82 +285,7 @@ void HtmlJobs(const StatusSnapshot& s, int64_t ref, std::string* out) {
        "<th>Target</th>";
   if (s.admin) o += "<th>Actions</th>";
   o += "</tr></thead>\n<tbody>\n";
-  for (const StatusJob& j : s.jobs) {
-    const JobRow& r = j.row;
-    const std::string state = JobState(j, s.db_now_ms);
-    o += "<tr id=\"job-" + HtmlEscape(j.name) + "\">";
-    // Name.
-    o += "<td><strong>" + HtmlEscape(j.name) + "</strong>";
-    if (j.key != j.name) o += "<br><span class=\"muted mono\">" + HtmlEscape(j.key) + "</span>";
-    o += "</td>";
-    o += "<td>" + HtmlEscape(j.kind) + "</td>";
-    // Every.
-    if (!j.schedule.empty()) {
-      o += "<td><span class=\"mono\">" + HtmlEscape(j.schedule) + "</span>";
-    } else {
-      o += "<td>" + (j.every_ms ? FormatDuration(j.every_ms) : std::string("-"));
-      if (j.offset_ms) o += " <span class=\"muted\">+" + FormatDuration(j.offset_ms) + "</span>";
-    }
-    if (!j.zone.empty()) o += "<br><span class=\"muted\">zone " + HtmlEscape(j.zone) + "</span>";
-    if (j.timeout_ms) o += "<br><span class=\"muted\">timeout " + FormatDuration(j.timeout_ms) + "</span>";
-    o += "</td>";
-    o += "<td>" + HtmlEscape(j.scope) + "</td>";
-    // State.
-    o += "<td>" + Badge("s-", state);
-    if (state == "running") {
-      o += "<br>on " + HtmlEscape(r.node) + " since " + HtmlTime(r.started_ms, ref, "?");
-    }
-    o += "</td>";
-    // Lease.
-    o += "<td>";
-    if (j.has_row && !r.holder.empty()) {
-      o += "<span class=\"mono\">" + HtmlEscape(r.holder) + "</span><br>";
-      o += (r.expires_ms > s.db_now_ms ? "expires " : "<span class=\"warn\">expired</span> ") +
-           HtmlTime(r.expires_ms, ref, "?");
-    } else {
-      o += "<span class=\"muted\">free</span>";
-    }
-    o += "</td>";
-    // Last run.
-    o += "<td>";
-    if (j.has_row && !r.outcome.empty() && r.started_ms > 0) {
-      o += Badge("o-", r.outcome);
-      if (r.ended_ms > 0) o += " in " + FormatDuration(r.ended_ms - r.started_ms);
-      o += "<br>" + HtmlTime(r.ended_ms > 0 ? r.ended_ms : r.started_ms, ref);
-      if (!r.node.empty()) o += " on " + HtmlEscape(r.node);
-    } else {
-      o += "<span class=\"muted\">never</span>";
-    }
-    o += "</td>";
-    // Next slot.
-    o += "<td>" + (j.enabled ? HtmlTime(j.next_slot_start_ms, ref, "-") : std::string("<span class=\"muted\">-</span>"));
-    if (j.enabled) {
-      for (const StatusFire& f : j.next_fires) o += "<br><span class=\"muted mono\">" + HtmlEscape(f.local) + "</span>";
-    }
-    o += "</td>";
-    // Failures.
-    const int64_t failures = j.has_row ? r.failures : 0;
-    o += failures > 0 ? "<td class=\"warn\">" + Int(failures) + "</td>" : "<td>0</td>";
-    // Run requested.
-    o += "<td>";
-    if (j.has_row && r.run_requested_ms > 0) o += "requested " + HtmlTime(r.run_requested_ms, ref);
-    o += "</td>";
-    o += j.target_hidden ? std::string("<td class=\"target muted\">hidden</td>")
-                         : "<td class=\"target mono\">" + HtmlEscape(j.target) + "</td>";
-    if (s.admin) {
-      o += "<td>";
-      if (j.enabled) {
-        // Run now needs this server's scheduler; pause and resume only the row.
-        if (j.configured) o += ActionForm(s, j, "run", "Run now");
-        if (j.has_row && r.paused) o += ActionForm(s, j, "resume", "Resume");
-        else if (j.has_row) o += ActionForm(s, j, "pause", "Pause");
-      } else {
-        o += "<span class=\"muted\">disabled</span>";
-      }
-      o += "</td>";
-    }
-    o += "</tr>\n";
-  }
+  for (const StatusJob& j : s.jobs) HtmlJobRow(s, j, ref, out);
   o += "</tbody>\n</table>\n";
 }
 
@@ -387,6 +392,48 @@ class JsonWriter {
   std::vector<bool> has_items_;
 };
 
+// One run of the history, as an object of a job's "runs".
+void JsonRun(const RunRecord& run, JsonWriter* w) {
+  w->BeginObject();
+  w->Str("node", run.node);
+  w->Int64("slot", run.slot);
+  w->Int64("slot_start_ms", run.slot_start_ms);
+  w->Int64("token", run.token);
+  w->Int64("started_ms", run.started_ms);
+  w->IntOrNull("ended_ms", run.ended_ms, run.ended_ms > 0);
+  const bool duration = run.ended_ms > 0 && run.started_ms > 0;  // both positive: no overflow
+  w->IntOrNull("duration_ms", duration ? run.ended_ms - run.started_ms : 0, duration);
+  w->Str("outcome", OutcomeName(static_cast<int>(run.outcome)));
+  w->Int64("attempts", run.attempts);
+  w->IntOrNull("exit_code", run.exit_code, run.has_exit_code);
+  w->IntOrNull("http_status", run.http_status, run.http_status > 0);
+  w->IntOrNull("rows_affected", run.rows_affected, run.rows_affected >= 0);
+  w->Str("detail", run.detail);
+  w->Str("output_head", run.output_head);
+  w->Str("output_tail", run.output_tail);
+  w->EndObject();
+}
+
+// A job's counters since the server started, or null where this server
+// does not run the job.
+void JsonJobCounters(const JobMetrics* metrics, JsonWriter* w) {
+  if (!metrics) {
+    w->Null("counters");
+    return;
+  }
+  const JobMetrics& m = *metrics;
+  w->BeginObject("counters");
+  w->BeginObject("runs");
+  for (int o = 0; o < kNumRunOutcomes; ++o) w->Uint64(OutcomeName(o), m.runs[o].load(std::memory_order_relaxed));
+  w->EndObject();
+  w->Uint64("acquisitions", m.acquisitions.load(std::memory_order_relaxed));
+  w->Uint64("contentions", m.contentions.load(std::memory_order_relaxed));
+  w->Uint64("lease_losses", m.lease_losses.load(std::memory_order_relaxed));
+  const int64_t last = m.last_success_ms.load(std::memory_order_relaxed);
+  w->IntOrNull("last_success_ms", last, last > 0);
+  w->EndObject();
+}
+
 void JsonJob(const StatusSnapshot& s, const StatusJob& j, JsonWriter* w) {
   const JobRow& r = j.row;
   const bool row = j.has_row;
@@ -432,48 +479,14 @@ void JsonJob(const StatusSnapshot& s, const StatusJob& j, JsonWriter* w) {
   w->Int64("failures_in_a_row", row ? r.failures : 0);
   w->StrOrNull("tzdata", r.tzdata, row && !r.tzdata.empty());
   w->Bool("tzdata_differs", TzdataDiffers(s, j));
-  if (j.metrics) {
-    const JobMetrics& m = *j.metrics;
-    w->BeginObject("counters");
-    w->BeginObject("runs");
-    for (int o = 0; o < kNumRunOutcomes; ++o) w->Uint64(OutcomeName(o), m.runs[o].load(std::memory_order_relaxed));
-    w->EndObject();
-    w->Uint64("acquisitions", m.acquisitions.load(std::memory_order_relaxed));
-    w->Uint64("contentions", m.contentions.load(std::memory_order_relaxed));
-    w->Uint64("lease_losses", m.lease_losses.load(std::memory_order_relaxed));
-    const int64_t last = m.last_success_ms.load(std::memory_order_relaxed);
-    w->IntOrNull("last_success_ms", last, last > 0);
-    w->EndObject();
-  } else {
-    w->Null("counters");
-  }
+  JsonJobCounters(j.metrics, w);
   if (j.runs_omitted) {
     w->Null("runs");
-    w->EndObject();
-    return;
+  } else {
+    w->BeginArray("runs");
+    for (const RunRecord& run : j.runs) JsonRun(run, w);
+    w->EndArray();
   }
-  w->BeginArray("runs");
-  for (const RunRecord& run : j.runs) {
-    w->BeginObject();
-    w->Str("node", run.node);
-    w->Int64("slot", run.slot);
-    w->Int64("slot_start_ms", run.slot_start_ms);
-    w->Int64("token", run.token);
-    w->Int64("started_ms", run.started_ms);
-    w->IntOrNull("ended_ms", run.ended_ms, run.ended_ms > 0);
-    const bool duration = run.ended_ms > 0 && run.started_ms > 0;  // both positive: no overflow
-    w->IntOrNull("duration_ms", duration ? run.ended_ms - run.started_ms : 0, duration);
-    w->Str("outcome", OutcomeName(static_cast<int>(run.outcome)));
-    w->Int64("attempts", run.attempts);
-    w->IntOrNull("exit_code", run.exit_code, run.has_exit_code);
-    w->IntOrNull("http_status", run.http_status, run.http_status > 0);
-    w->IntOrNull("rows_affected", run.rows_affected, run.rows_affected >= 0);
-    w->Str("detail", run.detail);
-    w->Str("output_head", run.output_head);
-    w->Str("output_tail", run.output_tail);
-    w->EndObject();
-  }
-  w->EndArray();
   w->EndObject();
 }
 
@@ -747,19 +760,12 @@ std::string RenderAuto(const StatusSnapshot& s) {
   return o;
 }
 
-std::string RenderPrometheus(const StatusSnapshot& s) {
-  std::string o;
-  const std::vector<StatusJob>& jobs = s.jobs;
-  const std::vector<bool> duplicate = EarlierSameLabel(s);
-  // The jobs whose series are exported, and those with this node's counters.
-  std::vector<const StatusJob*> exported, counted;
-  for (size_t i = 0; i < jobs.size(); ++i) {
-    if (duplicate[i]) continue;
-    exported.push_back(&jobs[i]);
-    if (jobs[i].metrics) counted.push_back(&jobs[i]);
-  }
+namespace {
+
+// The families of this node's per-job counters (runs that started here).
+void PromNodeJobFamilies(const std::vector<const StatusJob*>& counted, std::string* o) {
   {
-    Family f(&o, "backgrounder_runs_total", "counter", "Runs started on this node that ended, by outcome.");
+    Family f(o, "backgrounder_runs_total", "counter", "Runs started on this node that ended, by outcome.");
     for (const StatusJob* j : counted) {
       for (int i = 0; i < kNumRunOutcomes; ++i) {
         if (i == static_cast<int>(RunOutcome::kRunning)) continue;
@@ -769,13 +775,13 @@ std::string RenderPrometheus(const StatusSnapshot& s) {
     }
   }
   {
-    Family f(&o, "backgrounder_run_duration_seconds", "histogram", "Duration of the runs started on this node.");
+    Family f(o, "backgrounder_run_duration_seconds", "histogram", "Duration of the runs started on this node.");
     for (const StatusJob* j : counted) {
       HistogramSamples(&f, JobLabel(*j), j->metrics->duration, kDurationBoundsUs, kNumDurationBounds);
     }
   }
   {
-    Family f(&o, "backgrounder_start_lateness_seconds", "histogram",
+    Family f(o, "backgrounder_start_lateness_seconds", "histogram",
              "How long after its slot start a run started (database clock).");
     for (const StatusJob* j : counted) {
       HistogramSamples(&f, JobLabel(*j), j->metrics->lateness, kLatenessBoundsUs, kNumLatenessBounds);
@@ -794,66 +800,92 @@ std::string RenderPrometheus(const StatusSnapshot& s) {
        &JobMetrics::lease_losses},
   };
   for (const CounterFamily& c : kCounters) {
-    Family f(&o, c.name, "counter", c.help);
+    Family f(o, c.name, "counter", c.help);
     for (const StatusJob* j : counted) {
       f.Sample(JobLabel(*j), Uint((j->metrics->*c.field).load(std::memory_order_relaxed)));
     }
   }
   {
-    Family f(&o, "backgrounder_last_success_timestamp_seconds", "gauge",
+    Family f(o, "backgrounder_last_success_timestamp_seconds", "gauge",
              "End of the last successful run on this node (database clock, seconds since the epoch).");
     for (const StatusJob* j : counted) {
       const int64_t last = j->metrics->last_success_ms.load(std::memory_order_relaxed);
       if (last > 0) f.Sample(JobLabel(*j), SecondsFromMs(last));
     }
   }
+}
+
+// The families of every job's farm-wide state (the store's rows).
+void PromFarmJobFamilies(const std::vector<const StatusJob*>& exported, int64_t db_now_ms, std::string* o) {
   {
-    Family paused(&o, "backgrounder_job_paused", "gauge", "Whether the job is paused farm-wide (1) or not (0).");
+    Family paused(o, "backgrounder_job_paused", "gauge", "Whether the job is paused farm-wide (1) or not (0).");
     for (const StatusJob* j : exported) {
       if (j->has_row) paused.Sample(JobLabel(*j), j->row.paused ? "1" : "0");
     }
   }
   {
-    Family running(&o, "backgrounder_job_running", "gauge",
+    Family running(o, "backgrounder_job_running", "gauge",
                    "Whether the job's lease is held by a run on any node (1) or not (0).");
     for (const StatusJob* j : exported) {
-      if (j->has_row) running.Sample(JobLabel(*j), LeaseHeld(*j, s.db_now_ms) ? "1" : "0");
+      if (j->has_row) running.Sample(JobLabel(*j), LeaseHeld(*j, db_now_ms) ? "1" : "0");
     }
   }
   {
-    Family failures(&o, "backgrounder_job_failures_in_a_row", "gauge",
+    Family failures(o, "backgrounder_job_failures_in_a_row", "gauge",
                     "Runs of the job in a row that did not succeed (farm-wide).");
     for (const StatusJob* j : exported) {
       if (j->has_row) failures.Sample(JobLabel(*j), Int(j->row.failures));
     }
   }
+}
+
+// The families of this node's scheduler and store.
+void PromSchedulerFamilies(const StatusSnapshot& s, std::string* o) {
   if (s.metrics) {
     const SchedulerMetrics& m = *s.metrics;
-    Family errors(&o, "backgrounder_store_errors_total", "counter", "Failed store operations on this node.");
+    Family errors(o, "backgrounder_store_errors_total", "counter", "Failed store operations on this node.");
     errors.Sample("", Uint(m.store_errors.load(std::memory_order_relaxed)));
-    Family statements(&o, "backgrounder_store_statements_total", "counter",
+    Family statements(o, "backgrounder_store_statements_total", "counter",
                       "Statements sent to the store by this node's active scheduler.");
     statements.Sample("", Uint(m.store_statements.load(std::memory_order_relaxed)));
-    Family history(&o, "backgrounder_history_write_errors_total", "counter",
+    Family history(o, "backgrounder_history_write_errors_total", "counter",
                    "History writes (a run's start, end or abandonment) the store refused on this node.");
     history.Sample("", Uint(m.history_write_errors.load(std::memory_order_relaxed)));
-    Family latency(&o, "backgrounder_store_latency_seconds", "histogram", "Round trip of store operations.");
+    Family latency(o, "backgrounder_store_latency_seconds", "histogram", "Round trip of store operations.");
     HistogramSamples(&latency, "", m.store_latency, kStoreLatencyBoundsUs, kNumStoreLatencyBounds);
     if (m.clock_offset_known.load(std::memory_order_relaxed) != 0) {
-      Family offset(&o, "backgrounder_clock_offset_seconds", "gauge",
+      Family offset(o, "backgrounder_clock_offset_seconds", "gauge",
                     "This node's clock minus the database's (estimate).");
       offset.Sample("", SecondsFromMs(m.clock_offset_ms.load(std::memory_order_relaxed)));
     }
   }
   {
-    Family active(&o, "backgrounder_scheduler_active", "gauge",
+    Family active(o, "backgrounder_scheduler_active", "gauge",
                   "Whether this httpd's scheduler is the active one (1) or standing by (0).");
     active.Sample("", s.role == "active" ? "1" : "0");
   }
   {
-    Family up(&o, "backgrounder_store_up", "gauge", "Whether the store could be read for this scrape (1) or not (0).");
+    Family up(o, "backgrounder_store_up", "gauge", "Whether the store could be read for this scrape (1) or not (0).");
     up.Sample("", s.store_ok ? "1" : "0");
   }
+}
+
+}  // namespace
+
+std::string RenderPrometheus(const StatusSnapshot& s) {
+  std::string o;
+  const std::vector<StatusJob>& jobs = s.jobs;
+  const std::vector<bool> duplicate = EarlierSameLabel(s);
+  // The jobs whose series are exported, and those with this node's counters.
+  std::vector<const StatusJob*> exported, counted;
+  for (size_t i = 0; i < jobs.size(); ++i) {
+    if (duplicate[i]) continue;
+    exported.push_back(&jobs[i]);
+    if (jobs[i].metrics) counted.push_back(&jobs[i]);
+  }
+  PromNodeJobFamilies(counted, &o);
+  PromFarmJobFamilies(exported, s.db_now_ms, &o);
+  PromSchedulerFamilies(s, &o);
   return o;
 }
 

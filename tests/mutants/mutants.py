@@ -173,8 +173,8 @@ MUTANTS = [
       "mod_backgrounder/bg_run.cpp", "const int want = cur == running || seen == hard ? seen : cur;",
       "const int want = seen;", "unit", ["test_run"]),
     M("sql-job-token-unfenced", "sql= jobs bind another token than the run's (:token no longer fences)",
-      "mod_backgrounder/bg_sql_job.cpp", "const apr_int64_t token = ctx.token, slot",
-      "const apr_int64_t token = ctx.token + 1, slot", "unit", ["test_sql_job"]),
+      "mod_backgrounder/bg_sql_job.cpp", "*v = BoundValues{ctx.token, ctx.slot",
+      "*v = BoundValues{ctx.token + 1, ctx.slot", "unit", ["test_sql_job"]),
     # ---------------------------------------------------------------- the status page's actions
     M("csrf-any-token", "any non-empty CSRF token is accepted",
       "mod_backgrounder/bg_csrf.cpp", 'return Verify(secret, "", "", token, now_s, max_age_s);',
