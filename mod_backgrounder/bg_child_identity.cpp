@@ -114,11 +114,6 @@ Status RunAsChild(const ChildIdentity& who, const std::function<Status()>& fn) {
   return RunAsChildEach(who, 1, [&](size_t) { return fn(); })[0];
 }
 
-std::string JobSearchPath() {
-  const char* path = getenv("PATH");
-  return path ? path : kDefaultSearchPath;
-}
-
 Status CheckReadable(const std::string& path, const ChildIdentity& who) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) {
@@ -135,8 +130,8 @@ Status CheckRunnable(const std::string& program, const std::string& search_path,
   if (program.find('/') == std::string::npos) {
     if (!ResolveProgram(program, search_path).empty()) return Status::Ok();
     return Status::Error("no program '" + program + "' that " + DescribeChild(who) + " may execute in PATH " +
-                         search_path + " (the PATH httpd has here, which its jobs inherit; give a full path "
-                         "to be independent of it)");
+                         search_path + " (the job's PATH: env=PATH=... or BackgrounderEnv PATH=... sets it; or give a full "
+                         "path)");
   }
   struct stat st;
   if (stat(program.c_str(), &st) != 0) {
@@ -145,6 +140,18 @@ Status CheckRunnable(const std::string& program, const std::string& search_path,
   if (!S_ISREG(st.st_mode)) return Status::Error(program + " is not a regular file");
   if (access(program.c_str(), X_OK) != 0) {
     return Status::Error(program + " is not executable by " + DescribeChild(who) + ", as whom jobs run");
+  }
+  return Status::Ok();
+}
+
+Status CheckEnterable(const std::string& dir, const ChildIdentity& who) {
+  struct stat st;
+  if (stat(dir.c_str(), &st) != 0) {
+    return Status::Error(dir + " cannot be found by " + DescribeChild(who) + ": " + strerror(errno));
+  }
+  if (!S_ISDIR(st.st_mode)) return Status::Error(dir + " is not a directory");
+  if (access(dir.c_str(), X_OK) != 0) {
+    return Status::Error(dir + " cannot be entered by " + DescribeChild(who) + ", as whom jobs run");
   }
   return Status::Ok();
 }

@@ -44,11 +44,6 @@ std::vector<Status> RunAsChildEach(const ChildIdentity& who, size_t n, const std
 // RunAsChildEach for one function.
 Status RunAsChild(const ChildIdentity& who, const std::function<Status()>& fn);
 
-// The PATH a job's bare program name is looked up in: httpd's own (jobs
-// inherit httpd's environment), or kDefaultSearchPath when it has none.
-constexpr const char kDefaultSearchPath[] = "/usr/local/bin:/usr/bin:/bin";
-std::string JobSearchPath();
-
 // For `apachectl -t`, called as `who` (inside RunAsChildEach; `who` only
 // names the user in messages): can this process read the regular file
 // `path` (cacert=)? Messages name the path and the user.
@@ -58,6 +53,9 @@ Status CheckReadable(const std::string& path, const ChildIdentity& who);
 // `search_path`, as CommandRunner will) and may it execute it? Messages name
 // the program, the user and, for a bare name, the PATH.
 Status CheckRunnable(const std::string& program, const std::string& search_path, const ChildIdentity& who);
+
+// Likewise: may this process start a job in the directory `dir` (cwd=)?
+Status CheckEnterable(const std::string& dir, const ChildIdentity& who);
 
 // CheckReadable and CheckRunnable as `who`, each in a process of its own.
 Status CheckChildCanRead(const std::string& path, const ChildIdentity& who);

@@ -15,8 +15,8 @@
 #include <algorithm>
 #include <vector>
 
-#include "bg_child_identity.h"
 #include "bg_env.h"
+#include "bg_job_env.h"
 #include "bg_output.h"
 
 extern char** environ;
@@ -26,7 +26,13 @@ namespace {
 
 // Messages on the status pipe, written with single write() calls (atomic:
 // smaller than PIPE_BUF).
-enum MsgKind : int32_t { kMsgExecFailed = 1, kMsgExited = 2, kMsgForkFailed = 3, kMsgLeaseExpired = 4 };
+enum MsgKind : int32_t {
+  kMsgExecFailed = 1,
+  kMsgExited = 2,
+  kMsgForkFailed = 3,
+  kMsgLeaseExpired = 4,
+  kMsgChdirFailed = 5,
+};
 struct Msg {
   int32_t kind;
   int32_t value;
@@ -38,6 +44,7 @@ struct SpawnArgs {
   const char* path;
   char* const* argv;
   char* const* envp;
+  const char* cwd;  // the directory the job starts in
   int devnull, out_w, err_w, status_w;
   int lease_r;                // lease deadlines from the run thread (int64 ms, CLOCK_BOOTTIME)
   int64_t lease_deadline_ms;  // the first one
@@ -93,6 +100,10 @@ void CloseAllExcept(const int* keep, int n, int maxfd) {
     _exit(127);
   }
   CloseAllExcept(&a.status_w, 1, a.maxfd);  // status_w is close-on-exec
+  if (chdir(a.cwd) < 0) {
+    WriteMsg(a.status_w, kMsgChdirFailed, errno);
+    _exit(127);
+  }
   // httpd ignores some signals (SIGPIPE); ignored dispositions survive exec.
   for (int sig = 1; sig < NSIG; ++sig) {
     if (sig != SIGKILL && sig != SIGSTOP) sigaction(sig, &a.dfl, nullptr);
@@ -210,13 +221,11 @@ std::string ResolveProgram(const std::string& program, const std::string& path) 
 
 namespace {
 
-// The job's environment: httpd's, with our variables replacing any of the
-// same name.
-std::vector<std::string> JobEnvironment(const RunContext& ctx) {
-  std::vector<std::string> env;
-  for (char** e = environ; e && *e; ++e) {
-    if (strncmp(*e, "BACKGROUNDER_", 13) != 0) env.emplace_back(*e);
-  }
+// The job's environment (bg_job_env.h): the cron-like base, the operator's
+// BackgrounderEnv and env= entries, then the run's BACKGROUNDER_* variables.
+std::vector<std::string> JobEnvironment(const RunContext& ctx, const std::vector<std::string>& server_env) {
+  std::vector<std::string> env = JobEnvironmentBase(CurrentJobUser(), server_env, ctx.spec->env,
+                                                    [](const std::string& name) { return getenv(name.c_str()); });
   env.push_back("BACKGROUNDER_JOB=" + ctx.spec->name);
   env.push_back("BACKGROUNDER_SLOT=" + std::to_string(ctx.slot));
   env.push_back("BACKGROUNDER_SLOT_START=" + std::to_string(ctx.slot_start_ms));
@@ -246,12 +255,13 @@ struct Keeper {
 // Everything the keeper and the job get, prepared before fork() (after it,
 // they make only async-signal-safe system calls). The descriptors are set by
 // StartKeeper.
-SpawnArgs PrepareSpawn(const char* path, char* const* argv, char* const* envp, const RunContext& ctx,
+SpawnArgs PrepareSpawn(const char* path, char* const* argv, char* const* envp, const char* cwd, const RunContext& ctx,
                        int64_t lease_deadline_ms) {
   SpawnArgs a;
   a.path = path;
   a.argv = argv;
   a.envp = envp;
+  a.cwd = cwd;
   a.lease_deadline_ms = lease_deadline_ms;
   a.kill_grace_ms = ctx.kill_grace_ms;
   a.httpd_pid = getpid();
@@ -327,6 +337,7 @@ class RunWatch {
   bool have_status() const { return have_status_; }
   int wait_status() const { return wait_status_; }
   int exec_errno() const { return exec_errno_; }
+  int chdir_errno() const { return chdir_errno_; }
   int spawn_errno() const { return spawn_errno_; }
   RunOutcome cancel_outcome() const { return cancel_outcome_; }  // kRunning: not cancelled
   bool sent_sigkill() const { return killed_at_ >= 0; }
@@ -350,6 +361,7 @@ class RunWatch {
   bool have_status_ = false;
   int wait_status_ = 0;
   int exec_errno_ = 0;
+  int chdir_errno_ = 0;
   int spawn_errno_ = 0;
   char msgbuf_[sizeof(Msg) * 4];
   size_t msglen_ = 0;
@@ -484,6 +496,7 @@ void RunWatch::ReadReports(short revents) {
 
 void RunWatch::OnReport(const Msg& m) {
   if (m.kind == kMsgExecFailed) exec_errno_ = m.value;
+  if (m.kind == kMsgChdirFailed) chdir_errno_ = m.value;
   if (m.kind == kMsgForkFailed) spawn_errno_ = m.value;
   if (m.kind == kMsgLeaseExpired && cancel_outcome_ == RunOutcome::kRunning) {
     // The keeper saw the lease deadline pass (this thread may have been
@@ -518,6 +531,9 @@ RunResult DescribeEnd(const RunWatch& w, const std::string& program, const JobSp
     res.outcome = w.cancel_outcome();
     res.detail = CancelDetail(w.cancel_outcome(), spec.timeout_ms,
                               std::string("sent SIGTERM") + (w.sent_sigkill() ? ", then SIGKILL" : "") + "; " + how);
+  } else if (w.chdir_errno() != 0) {
+    res.outcome = RunOutcome::kFailure;
+    res.detail = "cannot change to directory " + JobDirectory(spec.cwd) + ": " + strerror(w.chdir_errno());
   } else if (w.exec_errno() != 0) {
     res.outcome = RunOutcome::kFailure;
     res.detail = "cannot execute " + program + ": " + strerror(w.exec_errno());
@@ -539,14 +555,15 @@ RunResult DescribeEnd(const RunWatch& w, const std::string& program, const JobSp
 RunResult CommandRunner::Run(const RunContext& ctx, RunControl* control) {
   const JobSpec& spec = *ctx.spec;
   const int64_t started = MonotonicMs();
-  const std::string search_path = JobSearchPath();
+  const std::vector<std::string> env = JobEnvironment(ctx, options_.server_env);
+  const std::string search_path = EnvValue(env, "PATH");
   const std::string program = ResolveProgram(spec.argv[0], search_path);
   if (program.empty()) return RunResult::Failure("program '" + spec.argv[0] + "' not found in PATH (" + search_path + ")");
-  const std::vector<std::string> env = JobEnvironment(ctx);
   const std::vector<char*> argv = CStrings(spec.argv), envp = CStrings(env);
+  const std::string cwd = JobDirectory(spec.cwd);
   Keeper keeper;
-  Status st = StartKeeper(PrepareSpawn(program.c_str(), argv.data(), envp.data(), ctx, control->lease_deadline_ms()),
-                          &keeper);
+  Status st = StartKeeper(
+      PrepareSpawn(program.c_str(), argv.data(), envp.data(), cwd.c_str(), ctx, control->lease_deadline_ms()), &keeper);
   if (!st.ok()) return RunResult::Failure(st.message());
 
   OutputCollector output([this, &spec](OutputCollector::Stream stream,

@@ -25,6 +25,7 @@
 #define BG_COMMAND_JOB_H
 
 #include <cstddef>
+#include <vector>
 #include <string>
 
 #include "bg_logger.h"
@@ -37,6 +38,7 @@ struct CommandRunnerOptions {
   size_t max_line_bytes = 2048;         // longer lines are split
   size_t tail_bytes = 1024;             // output kept in the run record
   int64_t drain_ms = 1000;              // after the job ended, wait this long for EOF on its pipes
+  std::vector<std::string> server_env;  // BackgrounderEnv entries, before each job's env= (bg_job_env.h)
 };
 
 class CommandRunner final : public JobRunner {

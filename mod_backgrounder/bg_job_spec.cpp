@@ -7,6 +7,7 @@
 #include "bg_argv.h"
 #include "bg_calendar.h"
 #include "bg_duration.h"
+#include "bg_job_env.h"
 
 namespace bg {
 namespace {
@@ -205,6 +206,22 @@ Status ParseHeader(const std::string& job, const std::string& v, JobSpec* s) {
   return Status::Ok();
 }
 
+// env=NAME=VALUE or env=NAME (repeatable): see bg_job_env.h.
+Status ParseEnv(const std::string& job, const std::string& v, JobSpec* s) {
+  Status st = CheckEnvEntry(v);
+  if (!st.ok()) return Err(job, "env=" + st.message());
+  s->env.push_back(v);
+  return Status::Ok();
+}
+
+Status ParseCwd(const std::string& job, const std::string& v, JobSpec* s) {
+  for (char c : v) {
+    if (c == '\n' || c == '\r') return Err(job, "cwd= may not hold a line break");
+  }
+  s->cwd = v;
+  return Status::Ok();
+}
+
 Status ParseCacert(const std::string&, const std::string& v, JobSpec* s) {
   s->cacert = v;
   return Status::Ok();
@@ -263,10 +280,11 @@ constexpr Key kKeys[] = {
     {"retry", ParseRetry, false},     {"backoff", ParseBackoff, false}, {"enabled", ParseEnabled, false},
     {"cron", ParseCronKey, false},    {"tz", ParseTz, false},           {"spread", ParseSpread, false},
     {"dst-gap", ParseDstGap, false},  {"dst-repeat", ParseDstRepeat, false}, {"vhost", ParseVhost, false},
+    {"env", ParseEnv, true},          {"cwd", ParseCwd, false},
 };
 constexpr const char kAcceptedKeys[] =
     "every, timeout, offset, scope, run, url, sql, method, header, cacert, misfire, grace, retry, backoff, enabled, "
-    "cron, tz, spread, dst-gap, dst-repeat, vhost";
+    "cron, tz, spread, dst-gap, dst-repeat, vhost, env, cwd";
 
 size_t EditDistance(std::string_view a, std::string_view b) {
   std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
@@ -465,6 +483,9 @@ Status ParseJobSpec(std::string_view args, JobSpec* spec) {
   if (actions > 1) return Err(job, "run=, url= and sql= exclude each other: give one");
   for (const char* k : {"method", "header", "cacert", "vhost"}) {
     if (given(k) && spec->kind != JobKind::kUrl) return Err(job, std::string(k) + "= applies to url= jobs only");
+  }
+  for (const char* k : {"env", "cwd"}) {
+    if (given(k) && spec->kind != JobKind::kCommand) return Err(job, std::string(k) + "= applies to run= jobs only");
   }
   if (given("vhost") && spec->url[0] != '/') {
     return Err(job, "vhost= applies to a relative url= (/path) only: an absolute URL names its host itself");

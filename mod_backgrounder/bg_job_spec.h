@@ -85,6 +85,8 @@ struct JobSpec {
   // kCommand
   std::vector<std::string> argv;  // run= split into words; argv[0] is the program
   std::string run;                // run= as written, for messages
+  std::vector<std::string> env;   // env= entries, in order: NAME=VALUE or NAME (bg_job_env.h)
+  std::string cwd;                // cwd=: the directory the job starts in; empty: "/"
   // kUrl
   std::string url;                   // absolute, or starting with '/' (this server)
   std::string method = "GET";

@@ -32,6 +32,7 @@ extern "C" {  // mod_status.h has no C++ guards
 #include "bg_child_identity.h"
 #include "bg_curl.h"
 #include "bg_duration.h"
+#include "bg_job_env.h"
 #include "bg_preview.h"
 #include "bg_sql_job.h"
 #include "bg_sql_store.h"
@@ -150,11 +151,16 @@ Status CheckStore(const ServerConfig* conf, apr_pool_t* ptemp) {
 
 // What run= and cacert= need, checked with this process's permissions (as
 // User, inside RunAsChildEach).
-Status CheckJobFiles(const JobSpec& job, const std::string& search_path, const ChildIdentity& who) {
+Status CheckJobFiles(const JobSpec& job, const std::vector<std::string>& server_env, const ChildIdentity& who) {
   Status st;
   if (job.kind == JobKind::kCommand) {
-    st = CheckRunnable(job.argv[0], search_path, who);
+    // The PATH the job will have (its user's HOME and name do not matter here).
+    const std::vector<std::string> env =
+        JobEnvironmentBase(JobUser{}, server_env, job.env, [](const std::string& n) { return getenv(n.c_str()); });
+    st = CheckRunnable(job.argv[0], EnvValue(env, "PATH"), who);
     if (!st.ok()) return Status::Error("run=: " + st.message());
+    if (!job.cwd.empty()) st = CheckEnterable(job.cwd, who);
+    if (!st.ok()) return Status::Error("cwd=: " + st.message());
   }
   if (job.kind == JobKind::kUrl && !job.cacert.empty()) {
     st = CheckReadable(job.cacert, who);
@@ -182,9 +188,9 @@ int CheckJobs(const ServerConfig* conf, apr_pool_t* ptemp) {
   SqlFlavor flavor = SqlFlavor::kSqlite;
   const Status flavor_known = StoreFlavor(conf, ptemp, &flavor);
   const std::vector<JobSpec>& jobs = conf->jobs->jobs();
-  const std::string search_path = JobSearchPath();
+  const std::vector<std::string>& server_env = *conf->job_env;
   const std::vector<Status> files =
-      RunAsChildEach(who, jobs.size(), [&](size_t i) { return CheckJobFiles(jobs[i], search_path, who); });
+      RunAsChildEach(who, jobs.size(), [&](size_t i) { return CheckJobFiles(jobs[i], server_env, who); });
   int errors = 0;
   for (size_t i = 0; i < jobs.size(); ++i) {
     const Status st = files[i].ok() ? CheckJobNeeds(jobs[i], flavor_known, flavor) : files[i];

@@ -253,7 +253,9 @@ class ChildContext {
                    error.c_str());
       return;
     }
-    CommandRunner commands(&logger_, CommandRunnerOptions());
+    CommandRunnerOptions command_options;
+    command_options.server_env = *conf_->job_env;
+    CommandRunner commands(&logger_, command_options);
     UrlRunner urls((UrlRunnerOptions()));
     SqlRunner sql([this]() {
       std::string error;

@@ -10,6 +10,7 @@
 
 #include "bg_csrf.h"
 #include "bg_directives.h"
+#include "bg_job_env.h"
 #include "bg_redact.h"
 #include "mod_backgrounder_internal.h"
 
@@ -98,6 +99,16 @@ const char* SetTimeZone(cmd_parms* cmd, void*, const char* args) {
   });
 }
 
+// One entry of BackgrounderEnv (ITERATE: called for each).
+const char* AddJobEnv(cmd_parms* cmd, void*, const char* arg) {
+  return Guarded(cmd, [&]() -> const char* {
+    Status st = CheckEnvEntry(arg);
+    if (!st.ok()) return Error(cmd, Status::Error("BackgrounderEnv: " + st.message()));
+    GetServerConfig(cmd->server)->job_env->push_back(arg);
+    return nullptr;
+  });
+}
+
 const char* SetHistory(cmd_parms* cmd, void*, const char* args) {
   return Guarded(cmd, [&]() -> const char* {
     HistorySpec history;
@@ -149,7 +160,7 @@ const char* AddJob(cmd_parms* cmd, void*, const char* args) {
     JobSpec spec;
     Status st = ParseJobSpec(args, &spec);
     if (!st.ok()) return apr_pstrcat(cmd->pool, "BackgrounderJob: ", st.message().c_str(), nullptr);
-    // Relative paths (run=bin/cleanup, cacert=ca.pem) are relative to
+    // Relative paths (run=bin/cleanup, cacert=ca.pem, cwd=) are relative to
     // ServerRoot, like other paths in httpd.conf; a bare program name is
     // looked up in PATH. check_config then checks, as User, that the
     // program can be run and the cacert= file read.
@@ -160,9 +171,10 @@ const char* AddJob(cmd_parms* cmd, void*, const char* args) {
         if (abs) spec.argv[0] = abs;
       }
     }
-    if (!spec.cacert.empty() && spec.cacert[0] != '/') {
-      const char* abs = ap_server_root_relative(cmd->pool, spec.cacert.c_str());
-      if (abs) spec.cacert = abs;
+    for (std::string* path : {&spec.cacert, &spec.cwd}) {
+      if (path->empty() || (*path)[0] == '/') continue;
+      const char* abs = ap_server_root_relative(cmd->pool, path->c_str());
+      if (abs) *path = abs;
     }
     st = GetServerConfig(cmd->server)->jobs->Add(std::move(spec), Where(cmd));
     return st.ok() ? nullptr : Error(cmd, st);
@@ -215,6 +227,8 @@ void* CreateServerConfig(apr_pool_t* p, server_rec*) {
   try {
     conf->jobs = new JobTable();
     apr_pool_cleanup_register(p, conf->jobs, DeleteObject<JobTable>, apr_pool_cleanup_null);
+    conf->job_env = new std::vector<std::string>();
+    apr_pool_cleanup_register(p, conf->job_env, DeleteObject<std::vector<std::string>>, apr_pool_cleanup_null);
     conf->callbacks = new std::vector<ApiCallback>();
     apr_pool_cleanup_register(p, conf->callbacks, DeleteObject<std::vector<ApiCallback>>, apr_pool_cleanup_null);
   } catch (...) {
@@ -251,6 +265,9 @@ const command_rec kDirectives[] = {
                      "[scope=farm|server] [misfire=once|skip [grace=]] [retry=N [backoff=]] [enabled=off] ..."),
     AP_INIT_RAW_ARGS("BackgrounderTimeZone", RawArgs(SetTimeZone), nullptr, RSRC_CONF,
                      "The IANA time zone of cron= jobs without tz= (default UTC)"),
+    AP_INIT_ITERATE("BackgrounderEnv", Take1(AddJobEnv), nullptr, RSRC_CONF,
+                    "Environment of every run= job besides HOME, USER, LOGNAME, SHELL and PATH: NAME=VALUE sets a "
+                    "variable, NAME passes on httpd's (a job's env= replaces an entry of the same name)"),
     AP_INIT_RAW_ARGS("BackgrounderHistory", RawArgs(SetHistory), nullptr, RSRC_CONF,
                      "Run history kept per job: count=N (default 1000) age=DURATION (default 30d), pruned every=DURATION "
                      "(default 10m)"),

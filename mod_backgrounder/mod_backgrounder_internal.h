@@ -43,6 +43,7 @@ struct ServerConfig {
   const char* node = nullptr;          // null: host name
   apr_int64_t lease_ms = 0;            // 0: default
   const char* time_zone = nullptr;     // BackgrounderTimeZone; null: UTC
+  std::vector<std::string>* job_env = nullptr;  // BackgrounderEnv entries, in order (bg_job_env.h)
   JobTable* jobs = nullptr;
   std::vector<ApiCallback>* callbacks = nullptr;  // JobSpec::callback indexes it
   const char* lock_path = nullptr;     // set in post_config

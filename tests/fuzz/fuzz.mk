@@ -16,7 +16,7 @@ CPPFLAGS := -I$(SRC) -I$(FUZZ) $(APR_CPPFLAGS) $(shell curl-config --cflags) \
 # The core files the targets link (not the scheduler, runners or store, to
 # keep CI's build short). A target that needs another shows it as a link
 # error: add the file here.
-CORE_FILES := bg_argv bg_calendar bg_cron bg_csrf bg_db_connector bg_directives bg_duration bg_env bg_job_spec \
+CORE_FILES := bg_argv bg_calendar bg_cron bg_csrf bg_db_connector bg_directives bg_duration bg_env bg_job_env bg_job_spec \
 	bg_metrics bg_output bg_preview bg_redact bg_run bg_run_outcome bg_sql_dialect bg_sql_job bg_sql_template \
 	bg_status_gather bg_status_page
 CORE := $(CORE_FILES:%=core/%.o)

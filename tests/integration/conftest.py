@@ -291,6 +291,9 @@ class HttpdInstance:
         if not self.backgrounder:
             return "\n".join(lines + self.extra) + "\n"
         lines.append("LoadModule backgrounder_module %s" % MODULE)
+        # Jobs get no variable of httpd's unless passed on: pass the marker
+        # that finds every process of this instance (kill_everything, leaks).
+        lines.append("BackgrounderEnv %s" % MARKER_VAR)
         if self.store:
             lines.append("BackgrounderStore sqlite3 %s" % self.db_path)
         if self.node:

@@ -68,13 +68,16 @@ def test_farm_sim_runs_each_slot_once(pg_server):
     assert out["duplicates"] == 0
     assert out["slots"] >= 4 and out["runs"] > 0
     assert out["runs"] == out["distinct_slots_run"]
-    # Four servers: each slot is won once and lost up to three times, two
+    # Four servers: each slot is won once and lost by the three others, two
     # statements per loss on PostgreSQL (the update and the read of why). A
     # node that a busy machine wakes more than a slot late skips the slots
-    # it missed (never a backlog), so on average at least two losers a slot.
+    # it missed (never a backlog), so on average at least two losers a slot;
+    # a node that finds the previous slot's run still holding the lease (it
+    # ended late on a busy machine) polls again, so a slot may cost a loser
+    # two attempts (seen beside stress-ng: 48 losses for 15 wins).
     calls, by_kind = out["calls"], out["by_kind"]
     assert by_kind["acquire_lost"] == 2 * calls["acquire_lost"]
-    assert 2 * calls["acquire_won"] <= calls["acquire_lost"] <= 3 * calls["acquire_won"], calls
+    assert 2 * calls["acquire_won"] <= calls["acquire_lost"] <= 6 * calls["acquire_won"], calls
     assert by_kind["acquire_won"] == calls["acquire_won"]
     assert out["store_errors"] == 0
     # The nodes' history agrees: one row per job and slot.

@@ -100,6 +100,10 @@ DIRECTIVE_ERRORS = [
      ["has more than one '@' before the host"]),
     ("url-port", ["x every=1m url=http://h:99999/"], [], "url=http://h:99999/", ["has port '99999'"]),
     ("url-backslash", ["x every=1m url=http://h\\@evil/"], [], "url=http://h", ["a backslash"]),
+    ("env-name", ["x every=1m run=/bin/true env=9X=1"], [], "env=9X", ["job 'x': env='9X=1' is not NAME=VALUE or NAME"]),
+    ("env-on-url", ["x every=1m url=/x env=A=1"], [], "env=A", ["env= applies to run= jobs only"]),
+    ("server-env", [], ["BackgrounderEnv LANG BACKGROUNDER_JOB=x"], "BackgrounderEnv LANG",
+     ["BackgrounderEnv: 'BACKGROUNDER_JOB=x': the BACKGROUNDER_ variables are set by the module for each run"]),
 ]
 
 
@@ -147,8 +151,11 @@ JOB_ERRORS = [
     ("run-missing", ['x every=1m run="/nonexistent/prog --flag"'], [], "run=",
      ["run=: /nonexistent/prog cannot be found by %s: No such file or directory" % CHILD]),
     ("run-not-in-path", ['x every=1m run="no-such-program-xyz"'], [], "run=",
-     ["run=: no program 'no-such-program-xyz' that %s may execute in PATH " % CHILD,
-      "(the PATH httpd has here, which its jobs inherit"]),
+     ["run=: no program 'no-such-program-xyz' that %s may execute in PATH /usr/local/bin:/usr/bin:/bin " % CHILD,
+      "(the job's PATH: env=PATH=... or BackgrounderEnv PATH=... sets it"]),
+    ("cwd-missing", ["x every=1m run=/bin/true cwd=/nonexistent/dir"], [], "cwd=",
+     ["cwd=: /nonexistent/dir cannot be found by %s: No such file or directory" % CHILD]),
+    ("cwd-relative", ["x every=1m run=/bin/true cwd=app"], [], "cwd=", ["/app cannot be found by"]),
     ("run-directory", ["x every=1m run=/tmp"], [], "run=/tmp", ["run=: /tmp is not a regular file"]),
     ("disabled-still-checked", ["x every=1m enabled=off run=/nonexistent/prog"], [], "run=",
      ["cannot be found by"]),
@@ -307,9 +314,12 @@ def test_example_configuration_jobs_are_valid(httpd_factory):
     """The annotated example's jobs pass apache2 -t (the documentation stays true)."""
     from conftest import REPO
     with open(os.path.join(REPO, "conf", "backgrounder-example.conf")) as f:
-        jobs = [l.split(None, 1)[1].strip() for l in f if l.startswith("BackgrounderJob ")]
+        lines = f.read().splitlines()
+    jobs = [l.split(None, 1)[1].strip() for l in lines if l.startswith("BackgrounderJob ")]
     assert len(jobs) >= 4
     inst = httpd_factory()
+    inst.extra = [l for l in lines if l.startswith("BackgrounderEnv ")]
+    assert inst.extra
     # apache2 -t wants the programs there: stand-ins under the server root.
     for i, job in enumerate(jobs):
         m = re.search(r'run="(/[^ "]+)', job)
@@ -319,7 +329,11 @@ def test_example_configuration_jobs_are_valid(httpd_factory):
             with open(stub, "w") as f:
                 f.write("#!/bin/sh\n")
             os.chmod(stub, 0o755)
-            jobs[i] = job.replace('run="' + m.group(1), 'run="' + stub)
+            jobs[i] = job = job.replace('run="' + m.group(1), 'run="' + stub)
+        m = re.search(r'cwd=(/\S+)', job)
+        if m:
+            os.makedirs(inst.root + m.group(1), exist_ok=True)
+            jobs[i] = job.replace("cwd=" + m.group(1), "cwd=" + inst.root + m.group(1))
     inst.jobs = jobs
     r = inst.configtest()
     assert r.returncode == 0, r.stdout + r.stderr

@@ -529,9 +529,11 @@ def test_graceful_loop_on_every_server(httpd_factory, request, driver):
         """)
     farm.jobs = ['busy every=1s timeout=10s run="%s"' % job, 'quick every=1s run="/bin/true"']
     farm.start()
-    deadline = time.monotonic() + 30
+    # At least 30 s and five rounds (graceful itself is slow on a loaded
+    # machine), at most two minutes.
+    start = time.monotonic()
     rounds = 0
-    while time.monotonic() < deadline:
+    while (time.monotonic() < start + 30 or rounds < 5) and time.monotonic() < start + 120:
         for inst in farm.nodes:
             inst.graceful()
             time.sleep(0.7)
@@ -737,15 +739,25 @@ CREATE TABLE fence_writes (seq BIGSERIAL PRIMARY KEY, token BIGINT NOT NULL, nod
 CREATE FUNCTION log_fence_write() RETURNS trigger LANGUAGE plpgsql AS
     $$ BEGIN INSERT INTO fence_writes (token, node) VALUES (NEW.token, NEW.node); RETURN NEW; END $$;
 CREATE TRIGGER fence_written AFTER UPDATE ON fence FOR EACH ROW EXECUTE FUNCTION log_fence_write();
-CREATE TABLE delay (seconds FLOAT8 NOT NULL);
-INSERT INTO delay VALUES (15);
+CREATE TABLE gate (open BOOLEAN NOT NULL);
+INSERT INTO gate VALUES (false);
+CREATE FUNCTION fence_gate(t BIGINT) RETURNS boolean LANGUAGE plpgsql VOLATILE AS $$
+DECLARE waited INT := 0;
+BEGIN
+    WHILE t = 1 AND NOT (SELECT open FROM gate) AND waited < 1200 LOOP
+        PERFORM pg_sleep(0.1);
+        waited := waited + 1;
+    END LOOP;
+    RETURN true;
+END $$;
 """
-# The write, guarded by the run's token. It first sleeps `delay.seconds`
-# (15 s for the first run, 0 once the test has set it so): the first run's
-# write is still on its way when it loses its lease. The database keeps
-# executing it after the job, or its httpd child, is gone.
+# The write, guarded by the run's token. The first run's write (token 1)
+# waits in the database until the test opens the gate (at most 2 minutes),
+# so it is still on its way when its run loses its lease, however slow the
+# takeover on a loaded machine; the database keeps executing it after the
+# job, or its httpd child, is gone. Later runs write at once.
 FENCED_UPDATE = ("UPDATE fence SET token = %(token)s, node = %(node)s WHERE id = 1 AND token < %(token)s "
-                 "AND (SELECT pg_sleep(seconds) FROM delay) IS NOT NULL")
+                 "AND fence_gate(%(token)s)")
 
 
 @pytest.mark.parametrize("kind", ["command", "sql"])
@@ -782,16 +794,16 @@ def test_fencing_refuses_a_stale_write(httpd_factory, pg_server, kind):
     assert len(stale) == 1 and stale[0]["token"] == 1, stale
     stale = stale[0]
     child = parse_holder(stale["holder"])["pid"]
-    pg_server.query("UPDATE delay SET seconds = 0", db=farm.db)  # later runs write at once
     os.kill(child, signal.SIGSTOP)
     try:
         # Another server takes over and writes with token 2 ...
-        wait_for(lambda: pg_server.query("SELECT count(*) FROM fence_writes", db=farm.db)[0][0] != "0", 15,
+        wait_for(lambda: pg_server.query("SELECT count(*) FROM fence_writes", db=farm.db)[0][0] != "0", 60,
                  desc="the new holder's write")
         first = pg_server.query("SELECT token, node FROM fence_writes ORDER BY seq", db=farm.db)[0]
         assert first[0] == str(stale["token"] + 1) and first[1] != stale["node"], first
         # ... while the stale write still waits in the database; then it runs.
         assert writing() == [[backend]], "the stale write ran before the new holder's"
+        pg_server.query("UPDATE gate SET open = true", db=farm.db)
         wait_for(lambda: [backend] not in writing(), 20, desc="the stale write to be executed")
         if kind == "command":
             job_pid = int([l.split()[1] for l in farm.out_lines("fenced.pids") if l.split()[0] == "1"][0])

@@ -11,6 +11,7 @@ that watches the transfer being aborted.
 
 import json
 import os
+import pwd
 import sqlite3
 import subprocess
 import time
@@ -503,6 +504,34 @@ def test_unknown_vhost_fails_configtest_with_its_line(httpd_factory):
             "ServerName or ServerAlias (ServerNames: default.test, blog.test)" % (line, inst.conf)) in res.stderr, \
         res.stderr
     assert "job 'ok'" not in res.stderr, res.stderr
+
+
+def test_job_environment_is_cron_like(httpd_factory):
+    """A run= job gets HOME, USER, LOGNAME from its user's passwd entry,
+    SHELL=/bin/sh, a fixed PATH, what BackgrounderEnv and env= give (the
+    job's entry wins) and nothing else of httpd's environment; it starts in
+    cwd= (relative to ServerRoot)."""
+    inst = httpd_factory(mpm="event")
+    inst.env_extra = {"BG_HTTPD_ONLY": "leaked", "BG_PASSED_ON": "from httpd", "HOME": "/root-of-the-shell"}
+    workdir = os.path.join(inst.root, "app")
+    os.makedirs(workdir)
+    os.chmod(workdir, 0o755)
+    script = inst.script("env.sh", "env > @OUT@/env.txt\npwd > @OUT@/pwd.txt\n")
+    inst.extra = ["BackgrounderEnv BG_PASSED_ON SITE=server-wide ONLY_SERVER=1"]
+    inst.jobs = ['envjob every=1s run="%s" env=SITE=job "env=GREETING=hello world" cwd=app' % script]
+    inst.start()
+    inst.wait_ended("envjob", 1, 12)
+    env = dict(line.split("=", 1) for line in inst.out_lines("env.txt"))
+    pw = pwd.getpwnam(RUN_USER) if IS_ROOT else pwd.getpwuid(os.geteuid())
+    assert env["HOME"] == pw.pw_dir, env
+    assert env["USER"] == env["LOGNAME"] == pw.pw_name, env
+    assert env["SHELL"] == "/bin/sh", env
+    assert env["PATH"] == "/usr/local/bin:/usr/bin:/bin", env
+    assert env["SITE"] == "job" and env["ONLY_SERVER"] == "1" and env["GREETING"] == "hello world", env
+    assert env["BG_PASSED_ON"] == "from httpd", env
+    assert env["BACKGROUNDER_JOB"] == "envjob", env
+    assert "BG_HTTPD_ONLY" not in env, env
+    assert inst.read_out("pwd.txt").strip() == workdir
 
 
 # --------------------------------------------------------------------------

@@ -300,3 +300,43 @@ def test_repeated_graceful(httpd_factory, mpm):
             assert r["outcome"] in ("success", "running"), short(r)
     lines = inst.out_lines("quick.txt")
     assert len(lines) == len(set(l.split()[0] for l in lines)), lines
+
+
+def test_graceful_that_changes_the_interval(httpd_factory):
+    """A graceful restart that makes a job's interval longer (every=3s to
+    every=20s): its next run is at the next 20 s boundary after the change,
+    started there on the job's own clock, not 20 s after the last 3 s slot."""
+    inst = httpd_factory(lease="6s")
+    script = inst.script("tick.sh", """
+        echo "$BACKGROUNDER_SLOT_START $(date +%s%3N)" >> @OUT@/tick.txt
+        """)
+    inst.jobs = ['tick every=3s run="%s"' % script]
+    inst.start()
+    old_generation = parse_holder(inst.wait_ended("tick", 2, 12)[0]["holder"])["generation"]
+    # Change the interval 5 to 15 s after a 20 s boundary, so that the slot
+    # the change falls in has run under the old schedule (its start is older
+    # than the last 3 s slot) and the next one is clearly ahead.
+    wait_for(lambda: 5000 <= now_ms() % 20000 <= 15000, 25, interval=0.05, desc="a moment 5-15 s into a 20 s slot")
+    inst.jobs = ['tick every=20s run="%s"' % script]
+    inst.write_config()
+    changed = inst.graceful()
+    boundary = (changed // 20000 + 1) * 20000
+    runs = inst.wait_runs("tick", lambda rs: any(r["slot_start_ms"] >= boundary and r["outcome"] != "running"
+                                                 for r in rs), 40, desc="the first run of the new interval")
+    # The old generation may start one more 3 s slot before it sees the signal.
+    after = [r for r in runs if parse_holder(r["holder"])["generation"] > old_generation]
+    assert after, [short(r) for r in runs]
+    first = after[0]
+    assert first["slot_start_ms"] == boundary, "first run after the change: %s, expected slot %d" % (short(first),
+                                                                                                      boundary)
+    # The job's own clock says it started at that boundary (1 s for a loaded machine).
+    stamps = [l.split() for l in inst.out_lines("tick.txt")]
+    started = [int(t) for s, t in stamps if int(s) == boundary]
+    assert len(started) == 1, stamps
+    assert 0 <= started[0] - boundary < 1000, "started %d ms after its slot" % (started[0] - boundary)
+    # And every later run is on the 20 s grid.
+    later = inst.wait_runs("tick", lambda rs: any(r["slot_start_ms"] >= boundary + 20000 for r in rs), 30,
+                           desc="a second run of the new interval")
+    assert all(r["slot_start_ms"] % 20000 == 0 for r in later
+               if parse_holder(r["holder"])["generation"] > old_generation), \
+        [short(r) for r in later]

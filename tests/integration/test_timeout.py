@@ -7,7 +7,8 @@ One httpd (lease 6s, so the SIGTERM -> SIGKILL grace is lease/6 = 1s) runs:
   fail3       exits with status 3
   missing     run=jobs/gone.sh (an absolute path; removed once httpd started:
               apache2 -t refuses a program that is not there)
-  notinpath   run=gone-xyz (a bare name; in PATH, jobs/, until httpd started)
+  notinpath   run=gone-xyz (a bare name; in httpd's PATH, passed on with env=PATH,
+              in jobs/ until httpd started)
   deflt       sleeps 30 s with no timeout= (so timeout = every = 2s); run= is a
               path relative to ServerRoot (jobs/deflt.sh)
 
@@ -70,7 +71,7 @@ def server(request):
         'gc_exit every=1s run="%s"' % gc_exit,
         'fail3 every=1s run="%s"' % fail3,
         'missing every=2s run="%s --flag"' % gone,
-        'notinpath every=2s run="gone-xyz"',
+        'notinpath every=2s run="gone-xyz" env=PATH',
     ]
     inst.start()
     os.remove(gone)

@@ -8,6 +8,7 @@
 
 #include "bg_command_job.h"
 #include "bg_env.h"
+#include "bg_job_env.h"
 #include "test_util.h"
 
 using bg::CancelReason;
@@ -89,9 +90,10 @@ int64_t GoneAt(pid_t pid, int64_t limit_ms) {
   }
 }
 
-RunResult RunJob(Fixture* f, const JobSpec& spec, RunControl* control = nullptr) {
+RunResult RunJob(Fixture* f, const JobSpec& spec, RunControl* control = nullptr,
+               const CommandRunnerOptions& options = CommandRunnerOptions()) {
   RunControl local;
-  CommandRunner runner(&f->log, CommandRunnerOptions());
+  CommandRunner runner(&f->log, options);
   RunContext ctx = Ctx(&spec);
   return runner.Run(ctx, control ? control : &local);
 }
@@ -124,6 +126,77 @@ static void test_success_output_and_environment(void** state) {
   }
   assert_contains(r.output_tail, "to stderr\n");
   assert_contains(r.output_tail, "no newline");
+}
+
+// The cron-like environment (bg_job_env.h): nothing of httpd's own but what
+// the operator passes on; server-wide entries, then the job's, win in order.
+static void test_environment_is_built_not_inherited(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  const std::string out = f->dir + "/env.txt";
+  setenv("BG_HTTPD_ONLY", "leaked", 1);
+  setenv("BG_PASSED", "from-httpd", 1);
+  const std::string home = getenv("HOME") ? getenv("HOME") : "";
+  setenv("HOME", "/root-of-the-shell", 1);
+  JobSpec spec = Spec("env", {"/bin/sh", "-c", "env > " + out + "; pwd >> " + out});
+  spec.env = {"BG_SET=job value", "BG_PASSED", "BG_OVERRIDDEN=by the job", "BG_NOT_IN_HTTPD"};
+  spec.cwd = f->dir;
+  CommandRunnerOptions options;
+  options.server_env = {"BG_OVERRIDDEN=server-wide", "BG_SERVER=on", "PATH=/bin:/usr/bin"};
+  RunResult r = RunJob(f, spec, nullptr, options);
+  unsetenv("BG_HTTPD_ONLY");
+  unsetenv("BG_PASSED");
+  setenv("HOME", home.c_str(), 1);
+  assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kSuccess));
+  const std::string env = testutil::ReadFile(out);
+  const bg::JobUser user = bg::CurrentJobUser();
+  for (const std::string& want : {"HOME=" + user.home, "USER=" + user.name, "LOGNAME=" + user.name,
+                                  std::string("SHELL=/bin/sh"), std::string("PATH=/bin:/usr/bin"),
+                                  std::string("BG_SET=job value"), std::string("BG_PASSED=from-httpd"),
+                                  std::string("BG_OVERRIDDEN=by the job"), std::string("BG_SERVER=on"),
+                                  std::string("BACKGROUNDER_JOB=env"), f->dir}) {
+    if (env.find(want + "\n") == std::string::npos) fail_msg("no %s in the job's environment:\n%s", want.c_str(), env.c_str());
+  }
+  for (const char* unwanted : {"BG_HTTPD_ONLY", "BG_NOT_IN_HTTPD", "root-of-the-shell", "server-wide"}) {
+    if (env.find(unwanted) != std::string::npos) fail_msg("%s in the job's environment:\n%s", unwanted, env.c_str());
+  }
+}
+
+static void test_environment_base_and_entries(void** state) {
+  (void)state;
+  const bg::JobUser user{"www-data", "/var/www"};
+  auto lookup = [](const std::string& name) -> const char* { return name == "LANG" ? "C.UTF-8" : nullptr; };
+  std::vector<std::string> env = bg::JobEnvironmentBase(user, {}, {}, lookup);
+  const std::vector<std::string> base = {"HOME=/var/www", "USER=www-data", "LOGNAME=www-data", "SHELL=/bin/sh",
+                                         std::string("PATH=") + bg::kJobPath};
+  assert_true(env == base);
+  // Passing on a variable httpd lacks removes it; a later entry replaces in place.
+  env = bg::JobEnvironmentBase(user, {"LANG", "HOME=/srv", "A=1"}, {"PATH", "A=2", "EMPTY="}, lookup);
+  const std::vector<std::string> want = {"HOME=/srv", "USER=www-data", "LOGNAME=www-data", "SHELL=/bin/sh",
+                                         "LANG=C.UTF-8", "A=2", "EMPTY="};
+  assert_true(env == want);
+  assert_string_equal(bg::EnvValue(env, "A").c_str(), "2");
+  assert_string_equal(bg::EnvValue(env, "PATH").c_str(), "");
+  assert_string_equal(bg::EnvValue(env, "HOM").c_str(), "");
+  assert_true(bg::CheckEnvEntry("LANG").ok());
+  assert_true(bg::CheckEnvEntry("_X1=a=b c").ok());
+  assert_error_contains(bg::CheckEnvEntry("1X=a"), "'1X=a' is not NAME=VALUE or NAME");
+  assert_error_contains(bg::CheckEnvEntry("=a"), "is not NAME=VALUE or NAME");
+  assert_error_contains(bg::CheckEnvEntry("A-B=1"), "is not NAME=VALUE or NAME");
+  assert_error_contains(bg::CheckEnvEntry("BACKGROUNDER_TOKEN=1"), "set by the module");
+  assert_error_contains(bg::CheckEnvEntry("A=x\ny"), "'A': a value may not hold a line break");
+}
+
+// cwd=: the job starts there; one it cannot enter fails the run, named.
+static void test_working_directory(void** state) {
+  auto* f = static_cast<Fixture*>(*state);
+  JobSpec spec = Spec("pwd", {"/bin/pwd"});
+  RunResult r = RunJob(f, spec);
+  assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kSuccess));
+  assert_string_equal(r.output_tail.c_str(), "/\n");
+  spec.cwd = f->dir + "/none";
+  r = RunJob(f, spec);
+  assert_int_equal(static_cast<int>(r.outcome), static_cast<int>(RunOutcome::kFailure));
+  assert_string_equal(r.detail.c_str(), ("cannot change to directory " + f->dir + "/none: No such file or directory").c_str());
 }
 
 static void test_arguments_are_not_a_shell(void** state) {
@@ -445,6 +518,9 @@ static void test_keeper_enforces_lease_while_httpd_child_is_frozen(void** state)
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_success_output_and_environment, Setup, Teardown),
+      cmocka_unit_test_setup_teardown(test_environment_is_built_not_inherited, Setup, Teardown),
+      cmocka_unit_test(test_environment_base_and_entries),
+      cmocka_unit_test_setup_teardown(test_working_directory, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_arguments_are_not_a_shell, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_path_lookup, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_failures, Setup, Teardown),

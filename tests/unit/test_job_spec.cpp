@@ -109,6 +109,18 @@ static void test_url_jobs(void**) {
   assert_contains(Error("w every=1m url=/x vhost=\"a b\""), "vhost=a b is not a host name");
   assert_contains(Error("w every=1m url=/x vhost=-a"), "vhost=-a is not a host name");
   assert_contains(Error("w every=1m url=/x vhost=a:80"), "vhost=a:80 is not a host name");
+  // env= (repeatable, in order) and cwd= for run= jobs.
+  s = Parse("c every=1m run=/bin/true env=LANG env=\"GREETING=hello world\" env=A= cwd=/srv/app");
+  assert_int_equal(s.env.size(), 3);
+  assert_string_equal(s.env[0].c_str(), "LANG");
+  assert_string_equal(s.env[1].c_str(), "GREETING=hello world");
+  assert_string_equal(s.env[2].c_str(), "A=");
+  assert_string_equal(s.cwd.c_str(), "/srv/app");
+  assert_contains(Error("c every=1m run=/bin/true env=9A=1"), "job 'c': env='9A=1' is not NAME=VALUE or NAME");
+  assert_contains(Error("c every=1m run=/bin/true env=BACKGROUNDER_NODE=x"), "set by the module");
+  assert_contains(Error("c every=1m url=/x env=A=1"), "env= applies to run= jobs only");
+  assert_contains(Error("c every=1m sql=\"DELETE FROM t\" cwd=/tmp"), "cwd= applies to run= jobs only");
+  assert_contains(Error("c every=1m run=/bin/true cwd=/a cwd=/b"), "cwd");
   assert_contains(Error("w every=1m url=/x run=/bin/true"), "run=, url= and sql= exclude each other");
   assert_contains(Error("w every=1m url=/x method=GET method=POST"), "key 'method' is given twice");
 }

@@ -1148,6 +1148,51 @@ static void test_cron_berlin_2027_transitions(void**) {
   }
 }
 
+// A graceful restart that changes a job's schedule (issue 20): the first run
+// of the new generation is at the next fire time of the new schedule after
+// the change, not at the last slot's start plus the new interval, whichever
+// misfire= says; the history pruning job (every=) follows the same rule.
+static void test_changed_schedule_fires_on_its_next_boundary(void**) {
+  struct Case {
+    const char* before;
+    const char* after;
+    const char* first;  // the new generation's first fire time (the change is at 00:00:34)
+  };
+  const std::vector<Case> cases = {
+      {"every=7s", "every=1m", "2027-01-01T00:01:00Z"},
+      {"every=7s", "every=1m misfire=skip", "2027-01-01T00:01:00Z"},
+      {"every=7s", "every=1m offset=40s", "2027-01-01T00:00:40Z"},
+      {"every=1m offset=30s", "every=1m offset=50s", "2027-01-01T00:00:50Z"},
+      {"every=7s", "every=2m", "2027-01-01T00:02:00Z"},
+      {"every=7s", "cron=\"*/5 * * * *\"", "2027-01-01T00:05:00Z"},
+      {"cron=\"* * * * * *\"", "every=90s", "2027-01-01T00:01:30Z"},
+  };
+  for (const Case& c : cases) {
+    FakeClock clock;
+    MemoryStore store(&clock);
+    SetDbNow(&store, &clock, Utc("2027-01-01T00:00:00Z") - 200);
+    std::vector<FakeExecutor::Started> timeline;
+    Node old_gen(&clock, &store, {Parsed("j", c.before)}, 1);
+    old_gen.exec.log = &timeline;
+    Simulate(&clock, {&old_gen}, clock.now() + 34 * kSec);
+    if (RunsOf(timeline, "j").empty()) fail_msg("%s: the old generation never ran", c.before);
+    StopAll(&clock, {&old_gen}, StopMode::kGraceful);
+    const size_t old_runs = RunsOf(timeline, "j").size();
+    Node new_gen(&clock, &store, {Parsed("j", c.after)}, 2);
+    new_gen.exec.log = &timeline;
+    Simulate(&clock, {&new_gen}, clock.now() + 6 * kMin);
+    auto runs = RunsOf(timeline, "j");
+    if (runs.size() <= old_runs) fail_msg("%s -> %s: the new generation never ran", c.before, c.after);
+    const FakeExecutor::Started& first = runs[old_runs];
+    if (first.slot_start_ms != Utc(c.first)) {
+      fail_msg("%s -> %s: first new run of the slot at %lld, expected %s", c.before, c.after,
+               static_cast<long long>(first.slot_start_ms), c.first);
+    }
+    const int64_t late = first.start + store.db_offset_ms - first.slot_start_ms;
+    if (late < 0 || late > 100) fail_msg("%s -> %s: started %lld ms after its slot", c.before, c.after, (long long)late);
+  }
+}
+
 // The zone of a cron= job without tz= is BackgrounderTimeZone's.
 static void test_cron_default_zone(void**) {
   FakeClock clock;
@@ -1295,6 +1340,7 @@ int main(void) {
       cmocka_unit_test(test_run_with_real_wait_loop),
       cmocka_unit_test(test_cron_berlin_2027_transitions),
       cmocka_unit_test(test_cron_default_zone),
+      cmocka_unit_test(test_changed_schedule_fires_on_its_next_boundary),
       cmocka_unit_test(test_spread_delays_every_fire_time),
       cmocka_unit_test(test_cron_farm_with_skewed_clocks),
       cmocka_unit_test(test_tzdata_recorded_and_difference_logged),

@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bg_job_env.h"
 #include "bg_sqlite_location.h"
 #include "test_util.h"
 
@@ -283,14 +284,20 @@ static void test_child_can_read_and_run(void** state) {
   chmod(prog.c_str(), 0755);
   assert_ok(bg::CheckChildCanRun(prog, "/bin", who));
   assert_ok(bg::CheckChildCanRun("prog", "/nonexistent:" + f->dir, who));
-  assert_ok(bg::CheckChildCanRun("true", bg::kDefaultSearchPath, who));
+  assert_ok(bg::CheckChildCanRun("true", bg::kJobPath, who));
   assert_error_contains(bg::CheckChildCanRun(f->dir + "/missing", "/bin", who), "cannot be found by " + user);
   assert_error_contains(bg::CheckChildCanRun(f->dir, "/bin", who), " is not a regular file");
+  // cwd=: a directory the children can enter.
+  auto can_enter = [&](const std::string& dir) { return bg::RunAsChild(who, [&]() { return bg::CheckEnterable(dir, who); }); };
+  assert_ok(can_enter(f->dir));
+  assert_error_contains(can_enter(prog), prog + " is not a directory");
+  assert_error_contains(can_enter(f->dir + "/none"), f->dir + "/none cannot be found by " + user);
   // Beyond a directory the children cannot search.
   if (root) {
     mkdir((f->dir + "/private").c_str(), 0700);
     testutil::WriteFile(f->dir + "/private/prog", "#!/bin/sh\n", 0755);
     assert_error_contains(bg::CheckChildCanRun(f->dir + "/private/prog", "/bin", who), "Permission denied");
+    assert_error_contains(can_enter(f->dir + "/private"), f->dir + "/private cannot be entered by " + user);
   }
 }
 
