@@ -145,7 +145,6 @@ class CountingStore final : public bg::LeaseStore {
   bg::Status RequestRun(const std::string& key, bool* found) override {
     return Counted(kOther, [&] { return inner_->RequestRun(key, found); });
   }
-  void Disconnect() override { inner_->Disconnect(); }
   uint64_t statements() const override { return inner_->statements(); }
 
  private:
@@ -288,7 +287,8 @@ void RunNode(Farm* farm, Node* node) {
     return;
   }
   {
-    std::unique_ptr<bg::Env> env(bg::PosixEnv::Create());
+    std::unique_ptr<bg::PosixEnv> env;
+    (void)bg::PosixEnv::Create(&env);  // failure leaves env null, reported below
     std::unique_ptr<bg::SqlLeaseStore> sql = bg::SqlLeaseStore::Open(pool, farm->opt.driver, farm->opt.params);
     if (!env || !sql) {
       node->error = "no eventfd or no store";

@@ -23,7 +23,9 @@ class ActiveRole {
   ActiveRole& operator=(const ActiveRole&) = delete;
   virtual ~ActiveRole() = default;
   // Non-blocking. True if this process holds the role now. On failure other
-  // than "held by someone else", *error says why.
+  // than "held by someone else", *error says why. (A bool, not a Status:
+  // "held by someone else" is the ordinary answer of a standby, not an
+  // error; *error only tells the log what else went wrong.)
   virtual bool TryAcquire(std::string* error) = 0;
   // Idempotent.
   virtual void Release() = 0;

@@ -64,6 +64,9 @@ struct Origin {
 // BackgrounderAdminOrigin value: "http[s]://HOST[:PORT]" with an optional
 // trailing "/"; HOST a DNS name, an IPv4 address or [IPv6]; PORT 1-65535;
 // no user information, path, query or fragment. False with *why otherwise.
+// (This, SameOrigin and ParseActionForm answer bool rather than Status: they
+// judge a request's or a directive's text, refusing is their ordinary
+// answer rather than a failure, and *why is only for the log or message.)
 bool ParseOrigin(std::string_view text, Origin* out, std::string* why);
 // The origin of an absolute http(s) URL (a Referer); false if it is none
 // or carries user information.

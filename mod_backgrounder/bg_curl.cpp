@@ -56,13 +56,11 @@ void Load() {
 
 }  // namespace
 
-const CurlApi* LoadCurl(const char** error) {
+Status LoadCurl(const CurlApi** api) {
   std::call_once(g_once, Load);
-  if (!g_loaded) {
-    if (error) *error = g_error;
-    return nullptr;
-  }
-  return &g_api;
+  if (!g_loaded) return Status::Error(g_error);
+  if (api) *api = &g_api;
+  return Status::Ok();
 }
 
 bool CurlLoaded() {

@@ -13,6 +13,8 @@
 
 #include <curl/curl.h>
 
+#include "bg_error.h"
+
 namespace bg {
 
 // The libcurl functions the URL runner uses.
@@ -36,10 +38,11 @@ struct CurlApi {
 };
 
 // Opens libcurl (once per process; it is never closed) and calls
-// curl_global_init. Returns nullptr if that failed, with why in *error
+// curl_global_init. On success sets *api (if api is not null) to the
+// process-wide table, which is not owned by the caller; on failure says why
 // (e.g. "libcurl.so.4: cannot open shared object file"). Thread-safe, but
 // the first call must come before other threads use libcurl.
-const CurlApi* LoadCurl(const char** error);
+Status LoadCurl(const CurlApi** api);
 
 // True once LoadCurl() succeeded in this process (for tests and benchmarks).
 bool CurlLoaded();

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstring>
 
 namespace bg {
 
@@ -19,10 +20,11 @@ int64_t MonotonicMs() {
   return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1000000;
 }
 
-PosixEnv* PosixEnv::Create() {
+Status PosixEnv::Create(std::unique_ptr<PosixEnv>* env) {
   int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  if (fd < 0) return nullptr;
-  return new PosixEnv(fd);
+  if (fd < 0) return Status::Error(std::string("cannot create an eventfd: ") + std::strerror(errno));
+  env->reset(new PosixEnv(fd));
+  return Status::Ok();
 }
 
 PosixEnv::~PosixEnv() { close(fd_); }

@@ -1,12 +1,16 @@
 // Env: what the scheduler needs from the world, so tests can replace it.
 //
-// Time here is the node's monotonic clock in milliseconds: it is used only for
-// local deadlines and waiting, never compared with the database's clock.
+// Time here is the node's monotonic clock in milliseconds (CLOCK_BOOTTIME in
+// the real Env): it is used only for local deadlines and waiting, never
+// compared with the database's clock.
 #ifndef BG_ENV_H
 #define BG_ENV_H
 
 #include <cstdint>
+#include <memory>
 #include <string>
+
+#include "bg_error.h"
 
 namespace bg {
 
@@ -33,11 +37,13 @@ class Env {
   virtual std::string Nonce() = 0;
 };
 
-// The real Env: CLOCK_MONOTONIC, an eventfd for wake-ups, getrandom() for
-// nonces. Create() returns nullptr if the eventfd cannot be created.
+// The real Env: CLOCK_BOOTTIME (monotonic, and counting time suspended; see
+// MonotonicMs), an eventfd for wake-ups, getrandom() for nonces.
 class PosixEnv final : public Env {
  public:
-  static PosixEnv* Create();  // caller owns the result
+  // Sets *env to a new PosixEnv; fails, saying why, if the eventfd cannot be
+  // created.
+  static Status Create(std::unique_ptr<PosixEnv>* env);
   ~PosixEnv() override;
   int64_t NowMs() override;
   void WaitUntil(int64_t deadline_ms) override;
@@ -49,7 +55,8 @@ class PosixEnv final : public Env {
   const int fd_;
 };
 
-// Monotonic milliseconds without an Env (for code outside the scheduler).
+// Monotonic milliseconds without an Env (for code outside the scheduler):
+// CLOCK_BOOTTIME, which also counts time spent suspended.
 int64_t MonotonicMs();
 
 }  // namespace bg

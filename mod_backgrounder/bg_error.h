@@ -3,6 +3,9 @@
 // The core never throws on purpose; a Status carries a human-readable message
 // that is meant to be shown to an operator as is (it says what is wrong and, for
 // configuration errors, what is accepted).
+//
+// Status is [[nodiscard]]: a caller either handles it or casts it to void with
+// a comment saying why ignoring it is safe.
 #ifndef BG_ERROR_H
 #define BG_ERROR_H
 
@@ -11,7 +14,7 @@
 
 namespace bg {
 
-class Status {
+class [[nodiscard]] Status {
  public:
   Status() = default;  // OK
   static Status Ok() { return Status(); }

@@ -151,9 +151,6 @@ class LeaseStore {
   virtual Status SetPaused(const std::string& key, bool paused, bool* found) = 0;
   virtual Status RequestRun(const std::string& key, bool* found) = 0;
 
-  // Drops the connection (after an error); the next call reconnects.
-  virtual void Disconnect() = 0;
-
   // Number of statements sent to the database so far (for benchmarks and tests).
   virtual uint64_t statements() const = 0;
 };

@@ -43,7 +43,6 @@ SchedulerMetrics* PlaceSchedulerMetrics(void* mem, size_t num_jobs) {
   // their lifetime without writing anything else.
   auto* m = new (mem) SchedulerMetrics;
   for (size_t i = 1; i < num_jobs; ++i) new (&m->jobs[i]) JobMetrics;
-  m->magic = 0x42474d31;  // "BGM1"
   m->num_jobs = static_cast<uint32_t>(num_jobs);
   return m;
 }

@@ -50,10 +50,8 @@ struct JobMetrics {
 };
 
 struct SchedulerMetrics {
-  uint32_t magic;
   uint32_t num_jobs;
   std::atomic<int64_t> active_pid;        // pid of the child whose scheduler is active, 0: none
-  std::atomic<int64_t> active_since_ms;   // wall clock
   std::atomic<uint64_t> store_errors;     // failed store operations
   std::atomic<uint64_t> store_statements; // statements sent by the active scheduler
   std::atomic<uint64_t> history_write_errors;  // history writes (run start, end, abandoned) the store refused

@@ -104,7 +104,6 @@ class Scheduler {
 
   // Introspection for tests and the status page.
   size_t running() const;
-  int64_t db_clock_offset_ms() const { return db_offset_ms_; }
 
   // Lease timings derived from lease_ms.
   int64_t renew_interval_ms() const { return options_.lease_ms / 3; }

@@ -74,7 +74,7 @@ const char kRunInsert[] =
 const char kRunAbandoned[] =
     "UPDATE backgrounder_runs SET outcome = 'abandoned', detail = :detail "
     "WHERE lease_key = :key AND token = :token AND outcome = 'running'";
-const char kSchemaVersion[] = "SELECT version FROM backgrounder_schema WHERE id = 1";
+const char kSchemaVersionSelect[] = "SELECT version FROM backgrounder_schema WHERE id = 1";
 const char kReadJobs[] =
     "SELECT name, token, slot, slot_start_ms, every_ms, holder, node, expires_ms, started_ms, ended_ms, renewals, "
     "outcome, paused, run_requested_ms, failures, {now}, tzdata FROM backgrounder_jobs ORDER BY name";
@@ -149,17 +149,18 @@ struct Fragments {
   SqlFlavor flavor = SqlFlavor::kSqlite;
 };
 
-// The store's own templates always compile (test_sql_dialect checks each);
-// an empty text would fail loudly at prepare time.
+// The store's own templates always compile (test_sql_dialect checks each),
+// so the Status is ignored: were one to fail, its empty text would fail
+// loudly at prepare time.
 SqlStatement Compile(const char* tmpl, const Fragments& f) {
   SqlStatement out;
-  CompileSql(tmpl, f.flavor,
-             {{"now", f.now}, {"div", f.div}, {"insert_ignore", f.insert_ignore}, {"conflict", f.conflict}}, &out);
+  (void)CompileSql(tmpl, f.flavor,
+                   {{"now", f.now}, {"div", f.div}, {"insert_ignore", f.insert_ignore}, {"conflict", f.conflict}}, &out);
   return out;
 }
 
 void FillCommon(SqlDialect* d, const Fragments& f) {
-  d->schema_version = Compile(kSchemaVersion, f);
+  d->schema_version = Compile(kSchemaVersionSelect, f);
   d->schema_version_insert = Compile(kSchemaVersionInsert, f);
   d->seed = Compile(kSeed, f);
   d->acquire_readback = Compile(kReadback, f);

@@ -50,7 +50,9 @@ class SqlLeaseStore final : public LeaseStore {
   // outlives the store and is used only by the thread using the store.
   SqlLeaseStore(apr_pool_t* pool, std::unique_ptr<DbConnector> connector, SqlStoreOptions options = {});
   // A store on `driver` with `params` (an AprDbdConnector; a viewer's does
-  // not create a missing SQLite file).
+  // not create a missing SQLite file). Cannot fail, so it returns the store
+  // rather than a Status: it connects on first use, and that call says why
+  // it could not.
   static std::unique_ptr<SqlLeaseStore> Open(apr_pool_t* pool, const std::string& driver, const std::string& params,
                                              SqlStoreOptions options = {});
   ~SqlLeaseStore() override;
@@ -69,7 +71,9 @@ class SqlLeaseStore final : public LeaseStore {
   Status ReadRuns(const std::string& key, int limit, std::vector<RunRecord>* runs) override;
   Status SetPaused(const std::string& key, bool paused, bool* found) override;
   Status RequestRun(const std::string& key, bool* found) override;
-  void Disconnect() override { Close(false); }
+  // Drops the connection; the next call reconnects (the status page's store
+  // does this when its SQLite file was deleted or replaced).
+  void Disconnect() { Close(false); }
   uint64_t statements() const override { return statements_; }
 
   // The connection's driver ("" before the first connection).

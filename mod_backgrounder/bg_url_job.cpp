@@ -172,9 +172,9 @@ RunResult DescribeTransfer(const CurlApi* curl, CURL* e, CURLcode code, RunOutco
 }  // namespace
 
 RunResult UrlRunner::Run(const RunContext& ctx, RunControl* control) {
-  const char* why = nullptr;
-  const CurlApi* curl = LoadCurl(&why);
-  if (!curl) return RunResult::Failure(why);
+  const CurlApi* curl = nullptr;
+  const Status loaded = LoadCurl(&curl);
+  if (!loaded.ok()) return RunResult::Failure(loaded.message());
   CurlHandles h(curl);
   char errbuf[CURL_ERROR_SIZE] = {};
   h.easy = curl->easy_init();

@@ -172,10 +172,12 @@ Status CheckJobFiles(const JobSpec& job, const std::vector<std::string>& server_
 // What else a job needs that only the whole configuration tells: the store's
 // database (sql=) and libcurl (url=; loaded here, as post_config would).
 Status CheckJobNeeds(const JobSpec& job, const Status& flavor_known, SqlFlavor flavor) {
-  const char* curl_error = nullptr;
-  if (job.kind == JobKind::kUrl && !LoadCurl(&curl_error)) {
-    return Status::Error(std::string("url= jobs need libcurl, which cannot be loaded: ") + curl_error +
-                         " (on Debian: apt-get install libcurl4)");
+  if (job.kind == JobKind::kUrl) {
+    const Status curl = LoadCurl(nullptr);
+    if (!curl.ok()) {
+      return Status::Error("url= jobs need libcurl, which cannot be loaded: " + curl.message() +
+                           " (on Debian: apt-get install libcurl4)");
+    }
   }
   if (job.kind == JobKind::kSql) return flavor_known.ok() ? CheckSqlJobStatement(job.sql, flavor) : flavor_known;
   return Status::Ok();
@@ -410,11 +412,12 @@ int PostConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s)
     // libcurl only if a url= job needs it (see bg_curl.h), loaded and
     // initialised here, before any thread exists; the children inherit it.
     const std::vector<JobSpec>& jobs = conf->jobs->jobs();
-    const char* why = nullptr;
-    if (std::any_of(jobs.begin(), jobs.end(), [](const JobSpec& j) { return j.kind == JobKind::kUrl; }) &&
-        !LoadCurl(&why)) {
-      ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "%s: %s; url= jobs will fail until this is fixed",
-                   MsgTag(MsgId::kNoCurl), why);
+    if (std::any_of(jobs.begin(), jobs.end(), [](const JobSpec& j) { return j.kind == JobKind::kUrl; })) {
+      const Status curl = LoadCurl(nullptr);
+      if (!curl.ok()) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "%s: %s; url= jobs will fail until this is fixed",
+                     MsgTag(MsgId::kNoCurl), curl.message().c_str());
+      }
     }
     FindSelf(pconf, ptemp, s, conf);
     if (std::string(StoreDriver(conf)) == "sqlite3") {

@@ -105,12 +105,12 @@ std::vector<JobSpec> ResolveJobs(const ServerConfig* conf) {
 
 class ChildContext {
  public:
-  ChildContext(server_rec* s, const ServerConfig* conf, apr_pool_t* pchild, Env* env)
+  ChildContext(server_rec* s, const ServerConfig* conf, apr_pool_t* pchild, std::unique_ptr<Env> env)
       : s_(s),
         conf_(conf),
         logger_(s),
-        env_(env),
-        stop_(env),
+        env_(std::move(env)),
+        stop_(env_.get()),
         role_(conf->lock_path ? conf->lock_path : ""),
         jobs_(ResolveJobs(conf)) {
     int threaded = 0;
@@ -129,7 +129,6 @@ class ChildContext {
   }
   ~ChildContext() {
     if (done_fd_ >= 0) close(done_fd_);
-    delete env_;
   }
 
   bool Start() {
@@ -199,7 +198,7 @@ class ChildContext {
   static void* APR_THREAD_FUNC ThreadMain(apr_thread_t* thread, void* data) {
     ChildContext* self = static_cast<ChildContext*>(data);
     try {
-      StandbyThenActive(self->env_, &self->role_, &self->stop_, &self->logger_, kStandbyPollMs,
+      StandbyThenActive(self->env_.get(), &self->role_, &self->stop_, &self->logger_, kStandbyPollMs,
                         [self]() { return self->Eligible(); },
                         [self, thread]() { self->Active(apr_thread_pool_get(thread)); });
     } catch (const std::exception& e) {
@@ -246,11 +245,11 @@ class ChildContext {
   void Active(apr_pool_t* pool) {
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s_, "this child (pid %ld) is the active scheduler",
                  static_cast<long>(getpid()));
-    std::string error;
-    std::unique_ptr<LeaseStore> store = MakeStore(pool, s_, conf_, &error);
-    if (!store) {
+    std::unique_ptr<LeaseStore> store;
+    const Status made = MakeStore(pool, s_, conf_, &store);
+    if (!made.ok()) {
       ap_log_error(APLOG_MARK, APLOG_ERR, 0, s_, "%s: %s; no job will run", MsgTag(MsgId::kStoreRefused),
-                   error.c_str());
+                   made.message().c_str());
       return;
     }
     CommandRunnerOptions command_options;
@@ -258,11 +257,13 @@ class ChildContext {
     CommandRunner commands(&logger_, command_options);
     UrlRunner urls((UrlRunnerOptions()));
     SqlRunner sql([this]() {
-      std::string error;
-      return MakeConnector(s_, conf_, &error);  // (null only if MakeStore failed above)
+      std::unique_ptr<DbConnector> connector;
+      // Cannot fail here: MakeStore above succeeded with the same configuration.
+      (void)MakeConnector(s_, conf_, &connector);
+      return connector;
     });
     CallbackRunner callbacks(s_, conf_->callbacks);
-    ThreadExecutor executor(env_, [&](const JobSpec& spec) -> JobRunner* {
+    ThreadExecutor executor(env_.get(), [&](const JobSpec& spec) -> JobRunner* {
       switch (spec.kind) {
         case JobKind::kCommand: return &commands;
         case JobKind::kUrl: return &urls;
@@ -273,14 +274,11 @@ class ChildContext {
     });
     SchedulerOptions options = options_;
     options.still_eligible = [this]() { return Eligible(); };
-    Scheduler scheduler(env_, store.get(), &executor, &logger_, &stop_, options, jobs_);
+    Scheduler scheduler(env_.get(), store.get(), &executor, &logger_, &stop_, options, jobs_);
     // For the status page: which child is active.
     SchedulerMetrics* metrics = conf_->metrics;
     const int64_t pid = getpid();
-    if (metrics) {
-      metrics->active_since_ms.store(apr_time_as_msec(apr_time_now()));
-      metrics->active_pid.store(pid);
-    }
+    if (metrics) metrics->active_pid.store(pid);
     auto no_longer_active = [metrics, pid]() {
       int64_t expected = pid;
       if (metrics) metrics->active_pid.compare_exchange_strong(expected, 0);
@@ -298,7 +296,7 @@ class ChildContext {
   server_rec* const s_;
   const ServerConfig* const conf_;  // lives in pconf, as long as the child
   HttpdLogger logger_;
-  Env* const env_;  // owned
+  const std::unique_ptr<Env> env_;
   StopFlag stop_;
   FlockActiveRole role_;
   const std::vector<JobSpec> jobs_;
@@ -328,13 +326,14 @@ void ChildInit(apr_pool_t* pchild, server_rec* s) {
   try {
     ServerConfig* conf = GetServerConfig(s);
     if (conf->jobs->jobs().empty()) return;
-    Env* env = PosixEnv::Create();
-    if (!env) {
-      ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s, "%s: cannot create an eventfd; no jobs will run",
-                   MsgTag(MsgId::kChildStartFailed));
+    std::unique_ptr<PosixEnv> env;
+    const Status created = PosixEnv::Create(&env);
+    if (!created.ok()) {
+      ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "%s: %s; no jobs will run", MsgTag(MsgId::kChildStartFailed),
+                   created.message().c_str());
       return;
     }
-    auto* ctx = new ChildContext(s, conf, pchild, env);
+    auto* ctx = new ChildContext(s, conf, pchild, std::move(env));
     if (!ctx->Start()) {
       ap_log_error(APLOG_MARK, APLOG_CRIT, errno, s, "%s: cannot start the scheduler thread",
                    MsgTag(MsgId::kChildStartFailed));

@@ -83,6 +83,8 @@ const char* TimeZone(const ServerConfig* conf);
 extern const command_rec kDirectives[];
 void* CreateServerConfig(apr_pool_t* p, server_rec* s);
 
+class SqlLeaseStore;
+
 // Logger that writes to httpd's error log under this module's LogLevel.
 class HttpdLogger final : public Logger {
  public:
@@ -95,16 +97,18 @@ class HttpdLogger final : public Logger {
 };
 
 // The store the configuration asks for (mod_backgrounder_store.cpp), and how
-// to name it in messages (no password).
-std::unique_ptr<LeaseStore> MakeStore(apr_pool_t* pool, server_rec* s, const ServerConfig* conf, std::string* error);
+// to name it in messages (no password). Sets *store, or fails (and leaves it
+// alone) when the configuration cannot be served (dbd without mod_dbd).
+Status MakeStore(apr_pool_t* pool, server_rec* s, const ServerConfig* conf, std::unique_ptr<LeaseStore>* store);
 // The same store as a viewer (SqlStoreOptions::viewer), for page views: it
 // never creates or migrates anything, not even a missing SQLite file.
-std::unique_ptr<LeaseStore> MakeViewerStore(apr_pool_t* pool, server_rec* s, const ServerConfig* conf,
-                                            std::string* error);
-// Connections to the store's database, for sql= jobs (nullptr: see *error).
-// Without create_missing, a missing SQLite file is refused, not created.
-std::unique_ptr<DbConnector> MakeConnector(server_rec* s, const ServerConfig* conf, std::string* error,
-                                           bool create_missing = true);
+Status MakeViewerStore(apr_pool_t* pool, server_rec* s, const ServerConfig* conf,
+                       std::unique_ptr<SqlLeaseStore>* store);
+// Connections to the store's database, for sql= jobs: sets *connector or
+// fails like MakeStore. Without create_missing, a missing SQLite file is
+// refused, not created.
+Status MakeConnector(server_rec* s, const ServerConfig* conf, std::unique_ptr<DbConnector>* connector,
+                     bool create_missing = true);
 
 // The status page's store (mod_backgrounder_page_store.cpp), lent to one
 // request at a time for the lifetime of this object: a viewer store on a
@@ -125,7 +129,7 @@ class PageStore {
 
  private:
   Shared* shared_ = nullptr;  // the child's, locked by this object; null if not
-  std::unique_ptr<LeaseStore> own_;
+  std::unique_ptr<SqlLeaseStore> own_;  // (complete in mod_backgrounder_page_store.cpp)
   LeaseStore* store_ = nullptr;
   std::string error_;
 };

@@ -21,6 +21,7 @@
 #include <new>
 #include <string>
 
+#include "bg_sql_store.h"
 #include "mod_backgrounder_internal.h"
 
 APLOG_USE_MODULE(backgrounder);
@@ -30,7 +31,7 @@ namespace bg {
 struct PageStore::Shared {
   apr_pool_t* pool = nullptr;  // own allocator; used under `mutex` only
   apr_thread_mutex_t* mutex = nullptr;
-  std::unique_ptr<LeaseStore> store;
+  std::unique_ptr<SqlLeaseStore> store;
   // SQLite: the file the connection has open (to notice a new or no file).
   bool have_file = false;
   dev_t dev = 0;
@@ -94,7 +95,8 @@ void PageStoreChildInit(apr_pool_t* pchild, server_rec*) {
 PageStore::PageStore(request_rec* r, const ServerConfig* conf) {
   const bool dbd = strcmp(StoreDriver(conf), "dbd") == 0;
   if (dbd || !g_shared) {  // (no child_init: a store for this request alone)
-    own_ = MakeViewerStore(r->pool, ap_server_conf, conf, &error_);
+    const Status made = MakeViewerStore(r->pool, ap_server_conf, conf, &own_);
+    if (!made.ok()) error_ = made.message();
     store_ = own_.get();
     return;
   }
@@ -104,7 +106,10 @@ PageStore::PageStore(request_rec* r, const ServerConfig* conf) {
   }
   shared_ = g_shared;
   if (strcmp(StoreDriver(conf), "sqlite3") == 0) CheckSqliteFile(shared_, StorePath(conf));
-  if (!shared_->store) shared_->store = MakeViewerStore(shared_->pool, ap_server_conf, conf, &error_);
+  if (!shared_->store) {
+    const Status made = MakeViewerStore(shared_->pool, ap_server_conf, conf, &shared_->store);
+    if (!made.ok()) error_ = made.message();
+  }
   store_ = shared_->store.get();
 }
 

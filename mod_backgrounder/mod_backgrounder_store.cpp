@@ -62,35 +62,38 @@ std::string StoreDescription(const ServerConfig* conf) {
   return ConnectionDescription(driver, conf->store_params ? conf->store_params : "");
 }
 
-std::unique_ptr<DbConnector> MakeConnector(server_rec* s, const ServerConfig* conf, std::string* error,
-                                           bool create_missing) {
+Status MakeConnector(server_rec* s, const ServerConfig* conf, std::unique_ptr<DbConnector>* connector,
+                     bool create_missing) {
   const std::string driver = StoreDriver(conf);
-  if (driver == "sqlite3") return std::make_unique<AprDbdConnector>("sqlite3", StorePath(conf), create_missing);
-  if (driver == "dbd") {
+  if (driver == "sqlite3") {
+    *connector = std::make_unique<AprDbdConnector>("sqlite3", StorePath(conf), create_missing);
+  } else if (driver == "dbd") {
     auto open = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
     auto close = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
-    if (!open || !close) {
-      *error = "BackgrounderStore dbd needs mod_dbd (LoadModule dbd_module)";
-      return nullptr;
-    }
-    return std::make_unique<ModDbdConnector>(s, open, close);
+    if (!open || !close) return Status::Error("BackgrounderStore dbd needs mod_dbd (LoadModule dbd_module)");
+    *connector = std::make_unique<ModDbdConnector>(s, open, close);
+  } else {
+    *connector = std::make_unique<AprDbdConnector>(driver, conf->store_params ? conf->store_params : "");
   }
-  return std::make_unique<AprDbdConnector>(driver, conf->store_params ? conf->store_params : "");
+  return Status::Ok();
 }
 
-std::unique_ptr<LeaseStore> MakeStore(apr_pool_t* pool, server_rec* s, const ServerConfig* conf, std::string* error) {
-  std::unique_ptr<DbConnector> connector = MakeConnector(s, conf, error);
-  if (!connector) return nullptr;
-  return std::make_unique<SqlLeaseStore>(pool, std::move(connector));
+Status MakeStore(apr_pool_t* pool, server_rec* s, const ServerConfig* conf, std::unique_ptr<LeaseStore>* store) {
+  std::unique_ptr<DbConnector> connector;
+  Status st = MakeConnector(s, conf, &connector);
+  if (st.ok()) *store = std::make_unique<SqlLeaseStore>(pool, std::move(connector));
+  return st;
 }
 
-std::unique_ptr<LeaseStore> MakeViewerStore(apr_pool_t* pool, server_rec* s, const ServerConfig* conf,
-                                            std::string* error) {
-  std::unique_ptr<DbConnector> connector = MakeConnector(s, conf, error, false);
-  if (!connector) return nullptr;
+Status MakeViewerStore(apr_pool_t* pool, server_rec* s, const ServerConfig* conf,
+                       std::unique_ptr<SqlLeaseStore>* store) {
+  std::unique_ptr<DbConnector> connector;
+  Status st = MakeConnector(s, conf, &connector, false);
+  if (!st.ok()) return st;
   SqlStoreOptions options;
   options.viewer = true;
-  return std::make_unique<SqlLeaseStore>(pool, std::move(connector), options);
+  *store = std::make_unique<SqlLeaseStore>(pool, std::move(connector), options);
+  return st;
 }
 
 }  // namespace bg

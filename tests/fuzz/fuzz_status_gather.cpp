@@ -42,7 +42,6 @@ class FakeStore final : public bg::LeaseStore {
   bg::Status ReadJobs(std::vector<bg::JobRow>*, int64_t*) override { return bg::Status::Ok(); }
   bg::Status SetPaused(const std::string&, bool, bool*) override { return bg::Status::Ok(); }
   bg::Status RequestRun(const std::string&, bool*) override { return bg::Status::Ok(); }
-  void Disconnect() override {}
   uint64_t statements() const override { return 0; }
   int calls = 0;
 

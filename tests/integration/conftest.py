@@ -565,7 +565,15 @@ def pytest_report_header(config):
         MODULE, HTTPD, MODULES_DIR, "root (children as %s)" % RUN_USER if IS_ROOT else "uid %d" % os.geteuid())
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt("signal %d" % signum)
+
+
 def pytest_sessionstart(session):
+    # SIGTERM (from `timeout`, CI or an operator) ends the run like Ctrl-C:
+    # fixtures are finalized, so the httpd instances and the database servers
+    # the run started are stopped instead of left behind.
+    signal.signal(signal.SIGTERM, _interrupt)
     missing = [p for p in (MODULE, HTTPD, os.path.join(MODULES_DIR, "mod_mpm_event.so")) if not os.path.exists(p)]
     if missing:
         pytest.exit("not found: %s (set BG_MODULE, BG_HTTPD, BG_HTTPD_MODULES)" % ", ".join(missing), returncode=2)

@@ -3,7 +3,9 @@
 #define BG_TEST_DB_UTIL_H
 
 #include <apr_dbd.h>
+#include <apr_general.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -56,6 +58,37 @@ class Direct {
   apr_pool_t* const pool_;
   const apr_dbd_driver_t* driver_ = nullptr;
   apr_dbd_t* handle_ = nullptr;
+};
+
+// What main() of a database test shares: `TEST` runs on SQLite (*driver
+// keeps its default), `TEST pgsql|mysql PARAMS` on that server (sets *driver
+// and *params); other arguments print a usage line and ok() is false (exit
+// 2). Initialises APR and apr_dbd for the object's lifetime.
+class DbTestMain {
+ public:
+  DbTestMain(int argc, char** argv, const char** driver, const char** params) {
+    if (argc == 3) {
+      *driver = argv[1];
+      *params = argv[2];
+    } else if (argc != 1) {
+      fprintf(stderr, "usage: %s [pgsql|mysql PARAMS]\n", argv[0]);
+      return;
+    }
+    apr_initialize();
+    apr_pool_create(&pool_, nullptr);
+    apr_dbd_init(pool_);
+  }
+  ~DbTestMain() {
+    if (!pool_) return;
+    apr_pool_destroy(pool_);
+    apr_terminate();
+  }
+  DbTestMain(const DbTestMain&) = delete;
+  DbTestMain& operator=(const DbTestMain&) = delete;
+  bool ok() const { return pool_ != nullptr; }
+
+ private:
+  apr_pool_t* pool_ = nullptr;
 };
 
 }  // namespace testutil

@@ -72,8 +72,8 @@ class FakeEnv : public bg::Env {
 // - strings are stored as given: no escaping, no cutting to a column, no
 //   refusal of a key or holder too long for its column (test_sql_store
 //   checks the SQL store's sanitizing);
-// - one object is every connection: no schema, no connection to lose
-//   (Disconnect only counts), statements() counts calls as the SQL store
+// - one object is every connection: no schema, no connection to lose;
+//   statements() counts calls as the SQL store
 //   counts round trips (a loser's acquire is two, as on every real store);
 // - ReadJobs orders rows by the key's bytes (SQL: the column's collation).
 // Knobs inject what real stores do to a caller: failures, latency,
@@ -120,7 +120,6 @@ class MemoryStore : public bg::LeaseStore {
   bg::Status ReadRuns(const std::string& key, int limit, std::vector<bg::RunRecord>* runs) override;
   bg::Status SetPaused(const std::string& key, bool paused, bool* found) override;
   bg::Status RequestRun(const std::string& key, bool* found) override;
-  void Disconnect() override { ++disconnects; }
   uint64_t statements() const override { return statements_; }
 
   // Knobs. Operation names: "schema", "seed", "acquire", "renew", "release",
@@ -150,7 +149,6 @@ class MemoryStore : public bg::LeaseStore {
   std::map<std::string, Row> rows;
   std::map<std::pair<std::string, int64_t>, RunRow> runs;
   std::map<std::string, uint64_t> calls;  // per operation
-  int disconnects = 0;
 
  private:
   // Counts the call, lets latency_before pass, then fails it if the store

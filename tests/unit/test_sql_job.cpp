@@ -274,17 +274,8 @@ static void test_hard_stop_waits_for_the_statement(void** state) {
 }
 
 int main(int argc, char** argv) {
-  if (argc == 3) {
-    g_driver = argv[1];
-    g_params = argv[2];
-  } else if (argc != 1) {
-    fprintf(stderr, "usage: %s [pgsql|mysql PARAMS]\n", argv[0]);
-    return 2;
-  }
-  apr_initialize();
-  apr_pool_t* pool;
-  apr_pool_create(&pool, nullptr);
-  apr_dbd_init(pool);
+  testutil::DbTestMain db(argc, argv, &g_driver, &g_params);
+  if (!db.ok()) return 2;
   const struct CMUnitTest common[] = {
       cmocka_unit_test_setup_teardown(test_parameters_clock_and_percent, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_fenced_update_counts_rows, Setup, Teardown),
@@ -299,7 +290,5 @@ int main(int argc, char** argv) {
   };
   int rc = cmocka_run_group_tests_name("sql jobs", common, nullptr, nullptr);
   if (!IsSqlite()) rc += cmocka_run_group_tests_name("sql jobs on a server", servers, nullptr, nullptr);
-  apr_pool_destroy(pool);
-  apr_terminate();
   return rc;
 }

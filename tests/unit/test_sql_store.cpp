@@ -591,17 +591,8 @@ static void test_schema_version_read_first(void** state) {
 }
 
 int main(int argc, char** argv) {
-  if (argc == 3) {  // test_sql_store pgsql|mysql PARAMS
-    g_driver = argv[1];
-    g_params = argv[2];
-  } else if (argc != 1) {
-    fprintf(stderr, "usage: %s [pgsql|mysql PARAMS]\n", argv[0]);
-    return 2;
-  }
-  apr_initialize();
-  apr_pool_t* pool;
-  apr_pool_create(&pool, nullptr);
-  apr_dbd_init(pool);
+  testutil::DbTestMain db(argc, argv, &g_driver, &g_params);
+  if (!db.ok()) return 2;
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_schema_and_wal, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_newer_schema_refused, Setup, Teardown),
@@ -616,8 +607,5 @@ int main(int argc, char** argv) {
       cmocka_unit_test_setup_teardown(test_viewer_never_creates_or_migrates, Setup, Teardown),
       cmocka_unit_test_setup_teardown(test_schema_version_read_first, Setup, Teardown),
   };
-  int rc = cmocka_run_group_tests(tests, nullptr, nullptr);
-  apr_pool_destroy(pool);
-  apr_terminate();
-  return rc;
+  return cmocka_run_group_tests(tests, nullptr, nullptr);
 }

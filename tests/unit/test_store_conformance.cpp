@@ -847,17 +847,8 @@ static void test_job_row_read_back(void** state) {
 }
 
 int main(int argc, char** argv) {
-  if (argc == 3) {  // test_store_conformance pgsql|mysql PARAMS
-    g_driver = argv[1];
-    g_params = argv[2];
-  } else if (argc != 1) {
-    fprintf(stderr, "usage: %s [pgsql|mysql PARAMS]\n", argv[0]);
-    return 2;
-  }
-  apr_initialize();
-  apr_pool_t* pool;
-  apr_pool_create(&pool, nullptr);
-  apr_dbd_init(pool);
+  testutil::DbTestMain db(argc, argv, &g_driver, &g_params);
+  if (!db.ok()) return 2;
   // One suite; the stores differ only in the set-up.
   const CMUnitTestFunction suite[] = {
       test_seed_counts_current_slot_as_started, test_one_acquisition_per_slot, test_lease_expiry_and_takeover,
@@ -890,7 +881,5 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < kTests; ++i) tests.push_back({names[i], suite[i], store.setup, Teardown, nullptr});
     failed += _cmocka_run_group_tests(store.name, tests.data(), tests.size(), nullptr, nullptr);
   }
-  apr_pool_destroy(pool);
-  apr_terminate();
   return failed;
 }

@@ -13,6 +13,13 @@
 
 namespace {
 
+std::unique_ptr<bg::PosixEnv> NewEnv() {
+  std::unique_ptr<bg::PosixEnv> env;
+  assert_true(bg::PosixEnv::Create(&env).ok());
+  assert_non_null(env.get());
+  return env;
+}
+
 // A runner that records what it saw and allocates a little.
 class RecordingRunner : public bg::JobRunner {
  public:
@@ -64,7 +71,7 @@ void RunOnce(bg::ThreadExecutor* exec, bg::Env* env, const bg::JobSpec* spec, in
 }  // namespace
 
 static void test_many_runs_leave_nothing_behind(void**) {
-  std::unique_ptr<bg::PosixEnv> env(bg::PosixEnv::Create());
+  std::unique_ptr<bg::PosixEnv> env = NewEnv();
   RecordingRunner runner;
   bg::ThreadExecutor exec(env.get(), [&runner](const bg::JobSpec&) { return &runner; });
   bg::JobSpec spec;
@@ -83,7 +90,7 @@ static void test_many_runs_leave_nothing_behind(void**) {
 }
 
 static void test_exception_in_runner_becomes_a_failure(void**) {
-  std::unique_ptr<bg::PosixEnv> env(bg::PosixEnv::Create());
+  std::unique_ptr<bg::PosixEnv> env = NewEnv();
   RecordingRunner runner;
   runner.throw_now = true;
   bg::ThreadExecutor exec(env.get(), [&runner](const bg::JobSpec&) { return &runner; });
@@ -93,7 +100,7 @@ static void test_exception_in_runner_becomes_a_failure(void**) {
 }
 
 static void test_no_runner_for_a_kind(void**) {
-  std::unique_ptr<bg::PosixEnv> env(bg::PosixEnv::Create());
+  std::unique_ptr<bg::PosixEnv> env = NewEnv();
   bg::ThreadExecutor exec(env.get(), [](const bg::JobSpec&) -> bg::JobRunner* { return nullptr; });
   bg::JobSpec spec;
   spec.name = "j";
@@ -106,7 +113,7 @@ static void test_no_runner_for_a_kind(void**) {
 }
 
 static void test_cancel_reaches_the_run(void**) {
-  std::unique_ptr<bg::PosixEnv> env(bg::PosixEnv::Create());
+  std::unique_ptr<bg::PosixEnv> env = NewEnv();
   bg::RunControl control(-1);
   control.Cancel(bg::CancelReason::kLeaseLost);
   control.Cancel(bg::CancelReason::kHardStop);  // a hard stop overrides
@@ -119,7 +126,7 @@ static void test_cancel_reaches_the_run(void**) {
 }
 
 static void test_env_wake_and_wait(void**) {
-  std::unique_ptr<bg::PosixEnv> env(bg::PosixEnv::Create());
+  std::unique_ptr<bg::PosixEnv> env = NewEnv();
   env->Wake();  // a wake before the wait makes it return at once
   int64_t t0 = bg::MonotonicMs();
   env->WaitUntil(t0 + 5000);
