@@ -38,6 +38,7 @@ extern "C" {  // mod_status.h has no C++ guards
 #include "bg_sql_store.h"
 #include "bg_sql_template.h"
 #include "bg_sqlite_location.h"
+#include "bg_version.h"
 #include "mod_backgrounder_internal.h"
 
 APLOG_USE_MODULE(backgrounder);
@@ -439,9 +440,9 @@ int PostConfig(apr_pool_t* pconf, apr_pool_t*, apr_pool_t* ptemp, server_rec* s)
       close(fd);
     }
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s,
-                 "%" APR_SIZE_T_FMT " job(s) and the history pruning, store %s, node %s, lease %s",
+                 "%" APR_SIZE_T_FMT " job(s) and the history pruning, store %s, node %s, lease %s, version %s",
                  conf->jobs->jobs().size() - 1, StoreDescription(conf).c_str(), NodeName(conf, ptemp),
-                 FormatDuration(LeaseMs(conf)).c_str());
+                 FormatDuration(LeaseMs(conf)).c_str(), BG_VERSION);
   } catch (...) {
     ap_log_error(APLOG_MARK, APLOG_ERR, 0, s, "%s: internal error in post_config", MsgTag(MsgId::kInternalError));
   }

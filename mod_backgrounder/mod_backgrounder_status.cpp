@@ -36,6 +36,7 @@ extern "C" {  // mod_status.h has no C++ guards
 #include "bg_redact.h"
 #include "bg_status_gather.h"
 #include "bg_status_page.h"
+#include "bg_version.h"
 #include "mod_backgrounder_internal.h"
 
 APLOG_USE_MODULE(backgrounder);
