@@ -114,16 +114,32 @@ Status RunAsChild(const ChildIdentity& who, const std::function<Status()>& fn) {
   return RunAsChildEach(who, 1, [&](size_t) { return fn(); })[0];
 }
 
-Status CheckReadable(const std::string& path, const ChildIdentity& who) {
+namespace {
+
+// The one check behind CheckReadable, CheckRunnable and CheckEnterable: is
+// `path` there, of the kind `is_kind` accepts (else "`path` is `not_kind`"),
+// and may this process access it with `mode` (else "`path` is `refused` by
+// the child")? Messages name the path and the user.
+Status CheckPath(const std::string& path, const ChildIdentity& who, bool (*is_kind)(mode_t), const char* not_kind,
+                 int mode, const char* refused) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) {
     return Status::Error(path + " cannot be found by " + DescribeChild(who) + ": " + strerror(errno));
   }
-  if (!S_ISREG(st.st_mode)) return Status::Error(path + " is not a regular file");
-  if (access(path.c_str(), R_OK) != 0) {
-    return Status::Error(path + " is not readable by " + DescribeChild(who) + ", as whom jobs run");
+  if (!is_kind(st.st_mode)) return Status::Error(path + " is not " + not_kind);
+  if (access(path.c_str(), mode) != 0) {
+    return Status::Error(path + " " + refused + " by " + DescribeChild(who) + ", as whom jobs run");
   }
   return Status::Ok();
+}
+
+bool IsRegular(mode_t m) { return S_ISREG(m); }
+bool IsDirectory(mode_t m) { return S_ISDIR(m); }
+
+}  // namespace
+
+Status CheckReadable(const std::string& path, const ChildIdentity& who) {
+  return CheckPath(path, who, IsRegular, "a regular file", R_OK, "is not readable");
 }
 
 Status CheckRunnable(const std::string& program, const std::string& search_path, const ChildIdentity& who) {
@@ -133,27 +149,11 @@ Status CheckRunnable(const std::string& program, const std::string& search_path,
                          search_path + " (the job's PATH: env=PATH=... or BackgrounderEnv PATH=... sets it; or give a full "
                          "path)");
   }
-  struct stat st;
-  if (stat(program.c_str(), &st) != 0) {
-    return Status::Error(program + " cannot be found by " + DescribeChild(who) + ": " + strerror(errno));
-  }
-  if (!S_ISREG(st.st_mode)) return Status::Error(program + " is not a regular file");
-  if (access(program.c_str(), X_OK) != 0) {
-    return Status::Error(program + " is not executable by " + DescribeChild(who) + ", as whom jobs run");
-  }
-  return Status::Ok();
+  return CheckPath(program, who, IsRegular, "a regular file", X_OK, "is not executable");
 }
 
 Status CheckEnterable(const std::string& dir, const ChildIdentity& who) {
-  struct stat st;
-  if (stat(dir.c_str(), &st) != 0) {
-    return Status::Error(dir + " cannot be found by " + DescribeChild(who) + ": " + strerror(errno));
-  }
-  if (!S_ISDIR(st.st_mode)) return Status::Error(dir + " is not a directory");
-  if (access(dir.c_str(), X_OK) != 0) {
-    return Status::Error(dir + " cannot be entered by " + DescribeChild(who) + ", as whom jobs run");
-  }
-  return Status::Ok();
+  return CheckPath(dir, who, IsDirectory, "a directory", X_OK, "cannot be entered");
 }
 
 Status CheckChildCanRead(const std::string& path, const ChildIdentity& who) {
